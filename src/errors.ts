@@ -1,0 +1,104 @@
+// Error classes the daemon answers with: each has an HTTP status and a stable code.
+// One onError (src/http/errors-plugin.ts) renders them; services throw them and never import Elysia.
+
+export abstract class K6gateError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  /** Extra response headers (Retry-After …). */
+  headers(): Record<string, string> {
+    return {};
+  }
+}
+
+/** The request is malformed; `field` names the offending JSON path (e.g. `metadata.env_vars`). */
+export class BadRequest extends K6gateError {
+  readonly status = 400;
+  readonly code = 'bad_request';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class PayloadTooLarge extends K6gateError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+}
+
+export class NotFound extends K6gateError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+
+export class MethodNotAllowed extends K6gateError {
+  readonly status = 405;
+  readonly code = 'method_not_allowed';
+  constructor(readonly allow: string[]) {
+    super(`method not allowed; allowed: ${allow.join(', ')}`);
+  }
+  override headers() {
+    return { Allow: this.allow.join(', ') };
+  }
+}
+
+/** Every concurrency slot is taken: Flagger retries 429 and honours Retry-After. */
+export class Busy extends K6gateError {
+  readonly status = 429;
+  readonly code = 'busy';
+  constructor(readonly retryAfterSeconds: number) {
+    super('Maximum concurrent test runs reached');
+  }
+  override headers() {
+    return { 'Retry-After': String(this.retryAfterSeconds) };
+  }
+}
+
+/** The same canary failed less than min_failure_delay ago. */
+export class RecentFailure extends K6gateError {
+  readonly status = 400;
+  readonly code = 'recent_failure';
+  constructor(readonly retryInSeconds: number) {
+    super('not enough time since last failure');
+  }
+}
+
+/** The test ran (or tried to) and did not pass; the message is the reason, the body adds output. */
+export class TestFailed extends K6gateError {
+  readonly status = 400;
+  readonly code = 'test_failed';
+  constructor(
+    message: string,
+    readonly output = '',
+  ) {
+    super(message);
+  }
+}
+
+/** A dependency (Kubernetes API, …) is unreachable: retryable, 503 with Retry-After. */
+export class Upstream extends K6gateError {
+  readonly status = 503;
+  readonly code = 'upstream_unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 5,
+  ) {
+    super(message);
+  }
+  override headers() {
+    return { 'Retry-After': String(this.retryAfterSeconds) };
+  }
+}
+
+/** The daemon is draining for shutdown. */
+export class ShuttingDown extends K6gateError {
+  readonly status = 503;
+  readonly code = 'shutting_down';
+  constructor() {
+    super('k6gate is shutting down');
+  }
+  override headers() {
+    return { 'Retry-After': '5' };
+  }
+}

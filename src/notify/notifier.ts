@@ -1,0 +1,32 @@
+// The notifier seam: where run events go (Slack, or nowhere). Implementations never throw:
+// a notification problem is logged and never changes a verdict.
+
+export interface NotifyTarget {
+  /** Slack channel names or IDs, trimmed, no empties. Empty ⇒ nothing is sent. */
+  channels: string[];
+  name: string;
+  namespace: string;
+  /** notification_context, plus `\nCloud URL: <…>` when the run uploads to k6 Cloud. May be ''. */
+  context: string;
+}
+
+/** Opaque handle returned by `started`, passed back to `finished`. */
+export interface NotifyThreads {
+  /** channel ID (as Slack returned it) → ts of the "has started" message */
+  readonly threads: ReadonlyMap<string, string>;
+}
+
+export interface Notifier {
+  /** ":warning: Load testing of `name` in namespace `ns` has started" in every channel. */
+  started(target: NotifyTarget): Promise<NotifyThreads>;
+  /** Uploads `output` as k6-results.txt into each thread, then updates each start message to
+   * ":large_green_circle: … has succeeded" or ":red_circle: … has failed". */
+  finished(
+    target: NotifyTarget,
+    threads: NotifyThreads,
+    outcome: 'succeeded' | 'failed',
+    output: string,
+  ): Promise<void>;
+  /** ":red_circle: … didn't start successfully" as a new message, with the output in its thread. */
+  didNotStart(target: NotifyTarget, output: string): Promise<void>;
+}
