@@ -1,0 +1,280 @@
+// The Flagger webhook payload and the original's metadata keys, as valibot schemas.
+// Parsing keeps the original's defaults and grammars (Go bools and durations, JSON-in-a-string)
+// and reports the first problem as a BadRequest naming the field; values are never echoed.
+
+import * as v from 'valibot';
+import { BadRequest } from '../errors.ts';
+import { parseGoBool, parseGoDuration } from './go-syntax.ts';
+
+export const DEFAULT_MIN_FAILURE_DELAY_MS = 2 * 60_000;
+
+/** The keys of the original (grafana/flagger-k6-webhook v0.5.7), all string-valued. */
+export const METADATA_KEYS = [
+  'script',
+  'upload_to_cloud',
+  'wait_for_results',
+  'slack_channels',
+  'notification_context',
+  'min_failure_delay',
+  'env_vars',
+  'kubernetes_secrets',
+] as const;
+
+export interface SecretRefSpec {
+  /** Environment variable the value is exported as. */
+  env: string;
+  namespace: string;
+  name: string;
+  key: string;
+}
+
+export interface LaunchRequest {
+  name: string;
+  namespace: string;
+  phase: string;
+  checksum: string;
+  script: string;
+  uploadToCloud: boolean;
+  waitForResults: boolean;
+  slackChannels: string[];
+  notificationContext: string;
+  /** Milliseconds; ≤ 0 disables the failure cache for this request. */
+  minFailureDelayMs: number;
+  envVars: Record<string, string>;
+  secretRefs: SecretRefSpec[];
+  /** Metadata keys k6gate does not know (ignored, logged at debug). */
+  unknownMetadataKeys: string[];
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const ENV_NAME = /^[^=\0]+$/;
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+const requiredName = (what: string, pattern: RegExp, hint: string, maxLength: number) =>
+  v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const value = dataset.value;
+      if (value === undefined || value === null || value === '') {
+        addIssue({ message: `missing ${what}` });
+        return NEVER;
+      }
+      if (typeof value !== 'string') {
+        addIssue({ message: `expected a string, got ${describeType(value)}` });
+        return NEVER;
+      }
+      if (value.length > maxLength || !pattern.test(value)) {
+        addIssue({ message: `not a valid ${what}: ${hint}` });
+        return NEVER;
+      }
+      return value;
+    }),
+  );
+
+const metadataSchema = v.pipe(
+  v.unknown(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const value = dataset.value;
+    if (value === undefined || value === null) return {} as Record<string, string>;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      addIssue({ message: `expected an object of strings, got ${describeType(value)}` });
+      return NEVER;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      if (typeof item !== 'string') {
+        addIssue({
+          message: `expected a string, got ${describeType(item)} (Flagger metadata values are strings: quote them in the Canary)`,
+          path: [
+            {
+              type: 'object',
+              origin: 'value',
+              input: value as Record<string, unknown>,
+              key,
+              value: item,
+            },
+          ],
+        });
+        return NEVER;
+      }
+    }
+    return value as Record<string, string>;
+  }),
+);
+
+/** The Flagger webhook body: name, namespace, phase, checksum, metadata (unknown keys ignored). */
+export const FlaggerPayloadSchema = v.object({
+  name: requiredName(
+    'name',
+    DNS_SUBDOMAIN,
+    'a Kubernetes object name (lowercase letters, digits, "-" and ".", at most 253)',
+    253,
+  ),
+  namespace: requiredName(
+    'namespace',
+    DNS_LABEL,
+    'a Kubernetes namespace (lowercase letters, digits and "-", at most 63)',
+    63,
+  ),
+  phase: requiredName('phase', /^[A-Za-z-]+$/, 'letters and "-" only, at most 64', 64),
+  checksum: v.optional(v.string('expected a string'), ''),
+  metadata: metadataSchema,
+});
+
+export type FlaggerPayload = v.InferOutput<typeof FlaggerPayloadSchema>;
+
+/** Validates a decoded JSON body into a LaunchRequest, or throws BadRequest naming the field. */
+export function parseLaunchPayload(body: unknown): LaunchRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequest('body', `expected a JSON object, got ${describeType(body)}`);
+  }
+  const result = v.safeParse(FlaggerPayloadSchema, body);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const field = v.getDotPath(issue) ?? 'body';
+    throw new BadRequest(field, issue.message);
+  }
+  return parseMetadata(result.output);
+}
+
+function parseMetadata(payload: FlaggerPayload): LaunchRequest {
+  const m = payload.metadata;
+  const field = (key: string) => `metadata.${key}`;
+  const script = m.script ?? '';
+  if (script.trim() === '') throw new BadRequest(field('script'), 'missing script');
+
+  return {
+    name: payload.name,
+    namespace: payload.namespace,
+    phase: payload.phase,
+    checksum: payload.checksum,
+    script,
+    uploadToCloud: parseBoolKey(m, 'upload_to_cloud', false),
+    waitForResults: parseBoolKey(m, 'wait_for_results', true),
+    slackChannels: (m.slack_channels ?? '')
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== ''),
+    notificationContext: m.notification_context ?? '',
+    minFailureDelayMs: parseDurationKey(m, 'min_failure_delay', DEFAULT_MIN_FAILURE_DELAY_MS),
+    envVars: parseEnvVars(m.env_vars),
+    secretRefs: parseSecretRefs(m.kubernetes_secrets, payload.namespace),
+    unknownMetadataKeys: Object.keys(m).filter(
+      (k) => !(METADATA_KEYS as readonly string[]).includes(k),
+    ),
+  };
+}
+
+function parseBoolKey(m: Record<string, string>, key: string, fallback: boolean): boolean {
+  const text = m[key] ?? '';
+  if (text === '') return fallback;
+  const parsed = parseGoBool(text);
+  if (parsed === undefined) {
+    throw new BadRequest(
+      `metadata.${key}`,
+      'expected a boolean string: "true" or "false" (also 1, t, T, TRUE, True, 0, f, F, FALSE, False)',
+    );
+  }
+  return parsed;
+}
+
+function parseDurationKey(m: Record<string, string>, key: string, fallback: number): number {
+  const text = m[key] ?? '';
+  if (text === '') return fallback;
+  const parsed = parseGoDuration(text);
+  if (parsed === undefined) {
+    throw new BadRequest(
+      `metadata.${key}`,
+      'expected a Go duration such as "2m", "90s" or "1h30m" (units ns, us, ms, s, m, h)',
+    );
+  }
+  return parsed;
+}
+
+// JSON-in-a-string: an object whose values are all strings ("null" and "" mean none).
+function parseJsonStringMap(text: string | undefined, key: string): Record<string, string> {
+  if (text === undefined || text.trim() === '' || text.trim() === 'null') return {};
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(text);
+  } catch {
+    throw new BadRequest(
+      `metadata.${key}`,
+      'expected a JSON object of strings encoded as a string, e.g. "{\\"NAME\\": \\"value\\"}"; the text is not valid JSON',
+    );
+  }
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
+    throw new BadRequest(
+      `metadata.${key}`,
+      `expected a JSON object of strings, got ${describeType(decoded)}`,
+    );
+  }
+  for (const [name, value] of Object.entries(decoded)) {
+    if (typeof value !== 'string') {
+      throw new BadRequest(
+        `metadata.${key}.${name}`,
+        `expected a string value, got ${describeType(value)}`,
+      );
+    }
+    if (!ENV_NAME.test(name)) {
+      throw new BadRequest(
+        `metadata.${key}`,
+        'environment variable names must be non-empty and hold no "=" or NUL',
+      );
+    }
+  }
+  return decoded as Record<string, string>;
+}
+
+function parseEnvVars(text: string | undefined): Record<string, string> {
+  const vars = parseJsonStringMap(text, 'env_vars');
+  for (const [name, value] of Object.entries(vars)) {
+    if (value.includes('\0')) {
+      throw new BadRequest(`metadata.env_vars.${name}`, 'values may not contain NUL');
+    }
+  }
+  return vars;
+}
+
+/** `ns/secret/key` or `secret/key` (the canary's namespace), as the original. */
+export function parseSecretRef(env: string, ref: string, canaryNamespace: string): SecretRefSpec {
+  const field = `metadata.kubernetes_secrets.${env}`;
+  const parts = ref.split('/');
+  let namespace = canaryNamespace;
+  let name: string;
+  let key: string;
+  if (parts.length === 2) {
+    [name, key] = parts as [string, string];
+  } else if (parts.length === 3) {
+    [namespace, name, key] = parts as [string, string, string];
+  } else {
+    throw new BadRequest(
+      field,
+      'expected a secret reference "namespace/secret/key" or "secret/key"',
+    );
+  }
+  if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
+    throw new BadRequest(field, 'the namespace part is not a valid Kubernetes namespace');
+  }
+  if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
+    throw new BadRequest(field, 'the secret name part is not a valid Kubernetes object name');
+  }
+  if (!SECRET_KEY.test(key) || key.length > 253) {
+    throw new BadRequest(
+      field,
+      'the key part is not a valid Secret key (letters, digits, "-", "_" and ".")',
+    );
+  }
+  return { env, namespace, name, key };
+}
+
+function parseSecretRefs(text: string | undefined, canaryNamespace: string): SecretRefSpec[] {
+  const refs = parseJsonStringMap(text, 'kubernetes_secrets');
+  return Object.entries(refs).map(([env, ref]) => parseSecretRef(env, ref, canaryNamespace));
+}
