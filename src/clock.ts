@@ -22,7 +22,9 @@ export const systemClock: Clock = {
 };
 
 /** A clock that only moves when told to (tests). */
-export function createManualClock(start = 1_700_000_000_000): Clock & { advance(ms: number): void } {
+export function createManualClock(
+  start = 1_700_000_000_000,
+): Clock & { advance(ms: number): void } {
   let now = start;
   return {
     now: () => now,

@@ -5,7 +5,13 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'text';
 export type LogFields = Record<string, unknown>;
 
-const LEVEL_RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
+const LEVEL_RANK: Record<LogLevel, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+};
 
 export interface Logger {
   trace(msg: string, fields?: LogFields): void;
@@ -46,7 +52,11 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
 }
 
 /** A logger that drops everything (tests, library defaults). */
-export const silentLogger: Logger = createLogger({ level: 'error', format: 'json', write: () => {} });
+export const silentLogger: Logger = createLogger({
+  level: 'error',
+  format: 'json',
+  write: () => {},
+});
 
 function safeStringify(record: Record<string, unknown>): string {
   return JSON.stringify(record, (_key, value: unknown) =>

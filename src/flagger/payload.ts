@@ -59,7 +59,8 @@ function describeType(value: unknown): string {
 
 const requiredName = (what: string, pattern: RegExp, hint: string, maxLength: number) =>
   v.pipe(
-    v.unknown(),
+    // A default makes valibot run the checks below for a missing key too ("missing name").
+    v.optional(v.unknown(), ''),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const value = dataset.value;
       if (value === undefined || value === null || value === '') {
@@ -79,7 +80,7 @@ const requiredName = (what: string, pattern: RegExp, hint: string, maxLength: nu
   );
 
 const metadataSchema = v.pipe(
-  v.unknown(),
+  v.optional(v.unknown(), null),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const value = dataset.value;
     if (value === undefined || value === null) return {} as Record<string, string>;

@@ -44,11 +44,17 @@ const EXIT_TABLE: ReadonlyMap<number, ExitMeaning> = new Map([
   [K6_EXIT.INVALID_CONFIG, { verdict: 'error', reason: 'invalid k6 options or configuration' }],
   [K6_EXIT.EXTERNAL_ABORT, { verdict: 'aborted', reason: 'aborted by a signal' }],
   [K6_EXIT.CANNOT_START_REST_API, { verdict: 'error', reason: 'k6 could not start its REST API' }],
-  [K6_EXIT.SCRIPT_EXCEPTION, { verdict: 'error', reason: 'script error (exception or syntax error)' }],
+  [
+    K6_EXIT.SCRIPT_EXCEPTION,
+    { verdict: 'error', reason: 'script error (exception or syntax error)' },
+  ],
   [K6_EXIT.SCRIPT_ABORTED, { verdict: 'failed', reason: 'the script called test.abort()' }],
   [K6_EXIT.GO_PANIC, { verdict: 'error', reason: 'k6 crashed (Go panic)' }],
   [K6_EXIT.MARKED_AS_FAILED, { verdict: 'failed', reason: 'the script marked the test as failed' }],
-  [K6_EXIT.UNCODED_ERROR, { verdict: 'error', reason: 'k6 failed before running (see its output)' }],
+  [
+    K6_EXIT.UNCODED_ERROR,
+    { verdict: 'error', reason: 'k6 failed before running (see its output)' },
+  ],
 ]);
 
 /** The verdict and a human reason for a k6 exit code. */

@@ -20,5 +20,8 @@ export function parseCloudUrl(text: string): string | undefined {
 export function parseCrossedThresholds(text: string): string[] {
   const match = CROSSED.exec(text);
   if (!match?.[1]) return [];
-  return match[1].split(',').map((m) => m.trim()).filter(Boolean);
+  return match[1]
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
 }

@@ -12,7 +12,8 @@ import { buildChildEnv, buildK6Args } from './child-env.ts';
 import { explainExitCode, K6_EXIT, type Verdict } from './exit-codes.ts';
 import { hasStartedBanner, parseCloudUrl, parseCrossedThresholds } from './output.ts';
 
-export type CancelReason = 'timeout' | 'client-gone' | 'shutdown' | 'start-timeout';
+export type CancelReason =
+  'timeout' | 'client-gone' | 'shutdown' | 'start-timeout' | 'cloud-url-missing';
 
 export interface RunSpec {
   runId: string;
@@ -27,9 +28,7 @@ export interface RunSpec {
 }
 
 export type StartOutcome =
-  | { kind: 'started'; cloudUrl: string | undefined }
-  | { kind: 'exited' }
-  | { kind: 'timeout' };
+  { kind: 'started'; cloudUrl: string | undefined } | { kind: 'exited' } | { kind: 'timeout' };
 
 export interface RunResult {
   runId: string;
@@ -91,7 +90,9 @@ export function createLocalRunner(opts: LocalRunnerOptions): K6Runner {
   return {
     async start(spec) {
       const dir = await mkdtemp(join(opts.tempRoot, 'k6gate-run-')).catch((err: Error) => {
-        throw new TestFailed(`error while launching test: cannot create a run directory: ${err.message}`);
+        throw new TestFailed(
+          `error while launching test: cannot create a run directory: ${err.message}`,
+        );
       });
       let log: OutputLog | undefined;
       try {
@@ -106,7 +107,8 @@ export function createLocalRunner(opts: LocalRunnerOptions): K6Runner {
           envVars: spec.envVars,
           secrets: spec.secrets,
         });
-        const binary = Bun.which(opts.k6Binary, { PATH: opts.daemonEnv.PATH ?? '' }) ?? opts.k6Binary;
+        const binary =
+          Bun.which(opts.k6Binary, { PATH: opts.daemonEnv.PATH ?? '' }) ?? opts.k6Binary;
         const proc = Bun.spawn([binary, ...buildK6Args(scriptPath, spec.uploadToCloud)], {
           cwd: dir,
           env,
@@ -300,6 +302,7 @@ const CANCEL_TEXT: Record<CancelReason, string> = {
   'start-timeout': 'k6 did not start within the start timeout',
   'client-gone': 'canceled: the caller closed the connection',
   shutdown: 'canceled: k6gate is shutting down',
+  'cloud-url-missing': 'stopped: k6 printed no k6 Cloud URL although upload_to_cloud is set',
 };
 
 /** The original's wording for a non-passing process: `exit status N` or `signal: killed`. */

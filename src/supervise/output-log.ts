@@ -70,7 +70,11 @@ export function openOutputLog(path: string, maxBytes: number): OutputLog {
     snapshot() {
       const current = size();
       if (dropped === 0 && current <= maxBytes) {
-        return { text: DECODER.decode(readRange(0, current)), truncated: false, totalBytes: current };
+        return {
+          text: DECODER.decode(readRange(0, current)),
+          truncated: false,
+          totalBytes: current,
+        };
       }
       const head = readRange(0, Math.min(headKeep, current));
       const tailLength = Math.min(tailKeep, current - head.length);

@@ -1,0 +1,99 @@
+// POST /launch-test: decode and validate the Flagger payload (before any slot is taken), hand
+// it to the launch service, and answer 200 with k6's output or the service's error.
+
+import { Elysia } from 'elysia';
+import { BadRequest, K6gateError, MethodNotAllowed, PayloadTooLarge } from '../errors.ts';
+import { parseLaunchPayload } from '../flagger/payload.ts';
+import type { LaunchService } from '../launch/service.ts';
+import type { Logger } from '../log.ts';
+import type { Counter } from '../metrics.ts';
+import { PLAIN_TEXT } from './render-error.ts';
+import { idFor } from './request-context.ts';
+
+export interface LaunchRouteOptions {
+  service: LaunchService;
+  maxBodyBytes: number;
+  logger: Logger;
+  requestsTotal: Counter;
+}
+
+/** Reads at most `limit` bytes of body and decodes it as JSON; 413 past the limit. */
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
+  const reader = request.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel();
+        throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
+      }
+      chunks.push(value);
+    }
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '')
+    throw new BadRequest('body', 'empty body: expected a Flagger webhook payload');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequest('body', 'the body is not valid JSON');
+  }
+}
+
+export function launchPlugin(opts: LaunchRouteOptions) {
+  return new Elysia({ name: 'k6gate.launch' })
+    .post(
+      '/launch-test',
+      async ({ request, server }) => {
+        const started = performance.now();
+        const requestId = idFor(request);
+        let logger = opts.logger.child({ requestId });
+        let status = 500;
+        try {
+          const req = parseLaunchPayload(await readJsonBody(request, opts.maxBodyBytes));
+          logger = logger.child({ canary: `${req.namespace}/${req.name}`, phase: req.phase });
+          if (req.unknownMetadataKeys.length > 0) {
+            logger.debug('ignoring unknown metadata keys', { keys: req.unknownMetadataKeys });
+          }
+          // A waited run may stay silent for minutes: lift Bun's idle cut for this request.
+          if (req.waitForResults) server?.timeout(request, 0);
+          const outcome = await opts.service.launch(req, {
+            requestId,
+            signal: request.signal,
+            logger,
+          });
+          status = 200;
+          return new Response(outcome.body, {
+            headers: { ...PLAIN_TEXT, 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId },
+          });
+        } catch (err) {
+          status = err instanceof K6gateError ? err.status : 500;
+          if (status < 500 || err instanceof K6gateError) {
+            logger.info('launch request refused', {
+              status,
+              code: err instanceof K6gateError ? err.code : undefined,
+              field: err instanceof BadRequest ? err.field : undefined,
+              error: err instanceof Error ? err.message : String(err),
+            });
+          }
+          throw err;
+        } finally {
+          opts.requestsTotal.inc({ code: String(status) });
+          logger.debug('launch request done', {
+            status,
+            durationMs: Math.round(performance.now() - started),
+          });
+        }
+      },
+      { parse: 'none' },
+    )
+    .all('/launch-test', () => {
+      throw new MethodNotAllowed(['POST']);
+    });
+}

@@ -1,0 +1,40 @@
+// Per-request context shared by every feature plugin: a request id (also sent back as
+// X-Request-Id), a logger carrying it, and the one error renderer, registered globally once.
+
+import { Elysia } from 'elysia';
+import type { Logger } from '../log.ts';
+import { renderError, wantsJson } from './render-error.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A caller-supplied X-Request-Id is kept when it is short and plain; otherwise a fresh UUID. */
+export function requestIdOf(request: Request): string {
+  const given = request.headers.get('x-request-id');
+  return given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+}
+
+const ids = new WeakMap<Request, string>();
+export function idFor(request: Request): string {
+  let id = ids.get(request);
+  if (!id) {
+    id = requestIdOf(request);
+    ids.set(request, id);
+  }
+  return id;
+}
+
+export function requestContextPlugin(logger: Logger) {
+  return new Elysia({ name: 'k6gate.request-context' })
+    .derive({ as: 'global' }, ({ request }) => {
+      const requestId = idFor(request);
+      return { requestId, log: logger.child({ requestId }) };
+    })
+    .onError({ as: 'global' }, ({ error, request }) => {
+      const requestId = idFor(request);
+      return renderError(error, {
+        requestId,
+        wantsJson: wantsJson(request),
+        logger: logger.child({ requestId }),
+      });
+    });
+}
