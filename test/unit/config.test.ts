@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'bun:test';
+import { ConfigError, parseArgs, renderHelp, SETTINGS } from '../../src/config.ts';
+
+describe('config', () => {
+  test('defaults', () => {
+    const { command, config } = parseArgs([], {});
+    expect(command).toBe('serve');
+    expect(config).toMatchObject({
+      listenPort: 8000,
+      host: '0.0.0.0',
+      maxConcurrentTests: 1000,
+      k6Binary: 'k6',
+      kubernetesClient: 'none',
+      logLevel: 'info',
+      logFormat: 'json',
+      killGraceMs: 15_000,
+      startTimeoutMs: 60_000,
+      maxRunMs: 3_600_000,
+    });
+  });
+  test("the original's variables keep working; flags win", () => {
+    const env = {
+      LISTEN_PORT: '9000',
+      MAX_CONCURRENT_TESTS: '5',
+      LOG_LEVEL: 'WARNING',
+      SLACK_TOKEN: 'x',
+    };
+    expect(parseArgs([], env).config).toMatchObject({
+      listenPort: 9000,
+      maxConcurrentTests: 5,
+      logLevel: 'warn',
+      slackToken: 'x',
+    });
+    expect(
+      parseArgs(['serve', '--listen-port', '0', '--log-level=debug'], env).config,
+    ).toMatchObject({
+      listenPort: 0,
+      logLevel: 'debug',
+    });
+  });
+  test.each([
+    [['--listen-port', 'abc'], {}, /--listen-port \/ LISTEN_PORT .*"abc".*integer from 0 to 65535/],
+    [[], { MAX_CONCURRENT_TESTS: '0' }, /MAX_CONCURRENT_TESTS \(from MAX_CONCURRENT_TESTS\): "0"/],
+    [[], { MAX_CONCURRENT_TESTS: '-1' }, /MAX_CONCURRENT_TESTS/],
+    [
+      [],
+      { KUBERNETES_CLIENT: 'incluster' },
+      /KUBERNETES_CLIENT.*"incluster".*none, in-cluster, kubeconfig/,
+    ],
+    [[], { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [[], { LOG_FORMAT: 'xml' }, /LOG_FORMAT/],
+    [['--kill-grace-period', '5'], {}, /--kill-grace-period.*Go duration/],
+    [['--start-timeout', '0s'], {}, /--start-timeout/],
+    [[], { SLACK_API_URL: 'not a url' }, /SLACK_API_URL/],
+    [['--nope'], {}, /unknown flag --nope/],
+    [['launch'], {}, /unknown command or argument "launch"/],
+    [['--listen-port'], {}, /needs a value/],
+  ])('%p %p is refused', (argv, env, message) => {
+    expect(() => parseArgs(argv, env)).toThrow(ConfigError);
+    expect(() => parseArgs(argv, env)).toThrow(message);
+  });
+  test('--help lists every setting with its variable', () => {
+    const help = renderHelp('1.2.3');
+    for (const s of SETTINGS) {
+      expect(help).toContain(s.flag);
+      expect(help).toContain(s.env);
+    }
+    expect(parseArgs(['--help'], {}).command).toBe('help');
+    expect(parseArgs(['--version'], {}).command).toBe('version');
+  });
+});

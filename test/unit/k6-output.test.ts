@@ -1,0 +1,109 @@
+import { describe, expect, test } from 'bun:test';
+import { buildChildEnv, buildK6Args } from '../../src/k6/child-env.ts';
+import { explainExitCode, K6_EXIT, knownExitCodes } from '../../src/k6/exit-codes.ts';
+import { hasStartedBanner, parseCloudUrl, parseCrossedThresholds } from '../../src/k6/output.ts';
+
+const BANNER_V1 = `
+     execution: local
+        script: /tmp/k6-script504149289
+        output: cloud (https://somewhere.grafana.net/a/k6-app/runs/1157843)
+`;
+const BANNER_LEGACY = `  execution: local
+     script: /tmp/k6-script1
+     output: cloud (https://app.k6.io/runs/1157843)
+`;
+
+describe('banner and cloud URL', () => {
+  test('the output: line marks the start, in both paddings', () => {
+    expect(hasStartedBanner(BANNER_V1)).toBe(true);
+    expect(hasStartedBanner(BANNER_LEGACY)).toBe(true);
+    expect(hasStartedBanner('        output: -\n')).toBe(true);
+    expect(hasStartedBanner('execution: local\n')).toBe(false);
+    expect(hasStartedBanner('msg="no output: here"')).toBe(false);
+  });
+  test('both cloud URL forms', () => {
+    expect(parseCloudUrl(BANNER_V1)).toBe('https://somewhere.grafana.net/a/k6-app/runs/1157843');
+    expect(parseCloudUrl(BANNER_LEGACY)).toBe('https://app.k6.io/runs/1157843');
+    expect(parseCloudUrl('output: -, cloud (https://app.k6.io/runs/7)')).toBe(
+      'https://app.k6.io/runs/7',
+    );
+    expect(parseCloudUrl('        output: -\n')).toBeUndefined();
+    expect(parseCloudUrl('output: cloud (http://insecure/runs/1)')).toBeUndefined();
+  });
+  test('crossed thresholds', () => {
+    expect(
+      parseCrossedThresholds(
+        `time="…" level=error msg="thresholds on metrics 'http_req_duration, http_req_failed' have been crossed"`,
+      ),
+    ).toEqual(['http_req_duration', 'http_req_failed']);
+    expect(parseCrossedThresholds('nothing')).toEqual([]);
+  });
+});
+
+describe('exit-code table', () => {
+  test.each([
+    [0, 'passed'],
+    [99, 'failed'],
+    [97, 'failed'],
+    [104, 'error'],
+    [107, 'error'],
+    [105, 'aborted'],
+    [108, 'failed'],
+    [110, 'failed'],
+    [255, 'error'],
+    [1, 'error'],
+  ])('%d → %s', (code, verdict) => {
+    expect(explainExitCode(code).verdict).toBe(verdict as never);
+  });
+  test('every named code is in the table', () => {
+    for (const code of Object.values(K6_EXIT)) expect(knownExitCodes()).toContain(code);
+  });
+  test('unknown codes say so', () => {
+    expect(explainExitCode(42).reason).toBe('unknown k6 exit code 42');
+  });
+});
+
+describe('child environment', () => {
+  const daemonEnv = {
+    PATH: '/usr/bin',
+    SLACK_TOKEN: 'xoxb-daemon',
+    K6_CLOUD_TOKEN: 'daemon-cloud',
+    KUBERNETES_SERVICE_HOST: '10.0.0.1',
+    HTTPS_PROXY: 'http://proxy:3128',
+  };
+  test('only what k6 needs: no daemon secrets', () => {
+    const env = buildChildEnv({
+      daemonEnv,
+      runDir: '/tmp/run',
+      uploadToCloud: false,
+      cloudToken: 'cfg-token',
+      envVars: {},
+      secrets: {},
+    });
+    expect(env).toEqual({
+      PATH: '/usr/bin',
+      HTTPS_PROXY: 'http://proxy:3128',
+      HOME: '/tmp/run',
+      TMPDIR: '/tmp/run',
+      K6_NO_USAGE_REPORT: 'true',
+    });
+  });
+  test('the cloud token only when uploading; secrets override env_vars', () => {
+    const env = buildChildEnv({
+      daemonEnv,
+      runDir: '/r',
+      uploadToCloud: true,
+      cloudToken: 'cfg-token',
+      envVars: { A: 'env', B: 'env' },
+      secrets: { B: 'secret' },
+    });
+    expect(env.K6_CLOUD_TOKEN).toBe('cfg-token');
+    expect(env.A).toBe('env');
+    expect(env.B).toBe('secret');
+    expect(env.SLACK_TOKEN).toBeUndefined();
+  });
+  test('argv: run [--out cloud] <script>', () => {
+    expect(buildK6Args('/r/s.js', false)).toEqual(['run', '/r/s.js']);
+    expect(buildK6Args('/r/s.js', true)).toEqual(['run', '--out', 'cloud', '/r/s.js']);
+  });
+});
