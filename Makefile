@@ -1,0 +1,50 @@
+# k6gate: two commands on a fresh clone — `make demo` and `make test`.
+# Everything else (Bun, kube-apiserver, helm) is installed by the repo's own scripts.
+
+SHELL := /bin/bash
+BUN := node_modules/.bin/bun
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+K6GATE_CACHE ?= $(HOME)/.cache/k6gate
+export K6GATE_CACHE
+
+.PHONY: all deps build test check typecheck format demo bench clean tools
+
+all: build
+
+# Bun (pinned in package.json) and the dependencies, from the npm registry.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+dist/k6gate: deps $(shell find src -name '*.ts') package.json
+	$(BUN) build src/main.ts --compile --minify \
+	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+	  --define K6GATE_VERSION='"$(VERSION)"' --outfile dist/k6gate
+
+build: dist/k6gate
+
+# Test tools built from Go modules into $(K6GATE_CACHE) (outside the repo; cached by version).
+tools: deps
+	bash scripts/kube-env build
+	bash scripts/tools helm >/dev/null
+
+typecheck: deps
+	node_modules/.bin/tsc --noEmit -p .
+
+format: deps
+	node_modules/.bin/prettier --write .
+
+# The README's test command. Ends with a plain `N passed, N failed` line.
+test: deps build tools
+	bash scripts/test.sh
+
+demo: deps build
+	$(BUN) scripts/demo.ts
+
+bench: deps build
+	$(BUN) bench/run.ts
+
+clean:
+	rm -rf dist
