@@ -339,3 +339,17 @@ export function renderHelp(version: string): string {
   );
   return lines.join('\n');
 }
+
+/** The README's settings table, generated from the same table (a test keeps them in sync). */
+export function renderSettingsMarkdown(): string {
+  const rows = SETTINGS.map((s) => {
+    const fallback =
+      typeof s.fallback === 'function'
+        ? 'TMPDIR or /tmp'
+        : s.fallback === ''
+          ? '(empty)'
+          : s.fallback;
+    return `| \`${s.flag}\` | \`${s.env}\` | \`${fallback}\` | ${s.help} |`;
+  });
+  return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

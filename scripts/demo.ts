@@ -1,0 +1,122 @@
+// `make demo`: the compiled daemon gating two canaries of a loopback demo app — a healthy one
+// that passes and a broken one that fails on its thresholds — with Flagger-shaped requests.
+// Uses a real k6 when one is on PATH or in K6_BINARY, and otherwise says it uses the k6
+// contract double from test/fixtures (k6 is not installable on the development machines).
+
+import { join, resolve } from 'node:path';
+
+const REPO = resolve(import.meta.dir, '..');
+const DAEMON = join(REPO, 'dist/k6gate');
+const DOUBLE = join(REPO, 'test/fixtures/bin/k6');
+
+const realK6 = process.env.K6_BINARY || Bun.which('k6');
+const k6 = realK6 ?? DOUBLE;
+const say = (text: string) => process.stdout.write(`\x1b[1m▶ ${text}\x1b[0m\n`);
+
+say(
+  realK6
+    ? `using the real k6 at ${realK6}`
+    : "no k6 found (PATH or K6_BINARY): using the k6 contract double from test/fixtures, which really sends the script's HTTP requests to the demo app and evaluates its thresholds",
+);
+
+// The demo app: /healthy answers at once; /broken fails half its requests, slowly.
+let hits = 0;
+const app = Bun.serve({
+  hostname: '127.0.0.1',
+  port: 0,
+  async fetch(request) {
+    const path = new URL(request.url).pathname;
+    hits++;
+    if (path === '/healthy') return new Response('ok');
+    if (path === '/broken') {
+      await Bun.sleep(50);
+      return hits % 2 === 0 ? new Response('boom', { status: 500 }) : new Response('ok');
+    }
+    return new Response('not found', { status: 404 });
+  },
+});
+const target = `http://127.0.0.1:${app.port}`;
+say(`demo app on ${target} (/healthy and /broken)`);
+
+const daemon = Bun.spawn(
+  [DAEMON, 'serve', '--host', '127.0.0.1', '--listen-port', '0', '--log-format', 'text'],
+  { env: { PATH: process.env.PATH ?? '', K6_BINARY: k6 }, stdout: 'inherit', stderr: 'pipe' },
+);
+const url = await new Promise<string>((resolveUrl, reject) => {
+  const timer = setTimeout(() => reject(new Error('k6gate did not start in 15 s')), 15_000);
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of daemon.stderr) {
+      const text = decoder.decode(chunk);
+      process.stderr.write(text.replace(/^/gm, '  k6gate │ '));
+      const match = /listening url=(http:\/\/\S+)/.exec(text);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    }
+  })();
+});
+say(`k6gate listening on ${url}`);
+
+const script = (path: string) => `import http from 'k6/http';
+import { check } from 'k6';
+
+export const options = {
+  vus: 4,
+  duration: '3s',
+  thresholds: {
+    http_req_failed: ['rate<0.01'],
+    http_req_duration: ['p(95)<200'],
+  },
+};
+
+export default function () {
+  const res = http.get(\`\${__ENV.TARGET}${path}\`);
+  check(res, { 'status is 200': (r) => r.status === 200 });
+}
+`;
+
+async function gate(name: string, path: string) {
+  const body = {
+    name,
+    namespace: 'demo',
+    phase: 'Progressing',
+    checksum: 'demo',
+    metadata: {
+      script: script(path),
+      env_vars: JSON.stringify({ TARGET: target }),
+      min_failure_delay: '0s',
+    },
+  };
+  say(`Flagger → POST ${url}/launch-test  (canary demo/${name}, script GETs ${path})`);
+  const started = performance.now();
+  const res = await fetch(`${url}/launch-test`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const verdict =
+    res.status <= 202 ? 'PASS: Flagger goes on' : 'FAIL: Flagger halts and rolls back';
+  say(`← HTTP ${res.status} after ${seconds}s  ⇒ ${verdict}`);
+  const lines = text.trimEnd().split('\n');
+  const shown = res.status === 200 ? lines.slice(-14) : [lines[0], '…', ...lines.slice(-14)];
+  process.stdout.write(`${shown.map((l) => `    │ ${l}`).join('\n')}\n\n`);
+  return res.status;
+}
+
+let ok = false;
+try {
+  const healthy = await gate('podinfo-healthy', '/healthy');
+  const broken = await gate('podinfo-broken', '/broken');
+  ok = healthy === 200 && broken === 400;
+} finally {
+  daemon.kill('SIGTERM');
+  const code = await daemon.exited;
+  say(`k6gate stopped on SIGTERM with exit code ${code}`);
+  app.stop(true);
+}
+say(ok ? 'demo OK: the healthy canary passed, the broken one failed' : 'demo FAILED');
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,167 @@
+// End to end with the compiled binary (dist/k6gate) as a child process: a healthy canary
+// passes, a broken one fails on thresholds; SIGTERM drains; --help and bad settings.
+// The same cases run against a real k6 when one is on PATH or in K6_BINARY.
+
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  COMPILED,
+  flaggerPayload,
+  K6_DOUBLE,
+  postLaunch,
+  REPO,
+  startChildDaemon,
+  zombieChildren,
+} from '../helpers/daemon.ts';
+
+const realK6 = process.env.K6_BINARY || Bun.which('k6') || undefined;
+if (!realK6) {
+  console.log(
+    'SKIP real-k6 lane: no k6 on PATH and K6_BINARY is not set (the k6 double lane runs)',
+  );
+}
+if (!existsSync(COMPILED)) throw new Error(`${COMPILED} is missing: run make build first`);
+
+let target: ReturnType<typeof Bun.serve>;
+let targetUrl: string;
+beforeAll(() => {
+  let n = 0;
+  target = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch(request) {
+      const path = new URL(request.url).pathname;
+      n++;
+      if (path === '/broken') return new Response('boom', { status: n % 2 ? 500 : 200 });
+      return new Response('ok');
+    },
+  });
+  targetUrl = `http://127.0.0.1:${target.port}`;
+});
+afterAll(() => target.stop(true));
+
+const loadScript = (path: string) => `import http from 'k6/http';
+export const options = {
+  vus: 2,
+  iterations: 40,
+  thresholds: { http_req_failed: ['rate<0.01'], http_req_duration: ['p(95)<500'] },
+};
+export default function () {
+  http.get(\`\${__ENV.TARGET}${path}\`);
+}
+`;
+
+const lanes: [string, string][] = [['k6 double', K6_DOUBLE]];
+if (realK6) lanes.push(['real k6', realK6]);
+
+describe.each(lanes)('%s', (_lane, k6) => {
+  test('healthy canary passes, broken canary fails with "thresholds"', async () => {
+    const tempDir = mkdtempSync(join(tmpdir(), 'k6gate-e2e-'));
+    const d = await startChildDaemon({ compiled: true, env: { K6_BINARY: k6, TEMP_DIR: tempDir } });
+    try {
+      const env_vars = JSON.stringify({ TARGET: targetUrl });
+      const healthy = await postLaunch(
+        d.url,
+        flaggerPayload({ script: loadScript('/healthy'), env_vars }, { name: 'healthy' }),
+      );
+      expect(healthy.status).toBe(200);
+      const healthyBody = await healthy.text();
+      expect(healthyBody).toMatch(/http_req_duration/);
+
+      const broken = await postLaunch(
+        d.url,
+        flaggerPayload({ script: loadScript('/broken'), env_vars }, { name: 'broken' }),
+      );
+      expect(broken.status).toBe(400);
+      const first = (await broken.text()).split('\n')[0];
+      expect(first).toMatch(
+        /^failed to run: exit status 99 \(thresholds crossed: .*http_req_failed/,
+      );
+
+      const verdicts = d.logs.filter((r) => typeof r.verdict === 'string').map((r) => r.verdict);
+      expect(verdicts).toEqual(['passed', 'failed']);
+      expect(await d.stop()).toBe(0);
+      expect(readdirSync(tempDir)).toEqual([]);
+    } finally {
+      await d.stop('SIGKILL');
+      rmSync(tempDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('the compiled daemon as a process', () => {
+  test('SIGTERM drains: readiness 503, the run is stopped, temp dirs removed, exit 0', async () => {
+    const tempDir = mkdtempSync(join(tmpdir(), 'k6gate-e2e-'));
+    const d = await startChildDaemon({ compiled: true, env: { TEMP_DIR: tempDir } });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload({
+          script: '// k6-double: mode=hang\nexport default function () {}\n',
+          wait_for_results: 'false',
+        }),
+      );
+      expect(res.status).toBe(200);
+      expect(readdirSync(tempDir)).toHaveLength(1);
+      expect((await fetch(`${d.url}/readyz`)).status).toBe(200);
+      d.proc.kill('SIGTERM');
+      expect(await d.proc.exited).toBe(0);
+      expect(d.logs.some((r) => r.msg === 'stopping k6' && r.reason === 'shutdown')).toBe(true);
+      expect(d.logs.some((r) => r.msg === 'shut down cleanly')).toBe(true);
+      expect(readdirSync(tempDir)).toEqual([]);
+      expect(await zombieChildren()).toEqual([]);
+    } finally {
+      await d.stop('SIGKILL');
+      rmSync(tempDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('--help tells the truth and lists every variable of the README table', async () => {
+    const proc = Bun.spawnSync([COMPILED, '--help']);
+    expect(proc.exitCode).toBe(0);
+    const help = proc.stdout.toString();
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const envInReadme = [...readme.matchAll(/^\| `(--[a-z0-9-]+)` \| `([A-Z0-9_]+)` \|/gm)];
+    expect(envInReadme.length).toBeGreaterThan(10);
+    for (const [, flag, env] of envInReadme) {
+      expect(help).toContain(flag as string);
+      expect(help).toContain(env as string);
+    }
+    const helpFlags = [...help.matchAll(/^ {2}(--[a-z0-9-]+) <value>/gm)].map((m) => m[1]);
+    expect(helpFlags.sort()).toEqual(envInReadme.map((m) => m[1]).sort());
+  });
+
+  test('--version prints the version; a bad setting exits 2 before listening, naming it', () => {
+    const version = Bun.spawnSync([COMPILED, '--version']);
+    expect(version.exitCode).toBe(0);
+    expect(version.stdout.toString()).toMatch(/^k6gate \S+\n$/);
+    const bad = Bun.spawnSync([COMPILED, 'serve'], {
+      env: { PATH: process.env.PATH ?? '', MAX_CONCURRENT_TESTS: 'lots' },
+    });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.toString()).toContain(
+      'invalid value for --max-concurrent-tests / MAX_CONCURRENT_TESTS (from MAX_CONCURRENT_TESTS): "lots"',
+    );
+    const typo = Bun.spawnSync([COMPILED, 'serve'], {
+      env: { PATH: process.env.PATH ?? '', KUBERNETES_CLIENT: 'in_cluster' },
+    });
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr.toString()).toContain('KUBERNETES_CLIENT');
+  });
+
+  test('after the bad-input table the real daemon still answers /healthz', async () => {
+    const d = await startChildDaemon({ compiled: true });
+    try {
+      for (const body of ['', 'bad', '[]', '{}', '{"name":"a","namespace":"b","phase":"c"}']) {
+        const res = await postLaunch(d.url, body);
+        expect(res.status).toBe(400);
+      }
+      expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${d.url}/health`)).status).toBe(200);
+    } finally {
+      await d.stop();
+    }
+  }, 30_000);
+});

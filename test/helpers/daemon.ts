@@ -1,0 +1,217 @@
+// Starting k6gate for tests: in-process on a real socket (port 0), or as a child process
+// (the compiled binary, or src/main.ts under Bun) whose bound URL is read from its
+// "listening" log line. Every start registers its own cleanup.
+
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Config, parseArgs } from '../../src/config.ts';
+import { createLogger, type LogLevel } from '../../src/log.ts';
+import type { Notifier } from '../../src/notify/notifier.ts';
+import type { SecretResolver } from '../../src/launch/service.ts';
+import { unconfiguredSecretSource } from '../../src/kube/secrets.ts';
+import { createNoopNotifier } from '../../src/notify/noop.ts';
+import { buildDaemon } from '../../src/wiring.ts';
+
+export const REPO = resolve(import.meta.dir, '../..');
+export const BUN = join(REPO, 'node_modules/.bin/bun');
+export const COMPILED = join(REPO, 'dist/k6gate');
+export const K6_DOUBLE = join(REPO, 'test/fixtures/bin/k6');
+
+export interface LogRecord {
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** Captures log records in memory (for assertions) and optionally echoes them. */
+export function createCapturingLogger(level: LogLevel = 'debug') {
+  const records: LogRecord[] = [];
+  const lines: string[] = [];
+  const logger = createLogger({
+    level,
+    format: 'json',
+    write: (line) => {
+      lines.push(line);
+      records.push(JSON.parse(line) as LogRecord);
+      if (process.env.K6GATE_TEST_LOGS) process.stderr.write(line);
+    },
+  });
+  return { logger, records, lines };
+}
+
+export interface InProcessOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  notifier?: Notifier;
+  secrets?: SecretResolver;
+}
+
+/** The daemon built by the same wiring as main.ts, listening on 127.0.0.1:0. */
+export function startInProcess(opts: InProcessOptions = {}) {
+  const { config } = parseArgs(
+    ['--host', '127.0.0.1', '--listen-port', '0', '--k6-binary', K6_DOUBLE, ...(opts.args ?? [])],
+    { PATH: process.env.PATH ?? '', ...opts.env },
+  );
+  const { logger, records, lines } = createCapturingLogger();
+  const daemon = buildDaemon({
+    config,
+    logger,
+    notifier: opts.notifier ?? createNoopNotifier(logger),
+    secrets: opts.secrets ?? unconfiguredSecretSource,
+    daemonEnv: { PATH: process.env.PATH ?? '', ...opts.env },
+    version: 'test',
+  });
+  daemon.app.listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    idleTimeout: 30,
+    maxRequestBodySize: config.maxBodyBytes + 1,
+  });
+  const server = daemon.app.server;
+  if (!server) throw new Error('in-process daemon did not listen');
+  const url = `http://127.0.0.1:${server.port}`;
+  return {
+    url,
+    config: config as Config,
+    daemon,
+    records,
+    lines,
+    async close() {
+      await daemon.registry.shutdown();
+      await server.stop(true);
+    },
+  };
+}
+
+export interface ChildDaemon {
+  url: string;
+  pid: number;
+  proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>;
+  logs: LogRecord[];
+  /** Waits for a log record matching the predicate. */
+  waitForLog(match: (r: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** Runs k6gate as a child process: the compiled binary when built, else `bun src/main.ts`. */
+export async function startChildDaemon(opts: {
+  args?: string[];
+  env?: Record<string, string>;
+  compiled?: boolean;
+}): Promise<ChildDaemon> {
+  const useCompiled = opts.compiled ?? existsSync(COMPILED);
+  if (opts.compiled && !existsSync(COMPILED))
+    throw new Error(`${COMPILED} not built: run make build`);
+  const argv = useCompiled ? [COMPILED] : [BUN, join(REPO, 'src/main.ts')];
+  const proc = Bun.spawn(
+    [
+      ...argv,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--listen-port',
+      '0',
+      '--log-format',
+      'json',
+      ...(opts.args ?? []),
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', K6_BINARY: K6_DOUBLE, ...opts.env },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  );
+  const logs: LogRecord[] = [];
+  const waiters = new Set<() => void>();
+  void (async () => {
+    const decoder = new TextDecoder();
+    let carry = '';
+    for await (const chunk of proc.stderr) {
+      carry += decoder.decode(chunk, { stream: true });
+      const parts = carry.split('\n');
+      carry = parts.pop() ?? '';
+      for (const line of parts) {
+        if (line.trim() === '') continue;
+        try {
+          logs.push(JSON.parse(line) as LogRecord);
+        } catch {
+          logs.push({ level: 'raw', msg: line });
+        }
+        if (process.env.K6GATE_TEST_LOGS) process.stderr.write(`${line}\n`);
+      }
+      for (const w of waiters) w();
+    }
+  })();
+  const waitForLog = (match: (r: LogRecord) => boolean, timeoutMs = 10_000) =>
+    new Promise<LogRecord>((resolvePromise, reject) => {
+      const check = () => {
+        const found = logs.find(match);
+        if (found) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolvePromise(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(
+          new Error(
+            `log line not seen in ${timeoutMs} ms; logs: ${JSON.stringify(logs.slice(-10))}`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  const listening = await waitForLog((r) => r.msg === 'listening', 15_000);
+  return {
+    url: String(listening.url),
+    pid: proc.pid,
+    proc,
+    logs,
+    waitForLog,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return await proc.exited;
+    },
+  };
+}
+
+/** A Flagger-shaped webhook body. */
+export function flaggerPayload(
+  metadata: Record<string, string>,
+  over: Partial<{ name: string; namespace: string; phase: string }> = {},
+) {
+  return {
+    name: over.name ?? 'podinfo',
+    namespace: over.namespace ?? 'test',
+    phase: over.phase ?? 'Progressing',
+    checksum: '85d557f47b',
+    metadata,
+  };
+}
+
+export function postLaunch(url: string, body: unknown, init: RequestInit = {}) {
+  return fetch(`${url}/launch-test`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...init,
+  });
+}
+
+/** Child processes of `pid` that are zombies (state Z), read from /proc. */
+export async function zombieChildren(pid = process.pid): Promise<number[]> {
+  const zombies: number[] = [];
+  for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
+    try {
+      const stat = await Bun.file(`/proc/${entry}/stat`).text();
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z' && Number(fields[1]) === pid) zombies.push(Number(entry));
+    } catch {
+      // The process went away while we looked.
+    }
+  }
+  return zombies;
+}

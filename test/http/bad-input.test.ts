@@ -1,0 +1,273 @@
+// The bad-input table: each request gets a 4xx that names the problem, never echoes the body,
+// and the daemon keeps serving. In-process through app.handle (routing, validation, mapping).
+
+import { describe, expect, test } from 'bun:test';
+import { parseArgs } from '../../src/config.ts';
+import { createNoopNotifier } from '../../src/notify/noop.ts';
+import { unconfiguredSecretSource } from '../../src/kube/secrets.ts';
+import { buildDaemon } from '../../src/wiring.ts';
+import { createCapturingLogger, K6_DOUBLE } from '../helpers/daemon.ts';
+
+const SECRET = 'TOPSECRET-do-not-echo';
+const { config } = parseArgs(['--k6-binary', K6_DOUBLE, '--max-body-bytes', '4096'], {});
+const { logger, lines } = createCapturingLogger();
+const { app, semaphore } = buildDaemon({
+  config,
+  logger,
+  notifier: createNoopNotifier(logger),
+  secrets: unconfiguredSecretSource,
+  daemonEnv: { PATH: process.env.PATH ?? '' },
+  version: 'test',
+});
+
+const base = { name: 'podinfo', namespace: 'test', phase: 'Progressing' };
+const meta = (m: Record<string, unknown>) =>
+  JSON.stringify({ ...base, metadata: { script: 's', ...m } });
+
+type Case = [label: string, init: RequestInit & { path?: string }, status: number, mention: RegExp];
+const post = (body: string, headers: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  body,
+  headers: { 'Content-Type': 'application/json', ...headers },
+});
+
+const CASES: Case[] = [
+  ['empty body', post(''), 400, /body: empty body/],
+  ['whitespace body', post('   \n'), 400, /body: empty body/],
+  ['not JSON', post('bad'), 400, /body: the body is not valid JSON/],
+  ['truncated JSON', post('{"name":'), 400, /not valid JSON/],
+  ['JSON array', post('[]'), 400, /body: expected a JSON object, got array/],
+  ['JSON string', post('"x"'), 400, /expected a JSON object, got string/],
+  ['JSON number', post('5'), 400, /got number/],
+  ['JSON null', post('null'), 400, /got null/],
+  ['empty object', post('{}'), 400, /name: missing name/],
+  [
+    'missing namespace',
+    post(JSON.stringify({ name: 'a', phase: 'p' })),
+    400,
+    /namespace: missing namespace/,
+  ],
+  [
+    'missing phase',
+    post(JSON.stringify({ name: 'a', namespace: 'b' })),
+    400,
+    /phase: missing phase/,
+  ],
+  ['name is a number', post(JSON.stringify({ ...base, name: 1 })), 400, /name: expected a string/],
+  [
+    'name is an object',
+    post(JSON.stringify({ ...base, name: {} })),
+    400,
+    /name: expected a string/,
+  ],
+  [
+    'name has a slash',
+    post(JSON.stringify({ ...base, name: 'a/b' })),
+    400,
+    /name: not a valid name/,
+  ],
+  [
+    'namespace uppercase',
+    post(JSON.stringify({ ...base, namespace: 'Test' })),
+    400,
+    /namespace: not a valid namespace/,
+  ],
+  [
+    'namespace too long',
+    post(JSON.stringify({ ...base, namespace: 'a'.repeat(64) })),
+    400,
+    /namespace/,
+  ],
+  [
+    'phase with spaces',
+    post(JSON.stringify({ ...base, phase: 'a b' })),
+    400,
+    /phase: not a valid phase/,
+  ],
+  [
+    'checksum a number',
+    post(JSON.stringify({ ...base, checksum: 5, metadata: { script: 's' } })),
+    400,
+    /checksum/,
+  ],
+  [
+    'metadata a string',
+    post(JSON.stringify({ ...base, metadata: SECRET })),
+    400,
+    /metadata: expected an object/,
+  ],
+  [
+    'metadata an array',
+    post(JSON.stringify({ ...base, metadata: [] })),
+    400,
+    /metadata: expected an object of strings, got array/,
+  ],
+  ['no metadata', post(JSON.stringify(base)), 400, /metadata.script: missing script/],
+  ['empty script', post(meta({ script: '' })), 400, /metadata.script: missing script/],
+  ['script a number', post(meta({ script: 5 })), 400, /metadata.script: expected a string/],
+  [
+    'upload_to_cloud a boolean',
+    post(meta({ upload_to_cloud: true })),
+    400,
+    /metadata.upload_to_cloud: expected a string/,
+  ],
+  [
+    'upload_to_cloud "yes"',
+    post(meta({ upload_to_cloud: SECRET })),
+    400,
+    /metadata.upload_to_cloud: expected a boolean/,
+  ],
+  [
+    'wait_for_results "nope"',
+    post(meta({ wait_for_results: 'nope' })),
+    400,
+    /metadata.wait_for_results/,
+  ],
+  [
+    'wait_for_results null',
+    post(meta({ wait_for_results: null })),
+    400,
+    /metadata.wait_for_results: expected a string, got null/,
+  ],
+  [
+    'min_failure_delay "2 minutes"',
+    post(meta({ min_failure_delay: '2 minutes' })),
+    400,
+    /metadata.min_failure_delay: expected a Go duration/,
+  ],
+  [
+    'min_failure_delay "1d"',
+    post(meta({ min_failure_delay: '1d' })),
+    400,
+    /metadata.min_failure_delay/,
+  ],
+  [
+    'min_failure_delay a number',
+    post(meta({ min_failure_delay: 120 })),
+    400,
+    /metadata.min_failure_delay: expected a string, got number/,
+  ],
+  [
+    'slack_channels an array',
+    post(meta({ slack_channels: ['a'] })),
+    400,
+    /metadata.slack_channels: expected a string, got array/,
+  ],
+  [
+    'env_vars an object (not a string)',
+    post(meta({ env_vars: { A: 'b' } })),
+    400,
+    /metadata.env_vars: expected a string, got object/,
+  ],
+  [
+    'env_vars "[]"',
+    post(meta({ env_vars: '[]' })),
+    400,
+    /metadata.env_vars: expected a JSON object of strings, got array/,
+  ],
+  [
+    'env_vars not JSON',
+    post(meta({ env_vars: `{A:${SECRET}}` })),
+    400,
+    /metadata.env_vars: .*not valid JSON/,
+  ],
+  [
+    'env_vars number value',
+    post(meta({ env_vars: '{"A":1}' })),
+    400,
+    /metadata.env_vars.A: expected a string value, got number/,
+  ],
+  [
+    'env_vars bad name',
+    post(meta({ env_vars: '{"=A":"x"}' })),
+    400,
+    /metadata.env_vars: environment variable names/,
+  ],
+  [
+    'kubernetes_secrets "[]"',
+    post(meta({ kubernetes_secrets: '[]' })),
+    400,
+    /metadata.kubernetes_secrets: expected a JSON object/,
+  ],
+  [
+    'kubernetes_secrets ref "foo"',
+    post(meta({ kubernetes_secrets: '{"A":"foo"}' })),
+    400,
+    /metadata.kubernetes_secrets.A: expected a secret reference/,
+  ],
+  [
+    'kubernetes_secrets ref "ns//key"',
+    post(meta({ kubernetes_secrets: '{"A":"ns//key"}' })),
+    400,
+    /metadata.kubernetes_secrets.A: the secret name part/,
+  ],
+  [
+    'kubernetes_secrets ref bad key',
+    post(meta({ kubernetes_secrets: '{"A":"s/k$y"}' })),
+    400,
+    /metadata.kubernetes_secrets.A: the key part/,
+  ],
+  [
+    'kubernetes_secrets when none configured',
+    post(meta({ kubernetes_secrets: '{"A":"s/k"}' })),
+    400,
+    /kubernetes client is not configured/,
+  ],
+  [
+    'huge body',
+    post(JSON.stringify({ ...base, metadata: { script: 'x'.repeat(10_000) } })),
+    413,
+    /larger than 4096 bytes/,
+  ],
+  [
+    'huge declared length',
+    { ...post('{}'), headers: { 'Content-Length': '999999', 'Content-Type': 'application/json' } },
+    413,
+    /larger than/,
+  ],
+  ['GET /launch-test', { method: 'GET' }, 405, /method not allowed/],
+  ['PUT /launch-test', { method: 'PUT', body: '{}' }, 405, /method not allowed/],
+  ['DELETE /launch-test', { method: 'DELETE' }, 405, /method not allowed/],
+  ['trailing slash', { ...post('{}'), path: '/launch-test/' }, 404, /404 page not found/],
+  ['unknown route', { ...post('{}'), path: '/gather-results' }, 404, /404 page not found/],
+];
+
+describe('bad input: a clear 4xx, the daemon lives', () => {
+  test('the table has at least 40 requests', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(40);
+  });
+
+  test.each(CASES)('%s', async (_label, init, status, mention) => {
+    const { path = '/launch-test', ...rest } = init;
+    const res = await app.handle(new Request(`http://localhost${path}`, rest));
+    const text = await res.text();
+    expect(res.status).toBe(status);
+    expect(text).toMatch(mention);
+    expect(text).not.toContain(SECRET);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    if (status === 405) expect(res.headers.get('allow')).toBe('POST');
+  });
+
+  test('nothing secret reached the logs, no slot was taken', () => {
+    expect(lines.join('')).not.toContain(SECRET);
+    expect(semaphore.inUse()).toBe(0);
+  });
+
+  test('Accept: application/json gets a JSON error with the field', async () => {
+    const res = await app.handle(
+      new Request('http://localhost/launch-test', {
+        ...post(meta({ upload_to_cloud: 'bad' })),
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      }),
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; field: string } };
+    expect(body.error).toMatchObject({ code: 'bad_request', field: 'metadata.upload_to_cloud' });
+  });
+
+  test('still healthy afterwards', async () => {
+    const res = await app.handle(new Request('http://localhost/health'));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('Good to go!');
+  });
+});

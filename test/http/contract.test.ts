@@ -1,0 +1,223 @@
+// The HTTP contract on a real socket (127.0.0.1, port 0) with real k6 children (the contract
+// double): 429 under a real burst, validation before slots, client disconnect, SIGTERM then
+// SIGKILL, output caps, and no zombies or temp files left behind.
+
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { flaggerPayload, postLaunch, startInProcess, zombieChildren } from '../helpers/daemon.ts';
+
+let tempRoot: string;
+const running: { close(): Promise<void> }[] = [];
+
+beforeEach(() => {
+  tempRoot = mkdtempSync(join(tmpdir(), 'k6gate-contract-'));
+});
+afterEach(async () => {
+  for (const d of running.splice(0)) await d.close();
+  expect(await zombieChildren()).toEqual([]);
+  expect(readdirSync(tempRoot)).toEqual([]);
+  rmSync(tempRoot, { recursive: true, force: true });
+});
+afterAll(async () => {
+  expect(await zombieChildren()).toEqual([]);
+});
+
+function start(args: string[] = []) {
+  const d = startInProcess({ args: ['--temp-dir', tempRoot, ...args] });
+  running.push(d);
+  return d;
+}
+const script = (directives: string) =>
+  `// k6-double: ${directives}\nexport default function () {}\n`;
+const runsIn = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('k6gate-run-'));
+
+describe('admission', () => {
+  test('at capacity: a real burst gets 429 with a small Retry-After; bad input still 400', async () => {
+    const d = start(['--max-concurrent-tests', '2']);
+    const hang = flaggerPayload({ script: script('mode=hang'), wait_for_results: 'false' });
+    for (const name of ['a', 'b']) {
+      const res = await postLaunch(d.url, { ...hang, name });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('');
+    }
+    const burst = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => postLaunch(d.url, { ...hang, name: `burst-${i}` })),
+    );
+    for (const res of burst) {
+      expect(res.status).toBe(429);
+      expect(await res.text()).toBe('Maximum concurrent test runs reached\n');
+      const retry = Number(res.headers.get('retry-after'));
+      expect(Number.isInteger(retry)).toBe(true);
+      expect(retry).toBeGreaterThanOrEqual(1);
+      expect(retry).toBeLessThanOrEqual(60);
+    }
+    const bad = await postLaunch(d.url, { name: 'x' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('namespace: missing namespace');
+    expect(runsIn(tempRoot)).toHaveLength(2);
+  }, 30_000);
+
+  test('a failed run fails reruns within min_failure_delay, others go ahead', async () => {
+    const d = start();
+    const failing = flaggerPayload({ script: script('mode=fail-thresholds duration=0s') });
+    const first = await postLaunch(d.url, failing);
+    expect(first.status).toBe(400);
+    expect((await first.text()).split('\n')[0]).toMatch(
+      /^failed to run: exit status 99 \(thresholds crossed/,
+    );
+    const rerun = await postLaunch(d.url, failing);
+    expect(rerun.status).toBe(400);
+    expect(await rerun.text()).toStartWith('not enough time since last failure');
+    const otherPhase = await postLaunch(d.url, { ...failing, phase: 'Succeeded' });
+    expect((await otherPhase.text()).split('\n')[0]).toStartWith('failed to run: exit status 99');
+    const disabled = await postLaunch(d.url, {
+      ...failing,
+      metadata: { ...failing.metadata, min_failure_delay: '0s' },
+    });
+    expect((await disabled.text()).split('\n')[0]).toStartWith('failed to run: exit status 99');
+  }, 30_000);
+});
+
+describe('verdicts', () => {
+  test('exit 0 → 200 with k6 output; other codes → 400 naming the reason', async () => {
+    const d = start();
+    const pass = await postLaunch(
+      d.url,
+      flaggerPayload({ script: script('mode=pass duration=0s') }),
+    );
+    expect(pass.status).toBe(200);
+    const body = await pass.text();
+    expect(body).toMatch(/output: -/);
+    for (const [directive, reason] of [
+      ['mode=exception', /exit status 107 \(script error/],
+      ['mode=abort duration=0s', /exit status 108 \(the script called test.abort\(\)\)/],
+      [
+        'mode=marked-failed duration=0s',
+        /exit status 110 \(the script marked the test as failed\)/,
+      ],
+    ] as const) {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(
+          { script: script(directive), min_failure_delay: '0' },
+          { name: directive.slice(5, 14).replace(/[^a-z]/g, '') },
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect(await res.text()).toMatch(reason);
+    }
+  }, 30_000);
+
+  test('k6 that dies before its banner answers at once, not after a start window', async () => {
+    const d = start(['--start-timeout', '30s']);
+    const t0 = performance.now();
+    const res = await postLaunch(d.url, flaggerPayload({ script: script('mode=exception') }));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(
+      /^error while waiting for test to start: k6 exited before starting \(exit status 107/,
+    );
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  }, 30_000);
+
+  test('no banner within the start timeout → killed, 400 "timeout"', async () => {
+    const d = start(['--start-timeout', '500ms', '--kill-grace-period', '2s']);
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script: script('mode=slow-start start-delay=20s') }),
+    );
+    expect(res.status).toBe(400);
+    expect((await res.text()).split('\n')[0]).toBe(
+      'error while waiting for test to start: timeout',
+    );
+  }, 30_000);
+
+  test('upload_to_cloud without a cloud URL in the banner → 400', async () => {
+    const d = start(['--cloud-token', 'tok']);
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script: script('mode=hang cloud-url=none'), upload_to_cloud: 'true' }),
+    );
+    expect(res.status).toBe(400);
+    expect((await res.text()).split('\n')[0]).toBe("couldn't find the cloud URL in the output");
+  }, 30_000);
+});
+
+describe('supervision', () => {
+  test('run deadline: SIGTERM, k6 prints its summary and exits 105', async () => {
+    const d = start(['--max-run-duration', '1s', '--kill-grace-period', '10s']);
+    const res = await postLaunch(d.url, flaggerPayload({ script: script('mode=hang') }));
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text.split('\n')[0]).toBe(
+      'failed to run: exit status 105 (stopped at the run deadline (max run duration))',
+    );
+    expect(text).toMatch(/checks|http_req|iterations/);
+  }, 30_000);
+
+  test('k6 ignoring SIGTERM is SIGKILLed after the grace period', async () => {
+    const d = start(['--max-run-duration', '1s', '--kill-grace-period', '500ms']);
+    const t0 = performance.now();
+    const res = await postLaunch(d.url, flaggerPayload({ script: script('mode=ignore-sigterm') }));
+    expect(res.status).toBe(400);
+    expect((await res.text()).split('\n')[0]).toBe(
+      'failed to run: signal: killed (stopped at the run deadline (max run duration); killed after the grace period)',
+    );
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  }, 30_000);
+
+  test('the caller going away cancels a waited run', async () => {
+    const d = start(['--kill-grace-period', '5s']);
+    const controller = new AbortController();
+    const pending = postLaunch(d.url, flaggerPayload({ script: script('mode=hang') }), {
+      signal: controller.signal,
+    }).catch((err: Error) => err);
+    await waitFor(() => d.records.some((r) => r.msg === 'waiting for the results'));
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await waitFor(() =>
+      d.records.some(
+        (r) =>
+          r.msg.includes('failed') && r.reason === 'canceled: the caller closed the connection',
+      ),
+    );
+    const stopped = d.records.find((r) => r.msg === 'stopping k6');
+    expect(stopped?.reason).toBe('client-gone');
+    await waitFor(() => d.daemon.registry.running().length === 0);
+    expect(d.daemon.semaphore.inUse()).toBe(0);
+  }, 30_000);
+
+  test('a flood of output stays capped in the answer and in memory', async () => {
+    const d = start(['--max-output-bytes', '65536']);
+    const rssBefore = process.memoryUsage().rss;
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script: script(`mode=flood flood-bytes=${64 * 1024 * 1024}`) }),
+    );
+    const text = await res.text();
+    expect(text.length).toBeLessThan(65536 + 1024);
+    expect(text).toContain('bytes of output omitted');
+    const growth = process.memoryUsage().rss - rssBefore;
+    expect(growth).toBeLessThan(48 * 1024 * 1024);
+  }, 60_000);
+});
+
+describe('long waits', () => {
+  test('a waited run silent for more than 35 s is not cut by the idle timeout', async () => {
+    const d = start();
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script: script('mode=pass duration=36s quiet-progress=true') }),
+    );
+    expect(res.status).toBe(200);
+  }, 60_000);
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await Bun.sleep(20);
+  }
+}
