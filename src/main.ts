@@ -4,7 +4,7 @@
 
 import { ConfigError, parseArgs, renderHelp, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
-import { loadKubeConfig } from './kube/client.ts';
+import { createKubeTransport, loadKubeConfig } from './kube/client.ts';
 import { createKubeSecretSource, unconfiguredSecretSource } from './kube/secrets.ts';
 import { createNoopNotifier } from './notify/noop.ts';
 import { createSlackNotifier } from './notify/slack.ts';
@@ -24,7 +24,10 @@ function buildSecrets(config: Config, logger: Logger) {
   const kc = loadKubeConfig(config.kubernetesClient, config.kubeconfig || undefined);
   if (!kc) return unconfiguredSecretSource;
   logger.info('created kubernetes client', { mode: config.kubernetesClient });
-  return createKubeSecretSource(kc, { timeoutMs: config.secretsTimeoutMs, logger });
+  return createKubeSecretSource(createKubeTransport(kc), {
+    timeoutMs: config.secretsTimeoutMs,
+    logger,
+  });
 }
 
 async function main(): Promise<number> {

@@ -228,7 +228,12 @@ const CASES: Case[] = [
   ['GET /launch-test', { method: 'GET' }, 405, /method not allowed/],
   ['PUT /launch-test', { method: 'PUT', body: '{}' }, 405, /method not allowed/],
   ['DELETE /launch-test', { method: 'DELETE' }, 405, /method not allowed/],
-  ['trailing slash', { ...post('{}'), path: '/launch-test/' }, 404, /404 page not found/],
+  [
+    'trailing slash is the same route',
+    { ...post('{}'), path: '/launch-test/' },
+    400,
+    /name: missing name/,
+  ],
   ['unknown route', { ...post('{}'), path: '/gather-results' }, 404, /404 page not found/],
 ];
 

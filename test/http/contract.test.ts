@@ -91,7 +91,7 @@ describe('verdicts', () => {
     const body = await pass.text();
     expect(body).toMatch(/output: -/);
     for (const [directive, reason] of [
-      ['mode=exception', /exit status 107 \(script error/],
+      ['mode=exception', /exit status 107: script error/],
       ['mode=abort duration=0s', /exit status 108 \(the script called test.abort\(\)\)/],
       [
         'mode=marked-failed duration=0s',

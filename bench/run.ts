@@ -1,0 +1,496 @@
+// `make bench`: k6gate side by side with the Go original (grafana/flagger-k6-webhook, built
+// from its Go module) and with a bare Bun.spawn of the same child (the floor). Both daemons
+// drive the same k6 contract double, alternating A/B over rounds; medians and ratios are
+// written to bench/results/ as JSON and Markdown. Loopback only; every loop is bounded.
+
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const REPO = resolve(import.meta.dir, '..');
+const K6GATE = join(REPO, 'dist/k6gate');
+const DOUBLE = join(REPO, 'test/fixtures/bin/k6');
+const SLEEPER = join(REPO, 'bench/k6-sleeper.sh');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const QUICK = process.env.BENCH_QUICK === '1';
+
+type Name = 'k6gate' | 'original';
+interface Daemon {
+  name: Name;
+  url: string;
+  pid: number;
+  tmp: string;
+  stop(): Promise<void>;
+}
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+function buildOriginal(): string {
+  const out = Bun.spawnSync(['bash', join(REPO, 'bench/build-original.sh')], {
+    stderr: 'inherit',
+  });
+  if (out.exitCode !== 0) throw new Error('building the Go original failed');
+  return out.stdout.toString().trim();
+}
+
+async function freePort(): Promise<number> {
+  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() });
+  const port = server.port as number;
+  await server.stop(true);
+  return port;
+}
+
+/** A private PATH directory whose `k6` is the given child. */
+function childBin(child: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'k6gate-bench-bin-'));
+  symlinkSync(child, join(dir, 'k6'));
+  return dir;
+}
+
+async function waitHealthy(url: string, timeoutMs = 10_000): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.status === 200) return performance.now() - t0;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(2);
+  }
+  throw new Error(`${url} not healthy in ${timeoutMs} ms`);
+}
+
+async function startDaemon(
+  name: Name,
+  original: string,
+  opts: { child: string; slots: number; env?: Record<string, string> },
+): Promise<Daemon & { startMs: number }> {
+  const port = await freePort();
+  const tmp = mkdtempSync(join(tmpdir(), `k6gate-bench-${name}-`));
+  const bin = childBin(opts.child);
+  const env = {
+    PATH: `${bin}:${process.env.PATH}`,
+    TMPDIR: tmp,
+    LOG_LEVEL: 'error',
+    MAX_CONCURRENT_TESTS: String(opts.slots),
+    ...opts.env,
+  };
+  const t0 = performance.now();
+  const proc =
+    name === 'k6gate'
+      ? Bun.spawn([K6GATE, 'serve', '--host', '127.0.0.1', '--listen-port', String(port)], {
+          env: { ...env, TEMP_DIR: tmp, K6_BINARY: 'k6' },
+          stdout: 'ignore',
+          stderr: 'ignore',
+        })
+      : Bun.spawn([original], {
+          env: { ...env, LISTEN_PORT: String(port) },
+          stdout: 'ignore',
+          stderr: 'ignore',
+        });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url);
+  const startMs = performance.now() - t0;
+  return {
+    name,
+    url,
+    pid: proc.pid,
+    tmp,
+    startMs,
+    async stop() {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await proc.exited;
+      clearTimeout(timer);
+      // Children the original left behind (it SIGKILLs only the k6 pid) must not leak here.
+      Bun.spawnSync(['pkill', '-KILL', '-f', tmp]);
+      rmSync(tmp, { recursive: true, force: true });
+      rmSync(bin, { recursive: true, force: true });
+    },
+  };
+}
+
+const script = (directives: string) =>
+  `// k6-double: ${directives}\nexport default function () {}\n`;
+let seq = 0;
+function payload(directives: string, wait: boolean) {
+  seq++;
+  return JSON.stringify({
+    name: `bench-${seq}`,
+    namespace: 'bench',
+    phase: 'Progressing',
+    metadata: {
+      script: script(directives),
+      wait_for_results: String(wait),
+      min_failure_delay: '0s',
+    },
+  });
+}
+
+async function post(url: string, body: string): Promise<{ status: number; ms: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/launch-test`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body,
+  });
+  await res.arrayBuffer();
+  return { status: res.status, ms: performance.now() - t0 };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)] as number);
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+const spread = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs) });
+
+async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>) {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await task(i);
+      }
+    }),
+  );
+  return results;
+}
+
+function rssKiB(pid: number): number {
+  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+}
+function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+function zombieChildren(pid: number): number {
+  let n = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = require('node:fs').readFileSync(`/proc/${entry}/stat`, 'utf8') as string;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (f[0] === 'Z' && Number(f[1]) === pid) n++;
+    } catch {
+      // gone
+    }
+  }
+  return n;
+}
+
+/** Alternates A B / B A across rounds and collects one number (or record) per round. */
+async function alternate<T>(label: string, run: (name: Name) => Promise<T>) {
+  const out: Record<Name, T[]> = { k6gate: [], original: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order: Name[] = r % 2 === 0 ? ['k6gate', 'original'] : ['original', 'k6gate'];
+    for (const name of order) {
+      log(`${label}: round ${r + 1}/${ROUNDS} ${name}`);
+      out[name].push(await run(name));
+    }
+  }
+  return out;
+}
+
+async function main() {
+  const original = buildOriginal();
+  log(`original: ${original}`);
+  const results: Record<string, unknown> = {};
+  const N_SEQ = QUICK ? 5 : 15;
+  const N_CONC = QUICK ? 16 : 64;
+
+  // 1. Accept latency of wait_for_results=false, sequential and at 16 concurrent clients.
+  const accept = await alternate('accept latency', async (name) => {
+    const d = await startDaemon(name, original, { child: DOUBLE, slots: 1000 });
+    try {
+      const seqMs: number[] = [];
+      for (let i = 0; i < N_SEQ; i++) {
+        const r = await post(d.url, payload('mode=pass duration=1s', false));
+        if (r.status !== 200) throw new Error(`${name}: async launch answered ${r.status}`);
+        seqMs.push(r.ms);
+      }
+      const conc = await pool(N_CONC, 16, () =>
+        post(d.url, payload('mode=pass duration=1s', false)),
+      );
+      return {
+        seqP50: median(seqMs),
+        seqP99: pct(seqMs, 99),
+        concP50: median(conc.map((c) => c.ms)),
+        concP99: pct(
+          conc.map((c) => c.ms),
+          99,
+        ),
+      };
+    } finally {
+      await Bun.sleep(1500); // let the 1 s runs end before stopping
+      await d.stop();
+    }
+  });
+  results.accept = accept;
+
+  // 2. A blocking run over the floor: a bare Bun.spawn of the same child and script.
+  const floorDir = mkdtempSync(join(tmpdir(), 'k6gate-bench-floor-'));
+  const floorScript = join(floorDir, 'script.js');
+  writeFileSync(floorScript, script('mode=pass duration=0s'));
+  const floorMs: number[] = [];
+  for (let i = 0; i < N_SEQ * ROUNDS; i++) {
+    const t0 = performance.now();
+    const p = Bun.spawn([DOUBLE, 'run', floorScript], { stdout: 'ignore', stderr: 'ignore' });
+    await p.exited;
+    floorMs.push(performance.now() - t0);
+  }
+  rmSync(floorDir, { recursive: true, force: true });
+  const blocking = await alternate('blocking run', async (name) => {
+    const d = await startDaemon(name, original, { child: DOUBLE, slots: 1000 });
+    try {
+      const ms: number[] = [];
+      for (let i = 0; i < N_SEQ; i++) {
+        const r = await post(d.url, payload('mode=pass duration=0s', true));
+        if (r.status !== 200) throw new Error(`${name}: blocking run answered ${r.status}`);
+        ms.push(r.ms);
+      }
+      return median(ms);
+    } finally {
+      await d.stop();
+    }
+  });
+  results.blocking = { floorP50: median(floorMs), ...blocking };
+
+  // 3. 429 answers per second with every slot taken (wrk, 5 s, 16 connections).
+  const busyLua = join(tmpdir(), `k6gate-bench-${process.pid}.lua`);
+  writeFileSync(
+    busyLua,
+    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(payload('mode=pass duration=0s', false))}\n`,
+  );
+  const busy = await alternate('429 at capacity', async (name) => {
+    const d = await startDaemon(name, original, { child: SLEEPER, slots: 1 });
+    try {
+      const hold = await post(d.url, payload('mode=hang', false));
+      if (hold.status !== 200) throw new Error(`${name}: could not take the slot (${hold.status})`);
+      const probe = await post(d.url, payload('mode=pass', false));
+      if (probe.status !== 429) throw new Error(`${name}: expected 429, got ${probe.status}`);
+      const wrk = Bun.spawnSync(
+        ['wrk', '-t2', '-c16', `-d${QUICK ? 2 : 5}s`, '-s', busyLua, `${d.url}/launch-test`],
+        { stderr: 'pipe' },
+      );
+      const text = wrk.stdout.toString();
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+      return rps;
+    } finally {
+      await d.stop();
+    }
+  });
+  rmSync(busyLua, { force: true });
+  results.busy429PerSec = busy;
+
+  // 4. RSS: idle, and with 200 and 500 runs alive (the child is a sh sleeper; not counted).
+  const rss = await alternate('RSS', async (name) => {
+    const d = await startDaemon(name, original, { child: SLEEPER, slots: 1000 });
+    try {
+      await Bun.sleep(1000);
+      const idle = rssKiB(d.pid);
+      const launchMany = async (n: number) => {
+        const r = await pool(n, 16, () => post(d.url, payload('mode=hang', false)));
+        const bad = r.filter((x) => x.status !== 200).length;
+        if (bad > 0) throw new Error(`${name}: ${bad} launches refused`);
+      };
+      await launchMany(200);
+      await Bun.sleep(500);
+      const at200 = rssKiB(d.pid);
+      await launchMany(300);
+      await Bun.sleep(500);
+      const at500 = rssKiB(d.pid);
+      return { idleKiB: idle, at200KiB: at200, at500KiB: at500, perRunKiB: (at500 - idle) / 500 };
+    } finally {
+      await d.stop();
+    }
+  });
+  results.rss = rss;
+
+  // 5. Start to the first 200 on /health.
+  const startup = await alternate('start time', async (name) => {
+    const ms: number[] = [];
+    for (let i = 0; i < (QUICK ? 3 : 7); i++) {
+      const d = await startDaemon(name, original, { child: DOUBLE, slots: 10 });
+      ms.push(d.startMs);
+      await d.stop();
+    }
+    return median(ms);
+  });
+  results.startMs = startup;
+
+  // 6. 1,000 waited runs through a 50-slot limit: hygiene and verdicts.
+  const RUNS = QUICK ? 200 : 1000;
+  const hygiene: Record<Name, unknown> = { k6gate: undefined, original: undefined };
+  for (const name of ['k6gate', 'original'] as Name[]) {
+    log(`hygiene: ${RUNS} runs through 50 slots on ${name}`);
+    const d = await startDaemon(name, original, { child: DOUBLE, slots: 50 });
+    try {
+      await Bun.sleep(300);
+      const fdsBefore = fdCount(d.pid);
+      const t0 = performance.now();
+      let wrong = 0;
+      let busyCount = 0;
+      await pool(RUNS, 50, async (i) => {
+        const fail = i % 2 === 1;
+        for (;;) {
+          const r = await post(
+            d.url,
+            payload(fail ? 'mode=fail-thresholds duration=0s' : 'mode=pass duration=0s', true),
+          );
+          if (r.status === 429) {
+            busyCount++;
+            await Bun.sleep(100);
+            continue;
+          }
+          if (r.status !== (fail ? 400 : 200)) wrong++;
+          return;
+        }
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      await Bun.sleep(1000);
+      hygiene[name] = {
+        runs: RUNS,
+        seconds,
+        wrongVerdicts: wrong,
+        busyRetries: busyCount,
+        zombies: zombieChildren(d.pid),
+        leakedFds: fdCount(d.pid) - fdsBefore,
+        leakedTempFiles: readdirSync(d.tmp).length,
+      };
+    } finally {
+      await d.stop();
+    }
+  }
+  results.hygiene = hygiene;
+
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 1024 ** 3),
+    kernel: require('node:os').release() as string,
+    bun: Bun.version,
+    go: Bun.spawnSync(['go', 'version']).stdout.toString().trim(),
+    date: new Date().toISOString(),
+    rounds: ROUNDS,
+  };
+  const out = { machine, results };
+  mkdirSync(join(REPO, 'bench/results'), { recursive: true });
+  const stamp = machine.date.replace(/[:.]/g, '-');
+  writeFileSync(join(REPO, `bench/results/${stamp}.json`), JSON.stringify(out, null, 2));
+  const md = renderMarkdown(out);
+  writeFileSync(join(REPO, `bench/results/${stamp}.md`), md);
+  writeFileSync(join(REPO, 'bench/results/latest.md'), md);
+  process.stdout.write(md);
+}
+
+type Pair<T> = Record<Name, T[]>;
+function renderMarkdown(out: { machine: Record<string, unknown>; results: Record<string, any> }) {
+  const r = out.results;
+  const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  const row = (label: string, k: number[], o: number[], unit: string, d = 1) => {
+    const km = median(k);
+    const om = median(o);
+    const sk = spread(k);
+    const so = spread(o);
+    return `| ${label} | ${f(km, d)} ${unit} (${f(sk.min, d)}–${f(sk.max, d)}) | ${f(om, d)} ${unit} (${f(so.min, d)}–${f(so.max, d)}) | ${f(km / om, 2)}× |`;
+  };
+  const pick = (p: Pair<any>, key: string): Pair<number> => ({
+    k6gate: p.k6gate.map((x) => x[key]),
+    original: p.original.map((x) => x[key]),
+  });
+  const acc = r.accept as Pair<any>;
+  const rss = r.rss as Pair<any>;
+  const lines = [
+    `### Benchmark (${out.machine.date}, ${out.machine.cpus} × ${out.machine.cpuModel}, ${out.machine.memGiB} GiB, Bun ${out.machine.bun}, ${out.machine.rounds} rounds A/B)`,
+    '',
+    'Medians over rounds, (min–max across rounds); ratio = k6gate / original (lower is better, except 429/s).',
+    '',
+    '| measure | k6gate | original v0.5.7 | ratio |',
+    '|---|---|---|---|',
+    row(
+      'accept latency p50, sequential (wait=false)',
+      pick(acc, 'seqP50').k6gate,
+      pick(acc, 'seqP50').original,
+      'ms',
+    ),
+    row(
+      'accept latency p99, sequential',
+      pick(acc, 'seqP99').k6gate,
+      pick(acc, 'seqP99').original,
+      'ms',
+    ),
+    row(
+      'accept latency p50, 16 concurrent',
+      pick(acc, 'concP50').k6gate,
+      pick(acc, 'concP50').original,
+      'ms',
+    ),
+    row(
+      'accept latency p99, 16 concurrent',
+      pick(acc, 'concP99').k6gate,
+      pick(acc, 'concP99').original,
+      'ms',
+    ),
+    row('blocking run (wait=true), p50', r.blocking.k6gate, r.blocking.original, 'ms'),
+    row(
+      '429 answers per second at capacity (wrk)',
+      r.busy429PerSec.k6gate,
+      r.busy429PerSec.original,
+      '/s',
+      0,
+    ),
+    row(
+      'idle RSS',
+      pick(rss, 'idleKiB').k6gate.map((x) => x / 1024),
+      pick(rss, 'idleKiB').original.map((x) => x / 1024),
+      'MiB',
+    ),
+    row(
+      'RSS with 200 runs alive',
+      pick(rss, 'at200KiB').k6gate.map((x) => x / 1024),
+      pick(rss, 'at200KiB').original.map((x) => x / 1024),
+      'MiB',
+    ),
+    row(
+      'RSS with 500 runs alive',
+      pick(rss, 'at500KiB').k6gate.map((x) => x / 1024),
+      pick(rss, 'at500KiB').original.map((x) => x / 1024),
+      'MiB',
+    ),
+    row(
+      'RSS per running test',
+      pick(rss, 'perRunKiB').k6gate,
+      pick(rss, 'perRunKiB').original,
+      'KiB',
+    ),
+    row('start to first 200 on /health', r.startMs.k6gate, r.startMs.original, 'ms'),
+    '',
+    `Floor (bare \`Bun.spawn\` of the same k6 double, same script): p50 ${f(r.blocking.floorP50)} ms; k6gate's blocking run adds ${f(median(r.blocking.k6gate) - r.blocking.floorP50)} ms over it (${f(median(r.blocking.k6gate) / r.blocking.floorP50, 2)}× the floor).`,
+    '',
+    '| 1,000 waited runs through 50 slots | k6gate | original |',
+    '|---|---|---|',
+    ...[
+      'runs',
+      'seconds',
+      'wrongVerdicts',
+      'zombies',
+      'leakedFds',
+      'leakedTempFiles',
+      'busyRetries',
+    ].map(
+      (k) =>
+        `| ${k} | ${f(r.hygiene.k6gate[k], k === 'seconds' ? 1 : 0)} | ${f(r.hygiene.original[k], k === 'seconds' ? 1 : 0)} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+await main();
