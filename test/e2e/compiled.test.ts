@@ -94,12 +94,16 @@ describe.each(lanes)('%s', (_lane, k6) => {
 describe('the compiled daemon as a process', () => {
   test('SIGTERM drains: readiness 503, the run is stopped, temp dirs removed, exit 0', async () => {
     const tempDir = mkdtempSync(join(tmpdir(), 'k6gate-e2e-'));
-    const d = await startChildDaemon({ compiled: true, env: { TEMP_DIR: tempDir } });
+    const d = await startChildDaemon({
+      compiled: true,
+      env: { TEMP_DIR: tempDir, KILL_GRACE_PERIOD: '1500ms' },
+    });
     try {
+      // A child that ignores SIGTERM keeps the drain open for the grace period.
       const res = await postLaunch(
         d.url,
         flaggerPayload({
-          script: '// k6-double: mode=hang\nexport default function () {}\n',
+          script: '// k6-double: mode=ignore-sigterm\nexport default function () {}\n',
           wait_for_results: 'false',
         }),
       );
@@ -107,8 +111,20 @@ describe('the compiled daemon as a process', () => {
       expect(readdirSync(tempDir)).toHaveLength(1);
       expect((await fetch(`${d.url}/readyz`)).status).toBe(200);
       d.proc.kill('SIGTERM');
+      await d.waitForLog((r) => r.msg === 'shutting down: draining runs');
+      const draining = await fetch(`${d.url}/readyz`);
+      expect(draining.status).toBe(503);
+      expect(await draining.text()).toContain('shutting down');
+      const refused = await postLaunch(
+        d.url,
+        flaggerPayload({ script: 'export default function () {}' }),
+      );
+      expect(refused.status).toBe(503);
       expect(await d.proc.exited).toBe(0);
       expect(d.logs.some((r) => r.msg === 'stopping k6' && r.reason === 'shutdown')).toBe(true);
+      expect(d.logs.some((r) => r.msg.startsWith('k6 did not stop within the grace period'))).toBe(
+        true,
+      );
       expect(d.logs.some((r) => r.msg === 'shut down cleanly')).toBe(true);
       expect(readdirSync(tempDir)).toEqual([]);
       expect(await zombieChildren()).toEqual([]);
