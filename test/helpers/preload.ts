@@ -4,3 +4,11 @@ process.on('unhandledRejection', (reason) => {
   process.exitCode = 1;
   throw reason;
 });
+
+// One kube-apiserver serves the whole run; stop it (and anything else started) at the end.
+import { afterAll } from 'bun:test';
+import { stopAllKubeEnvs } from './kube-apiserver.ts';
+
+afterAll(async () => {
+  await stopAllKubeEnvs();
+});

@@ -46,10 +46,10 @@ export function startSlackRecorder(opts: SlackRecorderOptions = {}) {
   const calls: RecordedCall[] = [];
   let seq = 0;
   const fail = new Set((opts.failChannels ?? []).flatMap((c) => [c, channelId(c)]));
-  const server = Bun.serve({
+  const server: Bun.Server<undefined> = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
-    async fetch(request) {
+    async fetch(request): Promise<Response> {
       const url = new URL(request.url);
       if (opts.hang) return new Promise<Response>(() => {});
       if (url.pathname.startsWith('/upload/')) {
