@@ -28,6 +28,7 @@ build: dist/k6gate
 # Test tools built from Go modules into $(K6GATE_CACHE) (outside the repo; cached by version).
 tools: deps
 	bash scripts/kube-env build
+	bash scripts/tools helm >/dev/null
 
 
 typecheck: deps

@@ -1,0 +1,34 @@
+# k6gate image: the compiled Bun binary beside the real k6, on distroless (glibc), non-root.
+#
+# The binary needs only glibc (ldd dist/k6gate: libc.so.6, libpthread.so.0, libdl.so.2,
+# libm.so.6, ld-linux-x86-64.so.2), all in distroless/base-debian12. No shell in the final stage.
+#
+# Pins: grafana/k6 by version and digest (the digest grafana/flagger-k6-webhook v0.5.7 pins).
+# oven/bun and distroless are pinned by tag here; pin them by digest in your registry mirror
+# (`crane digest oven/bun:1.4.4`) — the digests could not be looked up where this was written.
+
+ARG BUN_VERSION=1.4.4
+
+FROM oven/bun:${BUN_VERSION} AS build
+WORKDIR /src
+# Node and npm are not needed: Bun installs the locked dependencies itself.
+COPY package.json package-lock.json ./
+RUN bun install --production=false --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+ARG VERSION=0.0.0-dev
+# The same command as `make build`.
+RUN bun build src/main.ts --compile --minify \
+      --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+      --define K6GATE_VERSION="\"${VERSION}\"" --outfile /out/k6gate
+
+FROM grafana/k6:2.1.0@sha256:65c920dc067d5e2e00befbf982af6ad6ad0117034e8b1c65817c7975c52d4669 AS k6
+
+FROM gcr.io/distroless/base-debian12:nonroot
+COPY --from=build /out/k6gate /usr/bin/k6gate
+COPY --from=k6 /usr/bin/k6 /usr/bin/k6
+ENV TMPDIR=/tmp K6_BINARY=/usr/bin/k6 LISTEN_PORT=8000
+USER 65532:65532
+EXPOSE 8000
+ENTRYPOINT ["/usr/bin/k6gate"]
+CMD ["serve"]
