@@ -19,18 +19,21 @@ say(
     : "no k6 found (PATH or K6_BINARY): using the k6 contract double from test/fixtures, which really sends the script's HTTP requests to the demo app and evaluates its thresholds",
 );
 
-// The demo app: /healthy answers at once; /broken fails half its requests, slowly.
+// The demo app: /healthy answers in ~5 ms; /broken fails every other request, slowly.
 let hits = 0;
 const app = Bun.serve({
   hostname: '127.0.0.1',
   port: 0,
   async fetch(request) {
     const path = new URL(request.url).pathname;
-    hits++;
-    if (path === '/healthy') return new Response('ok');
+    const n = ++hits;
+    if (path === '/healthy') {
+      await Bun.sleep(5);
+      return new Response('ok');
+    }
     if (path === '/broken') {
       await Bun.sleep(50);
-      return hits % 2 === 0 ? new Response('boom', { status: 500 }) : new Response('ok');
+      return n % 2 === 0 ? new Response('boom', { status: 500 }) : new Response('ok');
     }
     return new Response('not found', { status: 404 });
   },
@@ -48,7 +51,8 @@ const url = await new Promise<string>((resolveUrl, reject) => {
     const decoder = new TextDecoder();
     for await (const chunk of daemon.stderr) {
       const text = decoder.decode(chunk);
-      process.stderr.write(text.replace(/^/gm, '  k6gate │ '));
+      for (const line of text.split('\n').filter(Boolean))
+        process.stderr.write(`  k6gate │ ${line}\n`);
       const match = /listening url=(http:\/\/\S+)/.exec(text);
       if (match?.[1]) {
         clearTimeout(timer);
