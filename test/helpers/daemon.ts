@@ -215,3 +215,12 @@ export async function zombieChildren(pid = process.pid): Promise<number[]> {
   }
   return zombies;
 }
+
+/** Polls until the condition holds, or fails after the timeout. */
+export async function waitFor(cond: () => boolean, timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms`);
+    await Bun.sleep(20);
+  }
+}

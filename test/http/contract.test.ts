@@ -6,7 +6,13 @@ import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:tes
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flaggerPayload, postLaunch, startInProcess, zombieChildren } from '../helpers/daemon.ts';
+import {
+  flaggerPayload,
+  postLaunch,
+  waitFor,
+  startInProcess,
+  zombieChildren,
+} from '../helpers/daemon.ts';
 
 let tempRoot: string;
 const running: { close(): Promise<void> }[] = [];
@@ -213,11 +219,3 @@ describe('long waits', () => {
     expect(res.status).toBe(200);
   }, 60_000);
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 10_000) {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await Bun.sleep(20);
-  }
-}

@@ -7,6 +7,7 @@ import {
   createCapturingLogger,
   flaggerPayload,
   postLaunch,
+  waitFor,
   startInProcess,
 } from '../helpers/daemon.ts';
 import { startSlackRecorder } from '../helpers/slack-recorder.ts';
@@ -25,14 +26,6 @@ afterAll(async () => {
 
 const script = (directives: string) =>
   `// k6-double: ${directives}\nexport default function () {}\n`;
-
-async function waitFor(cond: () => boolean, timeoutMs = 10_000) {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await Bun.sleep(20);
-  }
-}
 
 describe('Slack through the daemon', () => {
   test('a waited pass: start, upload in the thread, update to succeeded; SLACK_TOKEN not in k6', async () => {

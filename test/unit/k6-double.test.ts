@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { K6_DOUBLE, zombieChildren } from '../helpers/daemon.ts';
+import { K6_DOUBLE, waitFor, zombieChildren } from '../helpers/daemon.ts';
 
 let dir: string;
 let target: ReturnType<typeof Bun.serve>;
@@ -45,13 +45,6 @@ function spawnDouble(source: string, opts: { args?: string[]; env?: Record<strin
   return { proc, output: () => readFileSync(logPath, 'utf8') };
 }
 const directive = (d: string) => `// k6-double: ${d}\nexport default function () {}\n`;
-async function until(cond: () => boolean, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await Bun.sleep(20);
-  }
-}
 
 describe('k6 double', () => {
   test('banner with `output: -`, summary, exit 0', async () => {
@@ -106,7 +99,7 @@ describe('k6 double', () => {
 
   test('SIGTERM: the summary is printed, then exit 105', async () => {
     const { proc, output } = spawnDouble(directive('mode=hang summary-delay=200ms'));
-    await until(() => output().includes('output:'));
+    await waitFor(() => output().includes('output:'));
     process.kill(-proc.pid, 'SIGTERM');
     expect(await proc.exited).toBe(105);
     expect(output()).toContain("test run was aborted because k6 received a 'terminated' signal");
@@ -115,7 +108,7 @@ describe('k6 double', () => {
 
   test('a second signal exits 105 at once, without the summary', async () => {
     const { proc, output } = spawnDouble(directive('mode=hang summary-delay=20s'));
-    await until(() => output().includes('output:'));
+    await waitFor(() => output().includes('output:'));
     process.kill(-proc.pid, 'SIGTERM');
     await Bun.sleep(200);
     process.kill(-proc.pid, 'SIGTERM');
@@ -126,7 +119,7 @@ describe('k6 double', () => {
 
   test('ignore-sigterm survives SIGTERM until SIGKILL', async () => {
     const { proc, output } = spawnDouble(directive('mode=ignore-sigterm'));
-    await until(() => output().includes('output:'));
+    await waitFor(() => output().includes('output:'));
     process.kill(-proc.pid, 'SIGTERM');
     await Bun.sleep(500);
     expect(proc.exitCode).toBeNull();
