@@ -87,6 +87,10 @@ const COMPACT_POLL_MS = 1000;
 const BANNER_SCAN_CHUNK = 256 * 1024;
 
 export function createLocalRunner(opts: LocalRunnerOptions): K6Runner {
+  // Resolved once on PATH; looked up again after a spawn failure (k6 installed or moved).
+  let binary: string | undefined;
+  const resolveBinary = () =>
+    (binary ??= Bun.which(opts.k6Binary, { PATH: opts.daemonEnv.PATH ?? '' }) ?? undefined);
   return {
     async start(spec) {
       const dir = await mkdtemp(join(opts.tempRoot, 'k6gate-run-')).catch((err: Error) => {
@@ -119,6 +123,7 @@ export function createLocalRunner(opts: LocalRunnerOptions): K6Runner {
         });
         return superviseChild(proc, dir, log, spec, opts);
       } catch (err) {
+        binary = undefined;
         log?.close();
         await rm(dir, { recursive: true, force: true });
         if (err instanceof TestFailed) throw err;
