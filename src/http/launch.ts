@@ -19,31 +19,38 @@ export interface LaunchRouteOptions {
 
 /** Reads at most `limit` bytes of body and decodes it as JSON; 413 past the limit. */
 export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
-  const reader = request.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (reader) {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel();
-        throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
-      }
-      chunks.push(value);
-    }
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) {
+    throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '')
+  // With a declared length within the limit, one read; otherwise count while streaming.
+  const text = declared !== null ? await request.text() : await readLimited(request, limit);
+  if (text.trim() === '') {
     throw new BadRequest('body', 'empty body: expected a Flagger webhook payload');
+  }
   try {
     return JSON.parse(text);
   } catch {
     throw new BadRequest('body', 'the body is not valid JSON');
   }
+}
+
+async function readLimited(request: Request, limit: number): Promise<string> {
+  const reader = request.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function launchPlugin(opts: LaunchRouteOptions) {

@@ -1,0 +1,48 @@
+// What can be checked of the image without building it: the same compile flags as `make
+// build`, a distroless non-root final stage with no shell, k6 pinned by digest, and a
+// .dockerignore that sends only what the build needs.
+
+import { expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const REPO = join(import.meta.dir, '../..');
+const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
+const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
+
+const flagsOf = (text: string) =>
+  [...text.matchAll(/--(compile|minify|no-compile-autoload-dotenv|no-compile-autoload-bunfig)\b/g)]
+    .map((m) => m[1])
+    .sort();
+
+test('the image compiles with the same flags as make build', () => {
+  expect(flagsOf(dockerfile)).toEqual(flagsOf(makefile));
+  expect(flagsOf(dockerfile)).toHaveLength(4);
+  expect(dockerfile).toContain('--define K6GATE_VERSION=');
+});
+
+test('final stage: distroless with glibc, non-root, entrypoint k6gate serve', () => {
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const final = stages[stages.length - 1] as string;
+  expect(final).toStartWith('gcr.io/distroless/base-debian12:nonroot');
+  expect(final).toMatch(/^USER 65532:65532$/m);
+  expect(final).toContain('ENTRYPOINT ["/usr/bin/k6gate"]');
+  expect(final).toContain('CMD ["serve"]');
+  expect(final).not.toMatch(/^RUN /m);
+});
+
+test('k6 comes from the official image pinned by digest', () => {
+  expect(dockerfile).toMatch(/^FROM grafana\/k6:[0-9.]+@sha256:[a-f0-9]{64} AS k6$/m);
+  expect(dockerfile).toContain('COPY --from=k6 /usr/bin/k6 /usr/bin/k6');
+});
+
+test('.dockerignore sends only the sources the build needs', () => {
+  const ignore = readFileSync(join(REPO, '.dockerignore'), 'utf8').trim().split('\n');
+  expect(ignore[0]).toBe('*');
+  expect(ignore.slice(1).sort()).toEqual([
+    '!package-lock.json',
+    '!package.json',
+    '!src',
+    '!tsconfig.json',
+  ]);
+});
