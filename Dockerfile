@@ -18,7 +18,7 @@ COPY tsconfig.json ./
 COPY src ./src
 ARG VERSION=0.0.0-dev
 # The same command as `make build`.
-RUN bun build src/main.ts --compile --minify \
+RUN bun build src/main.ts --compile --minify --bytecode \
       --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
       --define K6GATE_VERSION="\"${VERSION}\"" --outfile /out/k6gate
 

@@ -19,7 +19,7 @@ node_modules/.installed: package.json package-lock.json
 deps: node_modules/.installed
 
 dist/k6gate: deps $(shell find src -name '*.ts') package.json
-	$(BUN) build src/main.ts --compile --minify \
+	$(BUN) build src/main.ts --compile --minify --bytecode \
 	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
 	  --define K6GATE_VERSION='"$(VERSION)"' --outfile dist/k6gate
 

@@ -244,7 +244,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--temp-dir',
     env: 'TEMP_DIR',
     fallback: () => tmpdir(),
-    help: 'where per-run directories are made (default: TMPDIR or /tmp)',
+    help: 'where per-run directories are made',
     expected: 'a directory path',
     schema: v.pipe(v.string(), v.minLength(1)),
   },
@@ -327,7 +327,7 @@ export function renderHelp(version: string): string {
   for (const s of SETTINGS) {
     const fallback = typeof s.fallback === 'function' ? 'TMPDIR or /tmp' : s.fallback;
     lines.push(
-      `  ${s.flag} <value>`.padEnd(30) + `  ${s.env}`,
+      `  ${s.flag} <value>`.padEnd(34) + `${s.env}`,
       `      ${s.help}${fallback === '' ? '' : ` (default: ${fallback})`}`,
     );
   }

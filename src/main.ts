@@ -126,4 +126,5 @@ async function main(): Promise<number> {
   });
 }
 
-process.exit(await main());
+// No top-level await: the binary is compiled to bytecode, which needs a CommonJS-shaped entry.
+void main().then((code) => process.exit(code));

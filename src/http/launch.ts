@@ -2,7 +2,7 @@
 // it to the launch service, and answer 200 with k6's output or the service's error.
 
 import { Elysia } from 'elysia';
-import { BadRequest, K6gateError, MethodNotAllowed, PayloadTooLarge } from '../errors.ts';
+import { BadRequest, Busy, K6gateError, MethodNotAllowed, PayloadTooLarge } from '../errors.ts';
 import { parseLaunchPayload } from '../flagger/payload.ts';
 import type { LaunchService } from '../launch/service.ts';
 import type { Logger } from '../log.ts';
@@ -68,8 +68,9 @@ export function launchPlugin(opts: LaunchRouteOptions) {
           if (req.unknownMetadataKeys.length > 0) {
             logger.debug('ignoring unknown metadata keys', { keys: req.unknownMetadataKeys });
           }
-          // A waited run may stay silent for minutes: lift Bun's idle cut for this request.
-          if (req.waitForResults) server?.timeout(request, 0);
+          // The answer may take minutes (a waited run, or a slow k6 start up to --start-timeout):
+          // lift Bun's idle cut for this request.
+          server?.timeout(request, 0);
           const outcome = await opts.service.launch(req, {
             requestId,
             signal: request.signal,
@@ -81,12 +82,14 @@ export function launchPlugin(opts: LaunchRouteOptions) {
           });
         } catch (err) {
           status = err instanceof K6gateError ? err.status : 500;
-          if (status < 500 || err instanceof K6gateError) {
-            logger.info('launch request refused', {
+          if (err instanceof K6gateError) {
+            // 429s come in floods when saturated: the metrics count them, debug logs them.
+            const log = err instanceof Busy ? logger.debug : logger.info;
+            log('launch request refused', {
               status,
-              code: err instanceof K6gateError ? err.code : undefined,
+              code: err.code,
               field: err instanceof BadRequest ? err.field : undefined,
-              error: err instanceof Error ? err.message : String(err),
+              error: err.message,
             });
           }
           throw err;

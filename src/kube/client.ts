@@ -11,11 +11,13 @@ import type { KubernetesClientMode } from '../config.ts';
 export function loadKubeConfig(
   mode: KubernetesClientMode,
   kubeconfigPath?: string,
+  /** Where the service-account files live (tests); '' means /var/run/secrets/…. */
+  inClusterPathPrefix = '',
 ): KubeConfig | undefined {
   if (mode === 'none') return undefined;
   const kc = new KubeConfig();
   if (mode === 'in-cluster') {
-    kc.loadFromCluster();
+    kc.loadFromCluster(inClusterPathPrefix);
     if (!kc.getCurrentCluster()?.server || kc.getCurrentCluster()?.server.includes('undefined')) {
       throw new Error(
         'unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined',

@@ -57,8 +57,20 @@ export interface LaunchService {
 export function createLaunchService(deps: LaunchDeps): LaunchService {
   const { failures, registry, clock, metrics } = deps;
 
-  const retryAfter = () =>
-    estimateRetryAfterSeconds(registry.running(), registry.recentDurationsMs(), clock.now());
+  // Saturated daemons answer 429s in floods: estimate Retry-After at most once a second.
+  let retryAfterCache = { at: Number.NEGATIVE_INFINITY, seconds: 0 };
+  const retryAfter = () => {
+    const now = clock.now();
+    if (now - retryAfterCache.at >= 1000) {
+      const seconds = estimateRetryAfterSeconds(
+        registry.running(),
+        registry.recentDurationsMs(),
+        now,
+      );
+      retryAfterCache = { at: now, seconds };
+    }
+    return retryAfterCache.seconds;
+  };
 
   function admit(req: LaunchRequest) {
     const key = { namespace: req.namespace, name: req.name, phase: req.phase };

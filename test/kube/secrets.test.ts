@@ -4,6 +4,9 @@
 
 import { beforeAll, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BadRequest, Upstream } from '../../src/errors.ts';
 import { parseSecretRef } from '../../src/flagger/payload.ts';
 import { createKubeTransport, type KubeTransport, loadKubeConfig } from '../../src/kube/client.ts';
@@ -81,6 +84,34 @@ describeKube('kubernetes_secrets against a real API server', () => {
     );
     expect(values).toEqual({ A: VALUE, B: 'x', C: VALUE });
     expect(gets).toBe(1);
+  });
+
+  test('in-cluster mode: the service-account token file and CA, as in a pod', async () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'k6gate-sa-'));
+    const saDir = join(prefix, 'var/run/secrets/kubernetes.io/serviceaccount');
+    mkdirSync(saDir, { recursive: true });
+    writeFileSync(join(saDir, 'token'), env.daemonToken);
+    copyFileSync(env.caFile, join(saDir, 'ca.crt'));
+    writeFileSync(join(saDir, 'namespace'), canaryNs);
+    const url = new URL(env.server);
+    const saved = {
+      host: process.env.KUBERNETES_SERVICE_HOST,
+      port: process.env.KUBERNETES_SERVICE_PORT,
+    };
+    process.env.KUBERNETES_SERVICE_HOST = url.hostname;
+    process.env.KUBERNETES_SERVICE_PORT = url.port;
+    try {
+      const kc = loadKubeConfig('in-cluster', undefined, prefix);
+      if (!kc) throw new Error('no in-cluster config');
+      const values = await source(createKubeTransport(kc)).resolve(refs({ A: 'load-test/token' }));
+      expect(values).toEqual({ A: VALUE });
+    } finally {
+      process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      process.env.KUBERNETES_SERVICE_PORT = saved.port;
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      rmSync(prefix, { recursive: true, force: true });
+    }
   });
 
   test('a missing secret: 400 naming ns/name', async () => {

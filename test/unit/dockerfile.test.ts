@@ -11,13 +11,17 @@ const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
 const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
 
 const flagsOf = (text: string) =>
-  [...text.matchAll(/--(compile|minify|no-compile-autoload-dotenv|no-compile-autoload-bunfig)\b/g)]
+  [
+    ...text.matchAll(
+      /--(compile|minify|bytecode|no-compile-autoload-dotenv|no-compile-autoload-bunfig)\b/g,
+    ),
+  ]
     .map((m) => m[1])
     .sort();
 
 test('the image compiles with the same flags as make build', () => {
   expect(flagsOf(dockerfile)).toEqual(flagsOf(makefile));
-  expect(flagsOf(dockerfile)).toHaveLength(4);
+  expect(flagsOf(dockerfile)).toHaveLength(5);
   expect(dockerfile).toContain('--define K6GATE_VERSION=');
 });
 
