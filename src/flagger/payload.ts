@@ -156,14 +156,20 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     phase: payload.phase,
     checksum: payload.checksum,
     script,
-    uploadToCloud: parseBoolKey(m, 'upload_to_cloud', false),
-    waitForResults: parseBoolKey(m, 'wait_for_results', true),
+    uploadToCloud: parseKey(m, 'upload_to_cloud', false, parseGoBool, BOOL_EXPECTED),
+    waitForResults: parseKey(m, 'wait_for_results', true, parseGoBool, BOOL_EXPECTED),
     slackChannels: (m.slack_channels ?? '')
       .split(',')
       .map((c) => c.trim())
       .filter((c) => c !== ''),
     notificationContext: m.notification_context ?? '',
-    minFailureDelayMs: parseDurationKey(m, 'min_failure_delay', DEFAULT_MIN_FAILURE_DELAY_MS),
+    minFailureDelayMs: parseKey(
+      m,
+      'min_failure_delay',
+      DEFAULT_MIN_FAILURE_DELAY_MS,
+      parseGoDuration,
+      DURATION_EXPECTED,
+    ),
     envVars: parseEnvVars(m.env_vars),
     secretRefs: parseSecretRefs(m.kubernetes_secrets, payload.namespace),
     unknownMetadataKeys: Object.keys(m).filter(
@@ -172,29 +178,23 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
   };
 }
 
-function parseBoolKey(m: Record<string, string>, key: string, fallback: boolean): boolean {
-  const text = m[key] ?? '';
-  if (text === '') return fallback;
-  const parsed = parseGoBool(text);
-  if (parsed === undefined) {
-    throw new BadRequest(
-      `metadata.${key}`,
-      'expected a boolean string: "true" or "false" (also 1, t, T, TRUE, True, 0, f, F, FALSE, False)',
-    );
-  }
-  return parsed;
-}
+const BOOL_EXPECTED =
+  'expected a boolean string: "true" or "false" (also 1, t, T, TRUE, True, 0, f, F, FALSE, False)';
+const DURATION_EXPECTED =
+  'expected a Go duration such as "2m", "90s" or "1h30m" (units ns, us, ms, s, m, h)';
 
-function parseDurationKey(m: Record<string, string>, key: string, fallback: number): number {
+/** A string-valued key in one of Go's grammars: '' or absent gives the original's default. */
+function parseKey<T>(
+  m: Record<string, string>,
+  key: string,
+  fallback: T,
+  parse: (text: string) => T | undefined,
+  expected: string,
+): T {
   const text = m[key] ?? '';
   if (text === '') return fallback;
-  const parsed = parseGoDuration(text);
-  if (parsed === undefined) {
-    throw new BadRequest(
-      `metadata.${key}`,
-      'expected a Go duration such as "2m", "90s" or "1h30m" (units ns, us, ms, s, m, h)',
-    );
-  }
+  const parsed = parse(text);
+  if (parsed === undefined) throw new BadRequest(`metadata.${key}`, expected);
   return parsed;
 }
 
