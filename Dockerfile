@@ -24,11 +24,17 @@ RUN bun build src/main.ts --compile --minify --bytecode \
 
 FROM grafana/k6:2.1.0@sha256:65c920dc067d5e2e00befbf982af6ad6ad0117034e8b1c65817c7975c52d4669 AS k6
 
+# tini as PID 1 reaps orphans that a k6 child may leave (for example browser processes) and
+# forwards signals; k6gate also handles SIGTERM correctly when it is PID 1 itself.
+FROM debian:bookworm-slim AS tini
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
+
 FROM gcr.io/distroless/base-debian12:nonroot
 COPY --from=build /out/k6gate /usr/bin/k6gate
 COPY --from=k6 /usr/bin/k6 /usr/bin/k6
+COPY --from=tini /usr/bin/tini-static /usr/bin/tini
 ENV TMPDIR=/tmp K6_BINARY=/usr/bin/k6 LISTEN_PORT=8000
 USER 65532:65532
 EXPOSE 8000
-ENTRYPOINT ["/usr/bin/k6gate"]
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/k6gate"]
 CMD ["serve"]

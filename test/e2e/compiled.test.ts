@@ -134,6 +134,42 @@ describe('the compiled daemon as a process', () => {
     }
   }, 60_000);
 
+  test('as PID 1 (a container without an init) SIGTERM still drains and exits 0', async () => {
+    const probe = Bun.spawnSync(['unshare', '--pid', '--fork', 'true'], { stderr: 'pipe' });
+    if (probe.exitCode !== 0) {
+      console.log(
+        `SKIP PID 1 test: unshare --pid is not permitted here (${probe.stderr.toString().trim()})`,
+      );
+      return;
+    }
+    const d = await startChildDaemon({
+      compiled: true,
+      wrap: ['unshare', '--pid', '--fork', '--kill-child'],
+    });
+    try {
+      // unshare's only child is the daemon, PID 1 in its namespace.
+      const children = readFileSync(`/proc/${d.pid}/task/${d.pid}/children`, 'utf8').trim();
+      const daemonPid = Number(children.split(' ')[0]);
+      expect(daemonPid).toBeGreaterThan(0);
+      const nsPid = /NSpid:\s+\d+\s+(\d+)/.exec(
+        readFileSync(`/proc/${daemonPid}/status`, 'utf8'),
+      )?.[1];
+      expect(nsPid).toBe('1');
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload({
+          script: '// k6-double: mode=pass duration=0s\nexport default function () {}\n',
+        }),
+      );
+      expect(res.status).toBe(200);
+      process.kill(daemonPid, 'SIGTERM');
+      expect(await d.proc.exited).toBe(0);
+      expect(d.logs.some((r) => r.msg === 'shut down cleanly')).toBe(true);
+    } finally {
+      await d.stop('SIGKILL');
+    }
+  }, 30_000);
+
   test('--help tells the truth and lists every variable of the README table', async () => {
     const proc = Bun.spawnSync([COMPILED, '--help']);
     expect(proc.exitCode).toBe(0);

@@ -98,6 +98,8 @@ export async function startChildDaemon(opts: {
   args?: string[];
   env?: Record<string, string>;
   compiled?: boolean;
+  /** A command the daemon runs under (e.g. `unshare --pid --fork` to make it PID 1). */
+  wrap?: string[];
 }): Promise<ChildDaemon> {
   const useCompiled = opts.compiled ?? existsSync(COMPILED);
   if (opts.compiled && !existsSync(COMPILED))
@@ -105,6 +107,7 @@ export async function startChildDaemon(opts: {
   const argv = useCompiled ? [COMPILED] : [BUN, join(REPO, 'src/main.ts')];
   const proc = Bun.spawn(
     [
+      ...(opts.wrap ?? []),
       ...argv,
       'serve',
       '--host',

@@ -30,7 +30,8 @@ test('final stage: distroless with glibc, non-root, entrypoint k6gate serve', ()
   const final = stages[stages.length - 1] as string;
   expect(final).toStartWith('gcr.io/distroless/base-debian12:nonroot');
   expect(final).toMatch(/^USER 65532:65532$/m);
-  expect(final).toContain('ENTRYPOINT ["/usr/bin/k6gate"]');
+  expect(final).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/k6gate"]');
+  expect(final).toContain('COPY --from=tini /usr/bin/tini-static /usr/bin/tini');
   expect(final).toContain('CMD ["serve"]');
   expect(final).not.toMatch(/^RUN /m);
 });
