@@ -150,6 +150,8 @@ function superviseChild(
   let exited = false;
   let bannerSeen = false;
   let carry = '';
+  // Once the child is reaped the log is closed: later snapshots return the last one.
+  let finalOutput: OutputSnapshot | undefined;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   let pollTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -235,6 +237,7 @@ function superviseChild(
       if (!bannerSeen) scanForBanner();
       settleStart({ kind: 'exited' });
       const out = log.snapshot();
+      finalOutput = out;
       return describeResult(spec.runId, proc, out, {
         durationMs: clock.now() - startedAt,
         cancelReason,
@@ -256,7 +259,7 @@ function superviseChild(
     started,
     result,
     cancel,
-    snapshot: () => log.snapshot(),
+    snapshot: () => finalOutput ?? log.snapshot(),
   };
 }
 

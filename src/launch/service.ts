@@ -127,8 +127,10 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
       const runLogger = logger.child({ runId: handle.runId, pid: handle.pid });
       runLogger.info('launched k6', { upload: req.uploadToCloud, wait: req.waitForResults });
 
-      // Until the verdict, a caller that goes away cancels the run (only waited runs listen).
+      // A caller that goes away before k6 started (or, for waited runs, before the verdict)
+      // cancels the run.
       const onClientGone = () => handle.cancel('client-gone');
+      const stopListening = () => ctx.signal.removeEventListener('abort', onClientGone);
       ctx.signal.addEventListener('abort', onClientGone, { once: true });
       if (ctx.signal.aborted) onClientGone();
       const target: NotifyTarget = {
@@ -139,14 +141,13 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
       };
 
       const start = await handle.started;
-      if (!req.waitForResults) ctx.signal.removeEventListener('abort', onClientGone);
+      if (!req.waitForResults || start.kind !== 'started') stopListening();
       if (start.kind !== 'started') {
-        ctx.signal.removeEventListener('abort', onClientGone);
         return failToStart(handle, start.kind, target, runLogger, recordFailure);
       }
       if (req.uploadToCloud && start.cloudUrl === undefined) {
-        ctx.signal.removeEventListener('abort', onClientGone);
-        handle.cancel('cloud-url-missing');
+        stopListening();
+        abandon(handle, 'cloud-url-missing');
         recordFailure();
         runLogger.warn("couldn't find the cloud URL in the output");
         throw new TestFailed("couldn't find the cloud URL in the output", handle.snapshot().text);
@@ -168,7 +169,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
 
       runLogger.info('waiting for the results');
       const result = await handle.result;
-      ctx.signal.removeEventListener('abort', onClientGone);
+      stopListening();
       if (result.verdict === 'passed') return { runId: handle.runId, body: result.output };
       if (result.cancelReason === 'shutdown') throw new ShuttingDown();
       throw new TestFailed(
@@ -189,8 +190,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     let message: string;
     let output: string;
     if (kind === 'timeout') {
-      handle.cancel('start-timeout');
-      registry.trackTask(handle.result.then(observe));
+      abandon(handle, 'start-timeout');
       output = handle.snapshot().text;
       message = 'error while waiting for test to start: timeout';
     } else {
@@ -204,6 +204,12 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     logger.warn(message, { outputTail: tailLines(output, LOGGED_OUTPUT_LINES) });
     registry.trackTask(deps.notifier.didNotStart(target, output));
     throw new TestFailed(message, output);
+  }
+
+  // Stops a run the answer will not wait for; its verdict still reaches the metrics.
+  function abandon(handle: RunHandle, reason: 'start-timeout' | 'cloud-url-missing') {
+    handle.cancel(reason);
+    registry.trackTask(handle.result.then(observe));
   }
 
   function observe(result: RunResult) {

@@ -139,6 +139,25 @@ describe('verdicts', () => {
     );
   }, 30_000);
 
+  test('upload_to_cloud, no cloud URL, and k6 already gone → still a clear 400', async () => {
+    const d = start(['--cloud-token', 'tok']);
+    for (let i = 0; i < 5; i++) {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(
+          {
+            script: script('mode=pass duration=0s cloud-url=none'),
+            upload_to_cloud: 'true',
+            min_failure_delay: '0',
+          },
+          { name: `gone-${i}` },
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect((await res.text()).split('\n')[0]).toBe("couldn't find the cloud URL in the output");
+    }
+  }, 30_000);
+
   test('upload_to_cloud without a cloud URL in the banner → 400', async () => {
     const d = start(['--cloud-token', 'tok']);
     const res = await postLaunch(
