@@ -89,10 +89,11 @@ describeKube('server-side dry run', () => {
     const valuesFiles = [
       ...readdirSync(join(CHART, 'ci'))
         .filter((f) => f.endsWith('.yaml'))
-        .map((f) => join(CHART, 'ci', f)),
-      join(REPO, 'example/k6gate-values.yaml'),
+        .map((f) => `charts/k6gate/ci/${f}`),
+      'example/k6gate-values.yaml',
     ];
-    test.each(valuesFiles)('%s is accepted, restricted, without warnings', async (file) => {
+    test.each(valuesFiles)('%s is accepted, restricted, without warnings', async (relative) => {
+      const file = join(REPO, relative);
       const objs = renderChart([
         '--namespace',
         ns,
