@@ -399,117 +399,65 @@ async function main() {
 }
 
 type Pair<T> = Record<Name, T[]>;
-function renderMarkdown(out: { machine: Record<string, unknown>; results: Record<string, any> }) {
+type Results = { machine: Record<string, unknown>; results: Record<string, any> };
+
+export function renderMarkdown(out: Results) {
   const r = out.results;
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-  const row = (label: string, k: number[], o: number[], unit: string, d = 1) => {
-    const km = median(k);
-    const om = median(o);
-    const sk = spread(k);
-    const so = spread(o);
+  const pick = (p: Pair<any>, key: string, scale = 1): Pair<number> => ({
+    k6gate: p.k6gate.map((x) => (key ? x[key] : x) * scale),
+    original: p.original.map((x) => (key ? x[key] : x) * scale),
+  });
+  const row = (label: string, p: Pair<number>, unit: string, d = 1) => {
+    const [km, om] = [median(p.k6gate), median(p.original)];
+    const [sk, so] = [spread(p.k6gate), spread(p.original)];
     return `| ${label} | ${f(km, d)} ${unit} (${f(sk.min, d)}–${f(sk.max, d)}) | ${f(om, d)} ${unit} (${f(so.min, d)}–${f(so.max, d)}) | ${f(km / om, 2)}× |`;
   };
-  const pick = (p: Pair<any>, key: string): Pair<number> => ({
-    k6gate: p.k6gate.map((x) => x[key]),
-    original: p.original.map((x) => x[key]),
-  });
-  const acc = r.accept as Pair<any>;
-  const rss = r.rss as Pair<any>;
-  const lines = [
-    `### Benchmark (${out.machine.date}, ${out.machine.cpus} × ${out.machine.cpuModel}, ${out.machine.memGiB} GiB, Bun ${out.machine.bun}, ${out.machine.rounds} rounds A/B)`,
+  const MiB = 1 / 1024;
+  const rows: [string, Pair<number>, string, number?][] = [
+    ['accept latency p50, sequential (wait=false)', pick(r.accept, 'seqP50'), 'ms'],
+    ['accept latency p99, sequential', pick(r.accept, 'seqP99'), 'ms'],
+    ['accept latency p50, 16 concurrent', pick(r.accept, 'concP50'), 'ms'],
+    ['accept latency p99, 16 concurrent', pick(r.accept, 'concP99'), 'ms'],
+    ['blocking run (wait=true), p50', pick(r.blocking, 'p50'), 'ms'],
+    ['blocking run over the floor (bare Bun.spawn)', pick(r.blocking, 'overhead'), 'ms'],
+    ['429 answers per second at capacity (wrk)', pick(r.busy429PerSec, ''), '/s', 0],
+    ['idle RSS', pick(r.rss, 'idleKiB', MiB), 'MiB'],
+    ['RSS with 200 runs alive', pick(r.rss, 'at200KiB', MiB), 'MiB'],
+    ['RSS with 500 runs alive', pick(r.rss, 'at500KiB', MiB), 'MiB'],
+    ['RSS per running test', pick(r.rss, 'perRunKiB'), 'KiB'],
+    ['start to first 200 on /health', pick(r.startMs, ''), 'ms'],
+  ];
+  const floor = median(pick(r.blocking, 'floorP50').k6gate);
+  const hygieneKeys = [
+    'runs',
+    'seconds',
+    'wrongVerdicts',
+    'zombies',
+    'leakedFds',
+    'leakedTempFiles',
+    'busyRetries',
+  ];
+  const m = out.machine;
+  return [
+    `### Benchmark (${m.date}, ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Bun ${m.bun}, ${m.rounds} rounds A/B)`,
     '',
     'Medians over rounds, (min–max across rounds); ratio = k6gate / original (lower is better, except 429/s).',
     '',
     '| measure | k6gate | original v0.5.7 | ratio |',
     '|---|---|---|---|',
-    row(
-      'accept latency p50, sequential (wait=false)',
-      pick(acc, 'seqP50').k6gate,
-      pick(acc, 'seqP50').original,
-      'ms',
-    ),
-    row(
-      'accept latency p99, sequential',
-      pick(acc, 'seqP99').k6gate,
-      pick(acc, 'seqP99').original,
-      'ms',
-    ),
-    row(
-      'accept latency p50, 16 concurrent',
-      pick(acc, 'concP50').k6gate,
-      pick(acc, 'concP50').original,
-      'ms',
-    ),
-    row(
-      'accept latency p99, 16 concurrent',
-      pick(acc, 'concP99').k6gate,
-      pick(acc, 'concP99').original,
-      'ms',
-    ),
-    row(
-      'blocking run (wait=true), p50',
-      pick(r.blocking, 'p50').k6gate,
-      pick(r.blocking, 'p50').original,
-      'ms',
-    ),
-    row(
-      'blocking run over the floor (bare Bun.spawn)',
-      pick(r.blocking, 'overhead').k6gate,
-      pick(r.blocking, 'overhead').original,
-      'ms',
-    ),
-    row(
-      '429 answers per second at capacity (wrk)',
-      r.busy429PerSec.k6gate,
-      r.busy429PerSec.original,
-      '/s',
-      0,
-    ),
-    row(
-      'idle RSS',
-      pick(rss, 'idleKiB').k6gate.map((x) => x / 1024),
-      pick(rss, 'idleKiB').original.map((x) => x / 1024),
-      'MiB',
-    ),
-    row(
-      'RSS with 200 runs alive',
-      pick(rss, 'at200KiB').k6gate.map((x) => x / 1024),
-      pick(rss, 'at200KiB').original.map((x) => x / 1024),
-      'MiB',
-    ),
-    row(
-      'RSS with 500 runs alive',
-      pick(rss, 'at500KiB').k6gate.map((x) => x / 1024),
-      pick(rss, 'at500KiB').original.map((x) => x / 1024),
-      'MiB',
-    ),
-    row(
-      'RSS per running test',
-      pick(rss, 'perRunKiB').k6gate,
-      pick(rss, 'perRunKiB').original,
-      'KiB',
-    ),
-    row('start to first 200 on /health', r.startMs.k6gate, r.startMs.original, 'ms'),
+    ...rows.map(([label, p, unit, d]) => row(label, p, unit, d)),
     '',
-    `Floor (bare \`Bun.spawn\` of the same k6 double and script, interleaved): p50 ${f(median(pick(r.blocking, 'floorP50').k6gate))} ms; k6gate / floor = ${f(median(pick(r.blocking, 'p50').k6gate) / median(pick(r.blocking, 'floorP50').k6gate), 2)}×. The original polls for k6's banner every 2 s, which is most of its latency.`,
+    `Floor (bare \`Bun.spawn\` of the same k6 double and script, interleaved): p50 ${f(floor)} ms; k6gate / floor = ${f(median(pick(r.blocking, 'p50').k6gate) / floor, 2)}×. The original polls for k6's banner every 2 s, which is most of its latency.`,
     '',
     '| 1,000 waited runs through 50 slots | k6gate | original |',
     '|---|---|---|',
-    ...[
-      'runs',
-      'seconds',
-      'wrongVerdicts',
-      'zombies',
-      'leakedFds',
-      'leakedTempFiles',
-      'busyRetries',
-    ].map(
-      (k) =>
-        `| ${k} | ${f(r.hygiene.k6gate[k], k === 'seconds' ? 1 : 0)} | ${f(r.hygiene.original[k], k === 'seconds' ? 1 : 0)} |`,
-    ),
+    ...hygieneKeys.map((k) => {
+      const d = k === 'seconds' ? 1 : 0;
+      return `| ${k} | ${f(r.hygiene.k6gate[k], d)} | ${f(r.hygiene.original[k], d)} |`;
+    }),
     '',
-  ];
-  return lines.join('\n');
+  ].join('\n');
 }
 
-await main();
+if (import.meta.main) await main();
