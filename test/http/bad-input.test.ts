@@ -270,6 +270,20 @@ describe('bad input: a clear 4xx, the daemon lives', () => {
     expect(body.error).toMatchObject({ code: 'bad_request', field: 'metadata.upload_to_cloud' });
   });
 
+  test('unknown metadata keys are ignored and logged at debug', async () => {
+    const res = await app.handle(
+      new Request('http://localhost/launch-test', {
+        ...post(meta({ scrpt: 'typo', kubernetes_secrets: '{"A":"s/k"}', min_failure_delay: '0' })),
+      }),
+    );
+    // Refused for the (unconfigured) secrets, not for the unknown key.
+    expect(await res.text()).toContain('kubernetes client is not configured');
+    const record = lines
+      .map((l) => JSON.parse(l))
+      .find((r) => r.msg === 'ignoring unknown metadata keys');
+    expect(record).toMatchObject({ level: 'debug', keys: ['scrpt'] });
+  });
+
   test('still healthy afterwards', async () => {
     const res = await app.handle(new Request('http://localhost/health'));
     expect(res.status).toBe(200);

@@ -152,6 +152,24 @@ describeKube('kubernetes_secrets against a real API server', () => {
     expect(performance.now() - t0).toBeLessThan(5000);
   });
 
+  test('an API server that accepts but never answers: 503 after SECRETS_TIMEOUT', async () => {
+    const kc = loadKubeConfig('kubeconfig', env.daemonKubeconfig);
+    if (!kc) throw new Error('no kubeconfig');
+    const silent = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    try {
+      kc.clusters[0] = { ...kc.clusters[0]!, server: `https://127.0.0.1:${silent.port}` };
+      const t0 = performance.now();
+      const err = await refusal(
+        source(createKubeTransport(kc), 800).resolve(refs({ A: 'load-test/token' })),
+      );
+      expect(err).toBeInstanceOf(Upstream);
+      expect(err.message).toContain('no answer within 800 ms');
+      expect(performance.now() - t0).toBeLessThan(5000);
+    } finally {
+      silent.stop(true);
+    }
+  });
+
   test('an API server stopped mid-suite: 503 with Retry-After through the daemon', async () => {
     const private_ = await startKubeEnv();
     const ns = await private_.createNamespace('gone');
