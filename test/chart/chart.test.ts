@@ -33,6 +33,33 @@ describeHelm('helm chart charts/k6gate', () => {
     expect(out.stderr).toContain("additional properties 'confg' not allowed");
     const nested = helm(['template', 'k6gate', CHART, '--set', 'kubernetes.rabc=cluster']);
     expect(nested.code).not.toBe(0);
+    const overTmp = helm([
+      'template',
+      'k6gate',
+      CHART,
+      '--set',
+      'extraVolumeMounts[0].name=x,extraVolumeMounts[0].mountPath=/tmp',
+    ]);
+    expect(overTmp.stderr).toContain('/extraVolumeMounts/0/mountPath');
+  });
+
+  test('Chart.yaml requires Kubernetes >= 1.25 (helm built with its real default version)', () => {
+    expect(helm(['template', 'k6gate', CHART, '--kube-version', '1.24.0']).code).not.toBe(0);
+    expect(helm(['template', 'k6gate', CHART]).code).toBe(0);
+  });
+
+  test('extra volumes, mounts and init containers go beside /tmp, not instead of it', () => {
+    const objs = renderChart(['-f', join(CHART, 'ci/existing-secret-values.yaml')]);
+    const pod = byKind(objs, 'Deployment')[0].spec.template.spec;
+    expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp', 'proxy-ca']);
+    expect(container(objs).volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'proxy-ca', mountPath: '/etc/k6gate/ca', readOnly: true },
+    ]);
+    expect(pod.initContainers.map((c: { name: string }) => c.name)).toEqual(['wait-for-proxy']);
+    expect(
+      byKind(renderChart(), 'Deployment')[0].spec.template.spec.initContainers,
+    ).toBeUndefined();
   });
 
   test('restricted security context, /tmp emptyDir, probes on the named port', () => {
