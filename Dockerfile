@@ -1,19 +1,24 @@
 # k6gate image: the compiled Bun binary beside the real k6, on distroless (glibc), non-root.
 #
 # The binary needs only glibc (ldd dist/k6gate: libc.so.6, libpthread.so.0, libdl.so.2,
-# libm.so.6, ld-linux-x86-64.so.2), all in distroless/base-debian12. No shell in the final stage.
+# libm.so.6, ld-linux-x86-64.so.2; no libstdc++ or libgcc_s), all in distroless/base-debian12,
+# so the larger cc-debian12 is not needed. No shell in the final stage.
 #
 # Pins: grafana/k6 by version and digest (the digest grafana/flagger-k6-webhook v0.5.7 pins).
-# oven/bun and distroless are pinned by tag here; pin them by digest in your registry mirror
-# (`crane digest oven/bun:1.4.4`) — the digests could not be looked up where this was written.
+# oven/bun, debian and distroless are pinned by tag only: their digests could not be looked up
+# where this was written (no registry access). Pin them by digest in your registry mirror
+# (`crane digest oven/bun:1.4.4`).
 
 ARG BUN_VERSION=1.4.4
 
 FROM oven/bun:${BUN_VERSION} AS build
 WORKDIR /src
-# Node and npm are not needed: Bun installs the locked dependencies itself.
+# `npm ci` without npm (the oven/bun image has none): Bun reads package-lock.json, installs
+# exactly the locked tree (checked: package for package the versions `npm ci` installs) and, frozen,
+# fails if package.json and the lock disagree. Only runtime dependencies: bun build needs no
+# typescript or @types, and nothing runs install scripts.
 COPY package.json package-lock.json ./
-RUN bun install --production=false --ignore-scripts
+RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 ARG VERSION=0.0.0-dev
