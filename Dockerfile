@@ -30,9 +30,12 @@ RUN bun build src/main.ts --compile --minify --bytecode \
 FROM grafana/k6:2.1.0@sha256:65c920dc067d5e2e00befbf982af6ad6ad0117034e8b1c65817c7975c52d4669 AS k6
 
 # tini as PID 1 reaps orphans that a k6 child may leave (for example browser processes) and
-# forwards signals; k6gate also handles SIGTERM correctly when it is PID 1 itself.
+# forwards signals; k6gate also handles SIGTERM correctly when it is PID 1 itself. Pinned to
+# bookworm's version; only its static build is copied.
 FROM debian:bookworm-slim AS tini
-RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+ && rm -rf /var/lib/apt/lists/*
 
 FROM gcr.io/distroless/base-debian12:nonroot
 COPY --from=build /out/k6gate /usr/bin/k6gate
