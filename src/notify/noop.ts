@@ -1,33 +1,48 @@
-// The notifier when Slack is not configured: sends nothing, says at debug level what it would
-// have sent (as the original does), and only when a run named channels.
+// The notifier when Slack is not configured (no SLACK_TOKEN): sends nothing and, like the
+// original's noopClient, says at debug level what it would have sent, only when the run named
+// channels. It never loads @slack/web-api.
 
 import type { Logger } from '../log.ts';
-import type { Notifier } from './notifier.ts';
+import type { Notifier, NotifyTarget } from './notifier.ts';
 
-const NO_THREADS = { threads: new Map<string, string>() };
+const RESULTS_FILE_NAME = 'k6-results.txt';
 
 export function createNoopNotifier(logger: Logger): Notifier {
+  const describe = (target: NotifyTarget) => ({
+    channels: target.channels,
+    canary: `${target.namespace}/${target.name}`,
+  });
   return {
     async started(target) {
       if (target.channels.length > 0) {
-        logger.debug("Slack disabled. Would've sent a start message", {
-          channels: target.channels,
-          canary: `${target.namespace}/${target.name}`,
+        logger.debug("Slack disabled. Would've sent the following message", {
+          ...describe(target),
+          status: 'has started',
         });
       }
-      return NO_THREADS;
+      return { threads: new Map<string, string>() };
     },
-    async finished(target, _threads, outcome) {
-      if (target.channels.length > 0) {
-        logger.debug("Slack disabled. Would've updated messages", { outcome });
-      }
+    async finished(target, _threads, outcome, output) {
+      if (target.channels.length === 0) return;
+      logger.debug(`Slack disabled. Would've uploaded file named: ${RESULTS_FILE_NAME}`, {
+        ...describe(target),
+        bytes: Buffer.byteLength(output),
+      });
+      logger.debug("Slack disabled. Would've updated messages", {
+        ...describe(target),
+        status: outcome === 'succeeded' ? 'has succeeded' : 'has failed',
+      });
     },
-    async didNotStart(target) {
-      if (target.channels.length > 0) {
-        logger.debug("Slack disabled. Would've sent a didn't-start message", {
-          channels: target.channels,
-        });
-      }
+    async didNotStart(target, output) {
+      if (target.channels.length === 0) return;
+      logger.debug("Slack disabled. Would've sent the following message", {
+        ...describe(target),
+        status: "didn't start successfully",
+      });
+      logger.debug(`Slack disabled. Would've uploaded file named: ${RESULTS_FILE_NAME}`, {
+        ...describe(target),
+        bytes: Buffer.byteLength(output),
+      });
     },
   };
 }

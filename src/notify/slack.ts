@@ -1,139 +1,279 @@
-// Slack notifications through @slack/web-api: the original's messages and k6-results.txt
-// uploads in each thread, plus a text fallback and a final update for async runs too.
-// Every call is bounded by a short timeout and a small retry budget; errors are logged (never
-// the token) and swallowed, so Slack never changes or delays a verdict.
+// Slack notifications through @slack/web-api: the original's messages (plus a `text` fallback)
+// and k6-results.txt uploads in each thread, for waited and async runs alike. Each HTTP attempt
+// has a short timeout and a small retry budget, and each notifier call has a wall-clock budget
+// for all its requests together. Every Slack error is logged at error level with the channel and
+// Slack's error code (never the token) and swallowed: Slack never changes or delays a verdict.
 
-import { LogLevel, WebClient } from '@slack/web-api';
-import type { Logger } from '../log.ts';
+import {
+  LogLevel,
+  WebClient,
+  type FetchFunction,
+  type Logger as SlackLogger,
+} from '@slack/web-api';
+import type { Logger, LogLevel as DaemonLogLevel } from '../log.ts';
 import type { Notifier, NotifyTarget, NotifyThreads } from './notifier.ts';
 
 export interface SlackNotifierOptions {
   token: string;
-  /** Base URL ending in `/api/` (tests point it at a local server). */
+  /** Base URL ending in `/api/` (tests point it at a local server). Default: Slack's. */
   apiUrl?: string;
   logger: Logger;
+  /** Timeout of one HTTP attempt. */
   timeoutMs?: number;
+  /** Retries of one request after a network error, a timeout or a 5xx (never after `ok:false`). */
   retries?: number;
+  /** Wall-clock cap on one `started`/`finished`/`didNotStart` call, all channels together. */
+  budgetMs?: number;
 }
 
 export const RESULTS_FILE_NAME = 'k6-results.txt';
-const EMPTY_OUTPUT = '(k6 printed nothing)\n';
+/** Slack refuses empty files (`missing_argument`), so an empty output uploads this line. */
+export const EMPTY_OUTPUT_PLACEHOLDER = '(k6 printed nothing)\n';
+export const DEFAULT_SLACK_TIMEOUT_MS = 5_000;
+export const DEFAULT_SLACK_RETRIES = 1;
+const RETRY_DELAY_MS = 200;
 
-type Status = 'has started' | 'has succeeded' | 'has failed' | "didn't start successfully";
-const EMOJI: Record<Status, string> = {
+export type MessageStatus =
+  'has started' | 'has succeeded' | 'has failed' | "didn't start successfully";
+
+const EMOJI: Record<MessageStatus, string> = {
   'has started': ':warning:',
   'has succeeded': ':large_green_circle:',
   'has failed': ':red_circle:',
   "didn't start successfully": ':red_circle:',
 };
 
-/** The original's message text: `<emoji> Load testing of `name` in namespace `ns` <status>`. */
-export function formatMessage(target: Pick<NotifyTarget, 'name' | 'namespace'>, status: Status) {
+/** The original's text: `<emoji> Load testing of `name` in namespace `ns` <status>`. */
+export function formatMessage(
+  target: Pick<NotifyTarget, 'name' | 'namespace'>,
+  status: MessageStatus,
+): string {
   return `${EMOJI[status]} Load testing of \`${target.name}\` in namespace \`${target.namespace}\` ${status}`;
 }
 
-function blocksFor(text: string, context: string) {
+/** The original's blocks: a mrkdwn section, and a context block only when there is context. */
+export function buildBlocks(text: string, context: string) {
   return [
     { type: 'section', text: { type: 'mrkdwn', text } },
     ...(context ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: context }] }] : []),
   ];
 }
 
-function slackError(err: unknown): string {
-  const data = (err as { data?: { error?: string } }).data;
-  return data?.error ?? (err instanceof Error ? err.message : String(err));
-}
-
 export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   const logger = opts.logger.child({ component: 'slack' });
-  const client = new WebClient(opts.token, {
-    ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
-    timeout: opts.timeoutMs ?? 5000,
-    retryConfig: { retries: opts.retries ?? 1, factor: 1, minTimeout: 200, maxTimeout: 500 },
-    rejectRateLimitedCalls: true,
-    logger: {
-      debug: (...msg: unknown[]) => logger.debug(msg.map(String).join(' ')),
-      info: (...msg: unknown[]) => logger.debug(msg.map(String).join(' ')),
-      warn: (...msg: unknown[]) => logger.warn(msg.map(String).join(' ')),
-      error: (...msg: unknown[]) => logger.error(msg.map(String).join(' ')),
-      setLevel: () => {},
-      getLevel: () => LogLevel.DEBUG,
-      setName: () => {},
-    },
-  });
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_SLACK_TIMEOUT_MS;
+  const retries = opts.retries ?? DEFAULT_SLACK_RETRIES;
+  const budgetMs = opts.budgetMs ?? 3 * timeoutMs;
+  const sdkLogger = adaptLogger(logger.child({ component: 'slack-sdk' }), opts.token);
 
-  async function post(channel: string, text: string, context: string) {
-    try {
-      const res = await client.chat.postMessage({
-        channel,
-        text,
-        blocks: blocksFor(text, context),
+  // One client per notifier call, so that its deadline can abort every request of that call
+  // (the SDK has no per-call signal; its own `timeout` bounds one attempt only).
+  function openCall(): Call {
+    const deadline = AbortSignal.timeout(budgetMs);
+    const fetchWithin: FetchFunction = (url, init) =>
+      fetch(url, {
+        ...init,
+        signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline,
       });
-      if (res.channel && res.ts) return { channel: res.channel, ts: res.ts };
-    } catch (err) {
-      logger.error(`error sending message to ${channel}`, { channel, error: slackError(err) });
+    const client = new WebClient(opts.token, {
+      ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
+      timeout: timeoutMs,
+      retryConfig: { retries, factor: 1, minTimeout: RETRY_DELAY_MS, maxTimeout: RETRY_DELAY_MS },
+      // A 429 is not retried inside the SDK (it would pause for Retry-After beyond our budget);
+      // `attempt` below retries once when Retry-After fits in what is left.
+      rejectRateLimitedCalls: true,
+      logger: sdkLogger,
+      fetch: fetchWithin,
+    });
+    return { client, deadline, endsAt: Date.now() + budgetMs };
+  }
+
+  // Runs one Slack step; on failure logs `failure` with the channel and Slack's error code.
+  async function attempt<T>(
+    call: Call,
+    failure: string,
+    channel: string,
+    step: () => Promise<T>,
+  ): Promise<T | undefined> {
+    for (let retried = false; ; retried = true) {
+      if (call.deadline.aborted) {
+        logger.error(`${failure}: gave up after ${budgetMs} ms`, {
+          channel,
+          error: 'budget_exhausted',
+        });
+        return undefined;
+      }
+      try {
+        return await step();
+      } catch (err) {
+        const problem = describeSlackError(err, opts.token);
+        const waitMs =
+          problem.retryAfterSeconds === undefined ? undefined : problem.retryAfterSeconds * 1000;
+        if (!retried && waitMs !== undefined && Date.now() + waitMs < call.endsAt) {
+          logger.warn(`${failure}: rate-limited, retrying in ${waitMs} ms`, {
+            channel,
+            ...problem,
+          });
+          await Bun.sleep(waitMs);
+          continue;
+        }
+        const budget = call.deadline.aborted ? { budgetExhausted: true } : {};
+        logger.error(`${failure}: ${problem.error}`, { channel, ...problem, ...budget });
+        return undefined;
+      }
     }
+  }
+
+  async function post(call: Call, channel: string, text: string, context: string) {
+    const res = await attempt(call, `error sending message to ${channel}`, channel, () =>
+      call.client.chat.postMessage({ channel, text, blocks: buildBlocks(text, context) }),
+    );
+    if (res?.channel && res.ts) return { channel: res.channel, ts: res.ts };
+    if (res) logger.error(`error sending message to ${channel}: no channel or ts in the answer`);
     return undefined;
   }
 
-  async function upload(channelId: string, ts: string, output: string) {
-    try {
-      await client.filesUploadV2({
-        channel_id: channelId,
-        thread_ts: ts,
-        filename: RESULTS_FILE_NAME,
-        title: RESULTS_FILE_NAME,
-        content: output === '' ? EMPTY_OUTPUT : output,
-      });
-    } catch (err) {
-      logger.error(
-        `error while uploading output ${RESULTS_FILE_NAME} in slack channel ${channelId}`,
-        {
-          channel: channelId,
-          error: slackError(err),
-        },
-      );
-    }
+  // The SDK's external-upload flow: getUploadURLExternal, POST to upload_url, complete.
+  async function upload(call: Call, channelId: string, threadTs: string, output: string) {
+    await attempt(
+      call,
+      `error while uploading output ${RESULTS_FILE_NAME} in slack channel ${channelId}`,
+      channelId,
+      () =>
+        call.client.filesUploadV2({
+          channel_id: channelId,
+          thread_ts: threadTs,
+          filename: RESULTS_FILE_NAME,
+          title: RESULTS_FILE_NAME,
+          content: output === '' ? EMPTY_OUTPUT_PLACEHOLDER : output,
+        }),
+    );
+  }
+
+  async function update(call: Call, channelId: string, ts: string, text: string, context: string) {
+    await attempt(call, `error updating message ${ts} in channel ${channelId}`, channelId, () =>
+      call.client.chat.update({ channel: channelId, ts, text, blocks: buildBlocks(text, context) }),
+    );
   }
 
   return {
     async started(target) {
       const threads = new Map<string, string>();
+      const channels = uniqueChannels(target);
+      if (channels.length === 0) return { threads };
+      const call = openCall();
       const text = formatMessage(target, 'has started');
       // Channels are independent: one failing channel does not stop the others.
-      const posted = await Promise.all(target.channels.map((c) => post(c, text, target.context)));
+      const posted = await Promise.all(channels.map((c) => post(call, c, text, target.context)));
       for (const p of posted) if (p) threads.set(p.channel, p.ts);
       return { threads };
     },
+
     async finished(target, threads: NotifyThreads, outcome, output) {
+      if (threads.threads.size === 0) return;
+      const call = openCall();
       const text = formatMessage(target, outcome === 'succeeded' ? 'has succeeded' : 'has failed');
       await Promise.all(
-        [...threads.threads].map(async ([channel, ts]) => {
-          await upload(channel, ts, output);
-          try {
-            await client.chat.update({
-              channel,
-              ts,
-              text,
-              blocks: blocksFor(text, target.context),
-            });
-          } catch (err) {
-            logger.error(`error updating message ${ts} in channel ${channel}`, {
-              channel,
-              error: slackError(err),
-            });
-          }
+        [...threads.threads].map(async ([channelId, ts]) => {
+          await upload(call, channelId, ts, output);
+          await update(call, channelId, ts, text, target.context);
         }),
       );
     },
+
     async didNotStart(target, output) {
+      const channels = uniqueChannels(target);
+      if (channels.length === 0) return;
+      const call = openCall();
       const text = formatMessage(target, "didn't start successfully");
       await Promise.all(
-        target.channels.map(async (c) => {
-          const p = await post(c, text, target.context);
-          if (p) await upload(p.channel, p.ts, output);
+        channels.map(async (channel) => {
+          const p = await post(call, channel, text, target.context);
+          if (p) await upload(call, p.channel, p.ts, output);
         }),
       );
     },
   };
+}
+
+interface Call {
+  client: WebClient;
+  deadline: AbortSignal;
+  endsAt: number;
+}
+
+function uniqueChannels(target: NotifyTarget): string[] {
+  return [...new Set(target.channels)];
+}
+
+interface SlackProblem {
+  /** Slack's error code (`channel_not_found`, …) or what went wrong on the way. */
+  error: string;
+  /** The SDK's error class code (`slack_webapi_platform_error`, …). */
+  code?: string;
+  retryAfterSeconds?: number;
+}
+
+// Turns any SDK error into loggable fields; the token is cut out of every string.
+export function describeSlackError(err: unknown, token: string): SlackProblem {
+  const e = err as {
+    code?: string;
+    data?: { error?: string };
+    original?: Error;
+    statusCode?: number;
+    retryAfter?: number;
+    message?: string;
+  };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  let error: string;
+  if (e?.data?.error) error = e.data.error;
+  else if (code === 'slack_webapi_rate_limited_error') error = 'ratelimited';
+  else if (code === 'slack_webapi_http_error') error = `http_status_${e.statusCode}`;
+  else if (e?.original) error = e.original.message || e.original.name;
+  else error = err instanceof Error ? err.message : String(err);
+  return {
+    error: redactToken(error, token),
+    ...(code ? { code } : {}),
+    ...(typeof e?.retryAfter === 'number' ? { retryAfterSeconds: e.retryAfter } : {}),
+  };
+}
+
+function redactToken(text: string, token: string): string {
+  return token ? text.split(token).join('[redacted]') : text;
+}
+
+// The SDK's logger interface onto the daemon's: its per-request debug chatter goes to trace,
+// nothing reaches the console, and the token is cut out in case any line ever carried it.
+function adaptLogger(logger: Logger, token: string): SlackLogger {
+  const write = (level: DaemonLogLevel, parts: unknown[]) => {
+    if (!logger.enabled(level)) return;
+    const text = parts
+      .map((p) => (typeof p === 'string' ? p : p instanceof Error ? p.message : safeJson(p)))
+      .join(' ');
+    logger[level](redactToken(text, token));
+  };
+  return {
+    debug: (...parts: unknown[]) => write('trace', parts),
+    info: (...parts: unknown[]) => write('info', parts),
+    warn: (...parts: unknown[]) => write('warn', parts),
+    error: (...parts: unknown[]) => write('error', parts),
+    setLevel: () => {},
+    getLevel: () =>
+      logger.enabled('trace')
+        ? LogLevel.DEBUG
+        : logger.enabled('info')
+          ? LogLevel.INFO
+          : logger.enabled('warn')
+            ? LogLevel.WARN
+            : LogLevel.ERROR,
+    setName: () => {},
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
