@@ -22,7 +22,8 @@ export interface SlackNotifierOptions {
   timeoutMs?: number;
   /** Retries of one request after a network error, a timeout or a 5xx (never after `ok:false`). */
   retries?: number;
-  /** Wall-clock cap on one `started`/`finished`/`didNotStart` call, all channels together. */
+  /** Wall-clock cap on one `started`/`finished`/`didNotStart` call, all channels together
+   * (it returns within this plus one retry delay). Default: 3 × timeoutMs. */
   budgetMs?: number;
 }
 
@@ -80,7 +81,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       timeout: timeoutMs,
       retryConfig: { retries, factor: 1, minTimeout: RETRY_DELAY_MS, maxTimeout: RETRY_DELAY_MS },
       // A 429 is not retried inside the SDK (it would pause for Retry-After beyond our budget);
-      // `attempt` below retries once when Retry-After fits in what is left.
+      // `runStep` below retries once when Retry-After fits in what is left.
       rejectRateLimitedCalls: true,
       logger: sdkLogger,
       fetch: fetchWithin,
@@ -89,7 +90,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   }
 
   // Runs one Slack step; on failure logs `failure` with the channel and Slack's error code.
-  async function attempt<T>(
+  async function runStep<T>(
     call: Call,
     failure: string,
     channel: string,
@@ -125,17 +126,21 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   }
 
   async function post(call: Call, channel: string, text: string, context: string) {
-    const res = await attempt(call, `error sending message to ${channel}`, channel, () =>
+    const res = await runStep(call, `error sending message to ${channel}`, channel, () =>
       call.client.chat.postMessage({ channel, text, blocks: buildBlocks(text, context) }),
     );
     if (res?.channel && res.ts) return { channel: res.channel, ts: res.ts };
-    if (res) logger.error(`error sending message to ${channel}: no channel or ts in the answer`);
+    if (res) {
+      logger.error(`error sending message to ${channel}: no channel or ts in the answer`, {
+        channel,
+      });
+    }
     return undefined;
   }
 
   // The SDK's external-upload flow: getUploadURLExternal, POST to upload_url, complete.
   async function upload(call: Call, channelId: string, threadTs: string, output: string) {
-    await attempt(
+    await runStep(
       call,
       `error while uploading output ${RESULTS_FILE_NAME} in slack channel ${channelId}`,
       channelId,
@@ -151,7 +156,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   }
 
   async function update(call: Call, channelId: string, ts: string, text: string, context: string) {
-    await attempt(call, `error updating message ${ts} in channel ${channelId}`, channelId, () =>
+    await runStep(call, `error updating message ${ts} in channel ${channelId}`, channelId, () =>
       call.client.chat.update({ channel: channelId, ts, text, blocks: buildBlocks(text, context) }),
     );
   }

@@ -401,6 +401,28 @@ describe('slack notifier: failures are logged and swallowed', () => {
   }, 10_000);
 });
 
+describe('slack notifier: logging', () => {
+  test('the SDK writes nothing to the console; its lines go through the daemon logger', async () => {
+    const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+    const saved = methods.map((m) => console[m]);
+    const printed: unknown[][] = [];
+    for (const m of methods) console[m] = (...args: unknown[]) => void printed.push(args);
+    try {
+      await withSlack(
+        async ({ notifier, records }) => {
+          await notifier.started(target(['team']));
+          expect(records.some((r) => r.component === 'slack-sdk' && r.level === 'warn')).toBe(true);
+        },
+        { hang: true },
+        { timeoutMs: 100, retries: 1, budgetMs: 1000 },
+      );
+    } finally {
+      methods.forEach((m, i) => (console[m] = saved[i] as (typeof console)[typeof m]));
+    }
+    expect(printed).toEqual([]);
+  }, 10_000);
+});
+
 describe('slack notifier: the token', () => {
   test('travels as a bearer header on every call (upload URL included), never in a log line', async () => {
     await withSlack(
