@@ -1,11 +1,12 @@
 // Settings: one table (flag, environment variable, default, help, valibot schema) that yields
-// the typed config and `--help`. Flags win over environment variables, which win over defaults.
-// The original's variable names (LISTEN_PORT, MAX_CONCURRENT_TESTS, SLACK_TOKEN, …) keep working.
+// the Config type, the parser, `--help` and the README table. Flags win over environment
+// variables, which win over defaults; an empty variable counts as unset. The original's
+// variable names (LISTEN_PORT, MAX_CONCURRENT_TESTS, SLACK_TOKEN, …) keep working.
 
 import { tmpdir } from 'node:os';
 import * as v from 'valibot';
-import { parseGoDuration } from './flagger/go-syntax.ts';
-import type { LogFormat, LogLevel } from './log.ts';
+import { parseGoDuration } from './core/go-syntax.ts';
+import type { LogLevel } from './core/log.ts';
 
 export const DEFAULT_LISTEN_PORT = 8000;
 export const DEFAULT_LISTEN_HOST = '0.0.0.0';
@@ -17,41 +18,20 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_SECRETS_TIMEOUT = '10s';
 
-export type KubernetesClientMode = 'none' | 'in-cluster' | 'kubeconfig';
-
-export interface Config {
-  listenPort: number;
-  host: string;
-  maxConcurrentTests: number;
-  k6Binary: string;
-  cloudToken: string;
-  slackToken: string;
-  slackApiUrl: string;
-  kubernetesClient: KubernetesClientMode;
-  kubeconfig: string;
-  secretsTimeoutMs: number;
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-  killGraceMs: number;
-  startTimeoutMs: number;
-  maxRunMs: number;
-  maxOutputBytes: number;
-  maxBodyBytes: number;
-  tempDir: string;
-}
-
-interface Setting {
-  key: keyof Config;
+interface Setting<S extends v.GenericSchema<string, unknown> = v.GenericSchema<string, unknown>> {
   flag: string;
   env: string;
   /** The default as text, parsed by the same schema; a function for machine-dependent ones. */
   fallback: string | (() => string);
   help: string;
   expected: string;
-  schema: v.GenericSchema<string, unknown>;
+  schema: S;
   /** Never printed back (tokens). */
   secret?: boolean;
 }
+
+// Keeps each row's own schema type, so Config is inferred from the table.
+const setting = <S extends v.GenericSchema<string, unknown>>(row: Setting<S>) => row;
 
 const duration = (allowZero: boolean) =>
   v.pipe(
@@ -79,45 +59,53 @@ const LOG_LEVELS: Record<string, LogLevel> = {
   panic: 'error',
 };
 
-export const SETTINGS: readonly Setting[] = [
-  {
-    key: 'listenPort',
+/** Comma-separated globs (`team-*`), trimmed; empty means none given. */
+const globList = v.pipe(
+  v.string(),
+  v.transform((text) =>
+    text
+      .split(',')
+      .map((g) => g.trim())
+      .filter((g) => g !== ''),
+  ),
+  v.check((globs) => globs.every((g) => /^[a-z0-9*?.-]+$/.test(g))),
+);
+const TOKEN_FILE = v.string();
+
+const TABLE = {
+  listenPort: setting({
     flag: '--listen-port',
     env: 'LISTEN_PORT',
     fallback: String(DEFAULT_LISTEN_PORT),
     help: 'TCP port to serve on; 0 picks a free port (the "listening" log line has it)',
     expected: 'an integer from 0 to 65535',
     schema: integer(0, 65535),
-  },
-  {
-    key: 'host',
+  }),
+  host: setting({
     flag: '--host',
     env: 'LISTEN_HOST',
     fallback: DEFAULT_LISTEN_HOST,
     help: 'address to bind (0.0.0.0 for all interfaces, 127.0.0.1 for loopback only)',
     expected: 'an IP address or host name',
     schema: v.pipe(v.string(), v.regex(/^[A-Za-z0-9.:_-]+$/)),
-  },
-  {
-    key: 'maxConcurrentTests',
+  }),
+  maxConcurrentTests: setting({
     flag: '--max-concurrent-tests',
     env: 'MAX_CONCURRENT_TESTS',
     fallback: String(DEFAULT_MAX_CONCURRENT_TESTS),
     help: 'k6 runs allowed at once; more get 429 with Retry-After',
     expected: 'an integer from 1 to 100000',
     schema: integer(1, 100_000),
-  },
-  {
-    key: 'k6Binary',
+  }),
+  k6Binary: setting({
     flag: '--k6-binary',
     env: 'K6_BINARY',
     fallback: 'k6',
     help: 'k6 executable: a path, or a name looked up on PATH',
     expected: 'a non-empty path',
     schema: v.pipe(v.string(), v.minLength(1)),
-  },
-  {
-    key: 'cloudToken',
+  }),
+  cloudToken: setting({
     flag: '--cloud-token',
     env: 'K6_CLOUD_TOKEN',
     fallback: '',
@@ -125,9 +113,8 @@ export const SETTINGS: readonly Setting[] = [
     expected: 'a token',
     schema: v.string(),
     secret: true,
-  },
-  {
-    key: 'slackToken',
+  }),
+  slackToken: setting({
     flag: '--slack-token',
     env: 'SLACK_TOKEN',
     fallback: '',
@@ -135,45 +122,40 @@ export const SETTINGS: readonly Setting[] = [
     expected: 'a token',
     schema: v.string(),
     secret: true,
-  },
-  {
-    key: 'slackApiUrl',
+  }),
+  slackApiUrl: setting({
     flag: '--slack-api-url',
     env: 'SLACK_API_URL',
     fallback: '',
     help: 'Slack Web API base URL (ending in /api/); empty means https://slack.com/api/',
     expected: 'an http(s) URL or empty',
     schema: v.union([v.literal(''), v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//))]),
-  },
-  {
-    key: 'kubernetesClient',
+  }),
+  kubernetesClient: setting({
     flag: '--kubernetes-client',
     env: 'KUBERNETES_CLIENT',
     fallback: 'none',
     help: 'Kubernetes client for kubernetes_secrets: none, in-cluster or kubeconfig',
     expected: 'one of none, in-cluster, kubeconfig',
-    schema: v.picklist(['none', 'in-cluster', 'kubeconfig']),
-  },
-  {
-    key: 'kubeconfig',
+    schema: v.picklist(['none', 'in-cluster', 'kubeconfig'] as const),
+  }),
+  kubeconfig: setting({
     flag: '--kubeconfig',
     env: 'KUBECONFIG',
     fallback: '',
     help: 'kubeconfig file for --kubernetes-client=kubeconfig (default ~/.kube/config)',
     expected: 'a file path',
     schema: v.string(),
-  },
-  {
-    key: 'secretsTimeoutMs',
+  }),
+  secretsTimeoutMs: setting({
     flag: '--secrets-timeout',
     env: 'SECRETS_TIMEOUT',
     fallback: DEFAULT_SECRETS_TIMEOUT,
     help: 'how long to wait for the Kubernetes API when fetching secrets',
     expected: 'a positive Go duration such as 10s',
     schema: duration(false),
-  },
-  {
-    key: 'logLevel',
+  }),
+  logLevel: setting({
     flag: '--log-level',
     env: 'LOG_LEVEL',
     fallback: 'info',
@@ -184,80 +166,156 @@ export const SETTINGS: readonly Setting[] = [
       v.transform((s) => LOG_LEVELS[s.toLowerCase()]),
       v.picklist(Object.values(LOG_LEVELS)),
     ),
-  },
-  {
-    key: 'logFormat',
+  }),
+  logFormat: setting({
     flag: '--log-format',
     env: 'LOG_FORMAT',
     fallback: 'json',
     help: 'json (one object per line) or text',
     expected: 'json or text',
-    schema: v.picklist(['json', 'text']),
-  },
-  {
-    key: 'killGraceMs',
+    schema: v.picklist(['json', 'text'] as const),
+  }),
+  killGraceMs: setting({
     flag: '--kill-grace-period',
     env: 'KILL_GRACE_PERIOD',
     fallback: DEFAULT_KILL_GRACE,
     help: 'after SIGTERM, how long k6 may take to stop before SIGKILL',
     expected: 'a Go duration such as 15s',
     schema: duration(true),
-  },
-  {
-    key: 'startTimeoutMs',
+  }),
+  startTimeoutMs: setting({
     flag: '--start-timeout',
     env: 'START_TIMEOUT',
     fallback: DEFAULT_START_TIMEOUT,
     help: 'how long k6 may take to print its "output:" banner line',
     expected: 'a positive Go duration such as 60s',
     schema: duration(false),
-  },
-  {
-    key: 'maxRunMs',
+  }),
+  maxRunMs: setting({
     flag: '--max-run-duration',
     env: 'MAX_RUN_DURATION',
     fallback: DEFAULT_MAX_RUN_DURATION,
     help: 'hard limit on one run, then it is stopped and fails; 0 means no limit',
     expected: 'a Go duration such as 1h, or 0',
     schema: duration(true),
-  },
-  {
-    key: 'maxOutputBytes',
+  }),
+  maxOutputBytes: setting({
     flag: '--max-output-bytes',
     env: 'MAX_OUTPUT_BYTES',
     fallback: String(DEFAULT_MAX_OUTPUT_BYTES),
     help: 'k6 output kept per run (head and tail) for answers, logs and Slack',
     expected: 'an integer from 1024 to 1073741824',
     schema: integer(1024, 1024 ** 3),
-  },
-  {
-    key: 'maxBodyBytes',
+  }),
+  maxBodyBytes: setting({
     flag: '--max-body-bytes',
     env: 'MAX_BODY_BYTES',
     fallback: String(DEFAULT_MAX_BODY_BYTES),
     help: 'largest request body accepted; larger ones get 413',
     expected: 'an integer from 1024 to 134217728',
     schema: integer(1024, 128 * 1024 ** 2),
-  },
-  {
-    key: 'tempDir',
+  }),
+  tempDir: setting({
     flag: '--temp-dir',
     env: 'TEMP_DIR',
     fallback: () => tmpdir(),
     help: 'where per-run directories are made',
     expected: 'a directory path',
     schema: v.pipe(v.string(), v.minLength(1)),
+  }),
+  slackTokenFile: setting({
+    flag: '--slack-token-file',
+    env: 'SLACK_TOKEN_FILE',
+    fallback: '',
+    help: 'read the Slack token from this file (a mounted Secret) instead of SLACK_TOKEN',
+    expected: 'a file path',
+    schema: TOKEN_FILE,
+  }),
+  cloudTokenFile: setting({
+    flag: '--cloud-token-file',
+    env: 'K6_CLOUD_TOKEN_FILE',
+    fallback: '',
+    help: 'read the k6 Cloud token from this file instead of K6_CLOUD_TOKEN',
+    expected: 'a file path',
+    schema: TOKEN_FILE,
+  }),
+  authFile: setting({
+    flag: '--auth-file',
+    env: 'AUTH_FILE',
+    fallback: '',
+    help: 'YAML file of clients (name, token, namespaces); when set, /launch-test needs Basic or Bearer auth. Re-read when it changes',
+    expected: 'a file path',
+    schema: v.string(),
+  }),
+  allowedNamespaces: setting({
+    flag: '--allowed-namespaces',
+    env: 'ALLOWED_NAMESPACES',
+    fallback: '',
+    help: 'comma-separated globs of canary namespaces that may run tests; empty allows all',
+    expected: 'namespace globs such as "team-a,team-b-*"',
+    schema: globList,
+  }),
+  secretsNamespaces: setting({
+    flag: '--secrets-namespaces',
+    env: 'SECRETS_NAMESPACES',
+    fallback: '',
+    help: "globs of namespaces kubernetes_secrets may read besides the canary's own",
+    expected: 'namespace globs such as "shared-secrets"',
+    schema: globList,
+  }),
+  maxSecretRefs: setting({
+    flag: '--max-secret-refs',
+    env: 'MAX_SECRET_REFS',
+    fallback: '32',
+    help: 'most kubernetes_secrets entries one request may name',
+    expected: 'an integer from 0 to 1000',
+    schema: integer(0, 1000),
+  }),
+  slackAllowedChannels: setting({
+    flag: '--slack-allowed-channels',
+    env: 'SLACK_ALLOWED_CHANNELS',
+    fallback: '',
+    help: 'comma-separated Slack channels (names or IDs) runs may post to; empty allows any',
+    expected: 'channel names or IDs',
+    schema: v.pipe(
+      v.string(),
+      v.transform((text) =>
+        text
+          .split(',')
+          .map((c) => c.trim().replace(/^#/, ''))
+          .filter((c) => c !== ''),
+      ),
+    ),
+  }),
+  shutdownTimeoutMs: setting({
+    flag: '--shutdown-timeout',
+    env: 'SHUTDOWN_TIMEOUT',
+    fallback: '30s',
+    help: 'on SIGTERM, longest wait for open connections after runs were stopped',
+    expected: 'a Go duration such as 30s',
+    schema: duration(true),
+  }),
+} as const;
+
+type Table = typeof TABLE;
+export type Config = { [K in keyof Table]: v.InferOutput<Table[K]['schema']> };
+
+/** Every setting, in --help order. */
+export const SETTINGS = Object.entries(TABLE).map(([key, row]) => ({
+  key: key as keyof Config,
+  ...(row as Setting),
+}));
+
+// One object schema over the whole table: its output type is Config, with no cast.
+const CONFIG_SCHEMA = v.object(
+  Object.fromEntries(SETTINGS.map((s) => [s.key, s.schema])) as {
+    [K in keyof Table]: Table[K]['schema'];
   },
-];
+);
 
 export class ConfigError extends Error {}
 
-export type Command = 'serve' | 'help' | 'version';
-
-export interface ParsedArgs {
-  command: Command;
-  config: Config;
-}
+export type ParsedArgs = { command: 'help' | 'version' } | { command: 'serve'; config: Config };
 
 const COMMANDS = new Set(['serve']);
 
@@ -266,50 +324,49 @@ export function parseArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): ParsedArgs {
-  const flagValues = new Map<string, string>();
-  let command: Command = 'serve';
+  const flags = new Map<keyof Config, string>();
   const byFlag = new Map(SETTINGS.map((s) => [s.flag, s]));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--help' || arg === '-h' || arg === 'help')
-      return { command: 'help', config: {} as Config };
-    if (arg === '--version' || arg === '-v' || arg === 'version') {
-      return { command: 'version', config: {} as Config };
-    }
+    if (arg === '--help' || arg === '-h' || arg === 'help') return { command: 'help' };
+    if (arg === '--version' || arg === '-v' || arg === 'version') return { command: 'version' };
     if (!arg.startsWith('-')) {
       if (i === 0 && COMMANDS.has(arg)) continue;
       throw new ConfigError(`unknown command or argument "${arg}" (see k6gate --help)`);
     }
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const setting = byFlag.get(flag);
-    if (!setting) throw new ConfigError(`unknown flag ${flag} (see k6gate --help)`);
-    let value: string | undefined;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      i++;
-      if (value === undefined) throw new ConfigError(`flag ${flag} needs a value`);
-    }
-    flagValues.set(setting.key, value);
+    const row = byFlag.get(flag);
+    if (!row) throw new ConfigError(`unknown flag ${flag} (see k6gate --help)`);
+    const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`flag ${flag} needs a value`);
+    flags.set(row.key, value);
   }
-  const config: Record<string, unknown> = {};
+  return { command: 'serve', config: resolveConfig(flags, env) };
+}
+
+function resolveConfig(
+  flags: Map<keyof Config, string>,
+  env: Readonly<Record<string, string | undefined>>,
+): Config {
+  const raw: Record<string, string> = {};
+  const source: Record<string, string> = {};
   for (const s of SETTINGS) {
-    const fromFlag = flagValues.get(s.key);
-    const fromEnv = env[s.env];
-    const raw =
+    const fromEnv = env[s.env] === '' ? undefined : env[s.env];
+    const fromFlag = flags.get(s.key);
+    raw[s.key] =
       fromFlag ?? fromEnv ?? (typeof s.fallback === 'function' ? s.fallback() : s.fallback);
-    const source = fromFlag !== undefined ? s.flag : fromEnv !== undefined ? s.env : 'default';
-    const parsed = v.safeParse(s.schema, raw);
-    if (!parsed.success) {
-      const shown = s.secret ? '(hidden)' : JSON.stringify(raw);
-      throw new ConfigError(
-        `invalid value for ${s.flag} / ${s.env} (from ${source}): ${shown}; expected ${s.expected}`,
-      );
-    }
-    config[s.key] = parsed.output;
+    source[s.key] = fromFlag !== undefined ? s.flag : fromEnv !== undefined ? s.env : 'default';
   }
-  return { command, config: config as unknown as Config };
+  const parsed = v.safeParse(CONFIG_SCHEMA, raw);
+  if (parsed.success) return parsed.output;
+  const key = String(parsed.issues[0].path?.[0]?.key ?? '');
+  const s = SETTINGS.find((row) => row.key === key);
+  if (!s) throw new ConfigError(parsed.issues[0].message);
+  const shown = s.secret ? '(hidden)' : JSON.stringify(raw[key]);
+  throw new ConfigError(
+    `invalid value for ${s.flag} / ${s.env} (from ${source[key]}): ${shown}; expected ${s.expected}`,
+  );
 }
 
 /** `--help`, generated from the settings table so it cannot drift. */

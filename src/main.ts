@@ -1,11 +1,19 @@
 // The composition root: argv and environment → config → real dependencies → app → listen.
+// Hardening first: the daemon is made non-dumpable (k6 scripts run with its UID and must not
+// read its environment or memory) and a child subreaper (no descendant of a run outlives it).
 // Signals: SIGTERM/SIGINT drain (readiness 503, children stopped, temp dirs removed), exit 0.
 // Nothing else in k6gate reads process.env or argv.
 
+import { readFileSync } from 'node:fs';
+import { loadClientDirectory } from './auth/clients.ts';
 import { ConfigError, parseArgs, renderHelp, type Config } from './config.ts';
-import { createLogger, type Logger } from './log.ts';
+import { systemClock } from './core/clock.ts';
+import { createLogger, type Logger } from './core/log.ts';
+import { listenOptions } from './http/app.ts';
 import { createKubeSecretSource, unconfiguredSecretSource } from './kube/secrets.ts';
 import { createNoopNotifier } from './notify/noop.ts';
+import { becomeChildSubreaper, makeNonDumpable } from './os/linux.ts';
+import { createOrphanSweeper } from './runners/orphans.ts';
 import { buildDaemon } from './wiring.ts';
 
 declare const K6GATE_VERSION: string;
@@ -13,6 +21,8 @@ const VERSION = typeof K6GATE_VERSION === 'string' ? K6GATE_VERSION : '0.0.0-dev
 
 const EXIT_FATAL = 1;
 const EXIT_BAD_SETTINGS = 2;
+
+class SettingError extends Error {}
 
 // The Kubernetes and Slack clients are loaded only when configured: they cost start time and
 // memory (client-node alone takes ~25 ms to load).
@@ -22,13 +32,78 @@ async function buildSecrets(config: Config, logger: Logger) {
     return unconfiguredSecretSource;
   }
   const { createKubeTransport, loadKubeConfig } = await import('./kube/client.ts');
-  const kc = loadKubeConfig(config.kubernetesClient, config.kubeconfig || undefined);
+  let kc;
+  try {
+    kc = loadKubeConfig(config.kubernetesClient, config.kubeconfig || undefined);
+  } catch (err) {
+    throw new SettingError(
+      `invalid value for --kubernetes-client / KUBERNETES_CLIENT: cannot load the ${config.kubernetesClient} configuration: ${(err as Error).message}`,
+    );
+  }
   if (!kc) return unconfiguredSecretSource;
   logger.info('created kubernetes client', { mode: config.kubernetesClient });
   return createKubeSecretSource(createKubeTransport(kc), {
     timeoutMs: config.secretsTimeoutMs,
     logger,
   });
+}
+
+// A token from its file when one is named (the chart mounts them), else from the setting.
+function readToken(file: string, value: string, flag: string): string {
+  if (file === '') return value;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new SettingError(
+      `invalid value for ${flag}: cannot read ${file}: ${(err as Error).message}`,
+    );
+  }
+}
+
+async function buildNotifier(config: Config, logger: Logger) {
+  const token = readToken(
+    config.slackTokenFile,
+    config.slackToken,
+    '--slack-token-file / SLACK_TOKEN_FILE',
+  );
+  if (!token) return createNoopNotifier(logger);
+  const { createSlackNotifier } = await import('./notify/slack.ts');
+  return createSlackNotifier({
+    token,
+    apiUrl: config.slackApiUrl || undefined,
+    allowedChannels: config.slackAllowedChannels,
+    logger,
+  });
+}
+
+function loadClients(config: Config, logger: Logger) {
+  if (config.authFile === '') {
+    logger.warn(
+      'no --auth-file: anyone who can reach this port may run k6 scripts (see SECURITY.md)',
+      {
+        allowedNamespaces: config.allowedNamespaces.length > 0 ? config.allowedNamespaces : 'any',
+      },
+    );
+    return undefined;
+  }
+  try {
+    return loadClientDirectory(config.authFile, { clock: systemClock, logger });
+  } catch (err) {
+    throw new SettingError(
+      `invalid value for --auth-file / AUTH_FILE: ${config.authFile}: ${(err as Error).message}`,
+    );
+  }
+}
+
+function harden(logger: Logger) {
+  const hardened = { nonDumpable: makeNonDumpable(), subreaper: becomeChildSubreaper() };
+  if (!hardened.nonDumpable || !hardened.subreaper) {
+    logger.warn(
+      'process hardening unavailable on this platform: k6 scripts may read the daemon environment',
+      hardened,
+    );
+  }
+  return hardened;
 }
 
 async function main(): Promise<number> {
@@ -40,70 +115,72 @@ async function main(): Promise<number> {
     process.stderr.write(`k6gate: ${err.message}\n`);
     return EXIT_BAD_SETTINGS;
   }
-  if (parsed.command === 'help') {
-    process.stdout.write(renderHelp(VERSION));
-    return 0;
-  }
-  if (parsed.command === 'version') {
-    process.stdout.write(`k6gate ${VERSION}\n`);
+  if (parsed.command !== 'serve') {
+    process.stdout.write(parsed.command === 'help' ? renderHelp(VERSION) : `k6gate ${VERSION}\n`);
     return 0;
   }
   const { config } = parsed;
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const { subreaper } = harden(logger);
 
-  let secrets;
+  let daemon;
   try {
-    secrets = await buildSecrets(config, logger);
+    daemon = buildDaemon({
+      config: {
+        ...config,
+        cloudToken: readToken(
+          config.cloudTokenFile,
+          config.cloudToken,
+          '--cloud-token-file / K6_CLOUD_TOKEN_FILE',
+        ),
+      },
+      logger,
+      notifier: await buildNotifier(config, logger),
+      secrets: await buildSecrets(config, logger),
+      clients: loadClients(config, logger),
+      orphans: subreaper ? createOrphanSweeper() : undefined,
+      daemonEnv: process.env,
+      version: VERSION,
+    });
   } catch (err) {
-    process.stderr.write(
-      `k6gate: invalid value for --kubernetes-client / KUBERNETES_CLIENT: cannot load a ${config.kubernetesClient} configuration: ${(err as Error).message}\n`,
-    );
+    if (!(err instanceof SettingError)) throw err;
+    process.stderr.write(`k6gate: ${err.message}\n`);
     return EXIT_BAD_SETTINGS;
   }
-  const notifier = config.slackToken
-    ? (await import('./notify/slack.ts')).createSlackNotifier({
-        token: config.slackToken,
-        apiUrl: config.slackApiUrl || undefined,
-        logger,
-      })
-    : createNoopNotifier(logger);
-
-  const daemon = buildDaemon({
-    config,
-    logger,
-    notifier,
-    secrets,
-    daemonEnv: process.env,
-    version: VERSION,
-  });
   for (const problem of daemon.readiness.problems()) logger.warn(`not ready: ${problem}`);
+  const server = listen(daemon.app, config, logger);
+  if (!server) return EXIT_FATAL;
+  return await stopOnSignal(daemon.registry, server, config, logger);
+}
 
-  let server: NonNullable<typeof daemon.app.server>;
+function listen(app: ReturnType<typeof buildDaemon>['app'], config: Config, logger: Logger) {
   try {
-    daemon.app.listen({
-      hostname: config.host,
-      port: config.listenPort,
-      // Waited runs lift this per request (server.timeout(request, 0)).
-      idleTimeout: 30,
-      maxRequestBodySize: config.maxBodyBytes + 1,
-    });
-    if (!daemon.app.server) throw new Error('the server did not start');
-    server = daemon.app.server;
+    app.listen(listenOptions(config));
+    if (!app.server) throw new Error('the server did not start');
   } catch (err) {
     logger.error('cannot listen', { host: config.host, port: config.listenPort, err });
-    return EXIT_FATAL;
+    return undefined;
   }
+  const server = app.server;
   logger.info('listening', {
     url: `http://${server.hostname}:${server.port}`,
     port: server.port,
     version: VERSION,
     maxConcurrentTests: config.maxConcurrentTests,
     k6Binary: config.k6Binary,
-    slack: config.slackToken ? 'on' : 'off',
+    auth: config.authFile === '' ? 'off' : 'on',
     kubernetesClient: config.kubernetesClient,
   });
+  return server;
+}
 
-  return await new Promise<number>((resolve) => {
+function stopOnSignal(
+  registry: ReturnType<typeof buildDaemon>['registry'],
+  server: Bun.Server<unknown>,
+  config: Config,
+  logger: Logger,
+): Promise<number> {
+  return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) {
@@ -112,12 +189,19 @@ async function main(): Promise<number> {
         return;
       }
       stopping = true;
-      logger.info('shutting down: draining runs', {
-        signal,
-        running: daemon.registry.running().length,
-      });
-      await daemon.registry.shutdown();
-      await server.stop();
+      logger.info('shutting down: draining runs', { signal, running: registry.running().length });
+      await registry.shutdown();
+      // Open connections (a client stalled mid-body, say) get the shutdown timeout, then are cut.
+      const closed = await Promise.race([
+        server.stop().then(() => true),
+        Bun.sleep(config.shutdownTimeoutMs).then(() => false),
+      ]);
+      if (!closed) {
+        logger.warn('connections still open after the shutdown timeout: closing them', {
+          timeoutMs: config.shutdownTimeoutMs,
+        });
+        await server.stop(true);
+      }
       logger.info('shut down cleanly');
       resolve(0);
     };

@@ -1,28 +1,36 @@
 // Builds the daemon's parts from a Config: the one place that turns settings into objects.
-// main.ts calls it for the real daemon; tests call it with their own runner or notifier.
+// main.ts calls it for the real daemon; tests call it with their own runner, notifier or clock.
 
 import { accessSync, constants } from 'node:fs';
-import { createApp } from './app.ts';
-import { type Clock, systemClock } from './clock.ts';
+import type { ClientDirectory } from './auth/clients.ts';
 import type { Config } from './config.ts';
-import { createLaunchService, type SecretResolver } from './launch/service.ts';
-import type { Logger } from './log.ts';
-import { createMetricsRegistry } from './metrics.ts';
+import { type Clock, systemClock } from './core/clock.ts';
+import type { Logger } from './core/log.ts';
+import { createMetricsRegistry, type MetricsRegistry } from './core/metrics.ts';
+import { registerProcessMetrics } from './core/process-metrics.ts';
+import { createApp } from './http/app.ts';
+import { createFailureCache, type FailureCache } from './launch/failure-cache.ts';
+import { createLaunchPolicy } from './launch/policy.ts';
+import { createRunRegistry, type RunRegistry } from './launch/run-registry.ts';
+import { createSemaphore, type Semaphore } from './launch/semaphore.ts';
+import { createLaunchService } from './launch/service.ts';
+import type { SecretSource } from './kube/secret-source.ts';
 import type { Notifier } from './notify/notifier.ts';
-import { createLocalRunner, type K6Runner } from './k6/runner.ts';
-import { createFailureCache } from './supervise/failure-cache.ts';
-import { createRunRegistry } from './supervise/registry.ts';
-import { createSemaphore } from './supervise/semaphore.ts';
+import { createLocalRunner } from './runners/local.ts';
+import type { OrphanSweeper } from './runners/orphans.ts';
+import type { Runner } from './runners/runner.ts';
 
 export interface DaemonParts {
   config: Config;
   logger: Logger;
   notifier: Notifier;
-  secrets: SecretResolver;
+  secrets: SecretSource;
   daemonEnv: Readonly<Record<string, string | undefined>>;
   version: string;
+  clients?: ClientDirectory;
   clock?: Clock;
-  runner?: K6Runner;
+  runner?: Runner;
+  orphans?: OrphanSweeper;
 }
 
 export function buildDaemon(parts: DaemonParts) {
@@ -32,37 +40,17 @@ export function buildDaemon(parts: DaemonParts) {
   const semaphore = createSemaphore(config.maxConcurrentTests);
   const registry = createRunRegistry();
   const failures = createFailureCache(clock);
-
-  metrics.gauge('k6gate_build_info', 'Always 1; the version is a label').set(1, {
-    version: parts.version,
-  });
-  metrics.gauge('launch_max_concurrent_tests', 'Runs allowed at once', () => semaphore.capacity);
-  metrics.gauge(
-    'launch_available_concurrent_tests',
-    'Free run slots; at 0 new requests get 429',
-    () => semaphore.capacity - semaphore.inUse(),
-  );
-  metrics.gauge('k6gate_runs_in_progress', 'k6 runs alive now', () => registry.running().length);
-  metrics.gauge('k6gate_failure_cache_entries', 'Canaries in the failure cache', () =>
-    failures.size(),
-  );
-  const requestsTotal = metrics.counter('launch_requests_total', '/launch-test answers by code');
+  registerDaemonMetrics(metrics, { version: parts.version, semaphore, registry, failures });
 
   const runner =
     parts.runner ??
     createLocalRunner({
-      k6Binary: config.k6Binary,
-      tempRoot: config.tempDir,
-      killGraceMs: config.killGraceMs,
-      startTimeoutMs: config.startTimeoutMs,
-      maxRunMs: config.maxRunMs,
-      maxOutputBytes: config.maxOutputBytes,
-      cloudToken: config.cloudToken,
+      ...config,
       daemonEnv: parts.daemonEnv,
       logger,
       clock,
+      orphans: parts.orphans,
     });
-
   const launch = createLaunchService({
     runner,
     notifier: parts.notifier,
@@ -104,11 +92,41 @@ export function buildDaemon(parts: DaemonParts) {
 
   const app = createApp({
     logger,
-    launch,
     readiness,
     metrics,
-    requestsTotal,
+    service: launch,
+    policy: createLaunchPolicy(config),
+    clients: parts.clients,
     maxBodyBytes: config.maxBodyBytes,
+    requestsTotal: metrics.counter('launch_requests_total', '/launch-test answers by code'),
   });
   return { app, registry, readiness, semaphore, failures, metrics };
+}
+
+function registerDaemonMetrics(
+  metrics: MetricsRegistry,
+  d: { version: string; semaphore: Semaphore; registry: RunRegistry; failures: FailureCache },
+) {
+  metrics
+    .gauge('k6gate_build_info', 'Always 1; the version is a label')
+    .set(1, { version: d.version });
+  metrics.collectedGauge(
+    'launch_max_concurrent_tests',
+    'Runs allowed at once',
+    () => d.semaphore.capacity,
+  );
+  metrics.collectedGauge(
+    'launch_available_concurrent_tests',
+    'Free run slots; at 0 new requests get 429',
+    () => d.semaphore.capacity - d.semaphore.inUse(),
+  );
+  metrics.collectedGauge(
+    'k6gate_runs_in_progress',
+    'k6 runs alive now',
+    () => d.registry.running().length,
+  );
+  metrics.collectedGauge('k6gate_failure_cache_entries', 'Hooks in the failure cache', () =>
+    d.failures.size(),
+  );
+  registerProcessMetrics(metrics);
 }

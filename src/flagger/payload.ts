@@ -3,8 +3,9 @@
 // and reports the first problem as a BadRequest naming the field; values are never echoed.
 
 import * as v from 'valibot';
-import { BadRequest } from '../errors.ts';
-import { parseGoBool, parseGoDuration } from './go-syntax.ts';
+import { BadRequest } from '../core/errors.ts';
+import { parseGoBool, parseGoDuration } from '../core/go-syntax.ts';
+import { ENV_NAME, reservedEnvReason } from '../k6/invocation.ts';
 
 export const DEFAULT_MIN_FAILURE_DELAY_MS = 2 * 60_000;
 
@@ -49,7 +50,6 @@ export interface LaunchRequest {
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-const ENV_NAME = /^[^=\0]+$/;
 
 function describeType(value: unknown): string {
   if (value === null) return 'null';
@@ -199,7 +199,10 @@ function parseKey<T>(
 }
 
 // JSON-in-a-string: an object whose values are all strings ("null" and "" mean none).
-function parseJsonStringMap(text: string | undefined, key: string): Record<string, string> {
+function parseJsonStringMap(
+  text: string | undefined,
+  key: 'env_vars' | 'kubernetes_secrets',
+): Record<string, string> {
   if (text === undefined || text.trim() === '' || text.trim() === 'null') return {};
   let decoded: unknown;
   try {
@@ -217,18 +220,22 @@ function parseJsonStringMap(text: string | undefined, key: string): Record<strin
     );
   }
   for (const [name, value] of Object.entries(decoded)) {
+    // A name is only echoed (in the field path) once it is known to be plain.
+    if (!ENV_NAME.test(name)) {
+      throw new BadRequest(
+        `metadata.${key}`,
+        'environment variable names must match ^[A-Za-z_][A-Za-z0-9_]*$ (letters, digits and "_", not starting with a digit)',
+      );
+    }
     if (typeof value !== 'string') {
       throw new BadRequest(
         `metadata.${key}.${name}`,
         `expected a string value, got ${describeType(value)}`,
       );
     }
-    if (!ENV_NAME.test(name)) {
-      throw new BadRequest(
-        `metadata.${key}`,
-        'environment variable names must be non-empty and hold no "=" or NUL',
-      );
-    }
+    const reserved = reservedEnvReason(name, key);
+    if (reserved)
+      throw new BadRequest(`metadata.${key}.${name}`, `${name} may not be set: it ${reserved}`);
   }
   return decoded as Record<string, string>;
 }

@@ -2,55 +2,32 @@
 // it to the launch service, and answer 200 with k6's output or the service's error.
 
 import { Elysia } from 'elysia';
-import { BadRequest, Busy, K6gateError, MethodNotAllowed, PayloadTooLarge } from '../errors.ts';
+import type { ClientDirectory } from '../auth/clients.ts';
+import {
+  BadRequest,
+  Busy,
+  ClientGone,
+  Forbidden,
+  K6gateError,
+  MethodNotAllowed,
+} from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { Counter } from '../core/metrics.ts';
 import { parseLaunchPayload } from '../flagger/payload.ts';
+import type { LaunchPolicy } from '../launch/policy.ts';
 import type { LaunchService } from '../launch/service.ts';
-import type { Logger } from '../log.ts';
-import type { Counter } from '../metrics.ts';
+import { authenticate } from './auth.ts';
+import { readJsonBody } from './read-body.ts';
 import { PLAIN_TEXT } from './render-error.ts';
 import { idFor } from './request-context.ts';
 
 export interface LaunchRouteOptions {
   service: LaunchService;
+  policy: LaunchPolicy;
+  clients: ClientDirectory | undefined;
   maxBodyBytes: number;
   logger: Logger;
   requestsTotal: Counter;
-}
-
-/** Reads at most `limit` bytes of body and decodes it as JSON; 413 past the limit. */
-export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) {
-    throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
-  }
-  // With a declared length within the limit, one read; otherwise count while streaming.
-  const text = declared !== null ? await request.text() : await readLimited(request, limit);
-  if (text.trim() === '') {
-    throw new BadRequest('body', 'empty body: expected a Flagger webhook payload');
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BadRequest('body', 'the body is not valid JSON');
-  }
-}
-
-async function readLimited(request: Request, limit: number): Promise<string> {
-  const reader = request.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function launchPlugin(opts: LaunchRouteOptions) {
@@ -63,8 +40,14 @@ export function launchPlugin(opts: LaunchRouteOptions) {
         let logger = opts.logger.child({ requestId });
         let status = 500;
         try {
+          const client = opts.clients && authenticate(request, opts.clients);
           const req = parseLaunchPayload(await readJsonBody(request, opts.maxBodyBytes));
-          logger = logger.child({ canary: `${req.namespace}/${req.name}`, phase: req.phase });
+          logger = logger.child({
+            canary: `${req.namespace}/${req.name}`,
+            phase: req.phase,
+            client: client?.name,
+          });
+          opts.policy(req, client);
           if (req.unknownMetadataKeys.length > 0) {
             logger.debug('ignoring unknown metadata keys', { keys: req.unknownMetadataKeys });
           }
@@ -83,12 +66,13 @@ export function launchPlugin(opts: LaunchRouteOptions) {
         } catch (err) {
           status = err instanceof K6gateError ? err.status : 500;
           if (err instanceof K6gateError) {
-            // 429s come in floods when saturated: the metrics count them, debug logs them.
-            const log = err instanceof Busy ? logger.debug : logger.info;
+            // 429s come in floods when saturated, and nobody reads a gone client's answer.
+            const log =
+              err instanceof Busy || err instanceof ClientGone ? logger.debug : logger.info;
             log('launch request refused', {
               status,
               code: err.code,
-              field: err instanceof BadRequest ? err.field : undefined,
+              field: err instanceof BadRequest || err instanceof Forbidden ? err.field : undefined,
               error: err.message,
             });
           }

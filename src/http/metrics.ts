@@ -1,7 +1,7 @@
 // GET /metrics: the Prometheus text exposition of the daemon's registry.
 
 import { Elysia } from 'elysia';
-import type { MetricsRegistry } from '../metrics.ts';
+import type { MetricsRegistry } from '../core/metrics.ts';
 
 export function metricsPlugin(registry: MetricsRegistry) {
   return new Elysia({ name: 'k6gate.metrics' }).get(

@@ -4,13 +4,14 @@
 
 import {
   BadRequest,
+  Forbidden,
   K6gateError,
   NotFound,
   PayloadTooLarge,
   RecentFailure,
   TestFailed,
-} from '../errors.ts';
-import type { Logger } from '../log.ts';
+} from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
 
 const TEXT_HEADERS = {
   'Content-Type': 'text/plain; charset=utf-8',
@@ -21,6 +22,8 @@ const TEXT_HEADERS = {
 export function describeError(err: K6gateError): string {
   if (err instanceof BadRequest)
     return `error while validating request: ${err.field}: ${err.message}`;
+  if (err instanceof Forbidden)
+    return `error while authorizing request: ${err.field}: ${err.message}`;
   if (err instanceof RecentFailure) {
     return `${err.message} (min_failure_delay: the same canary and phase failed; retry in ${err.retryInSeconds}s)`;
   }
@@ -45,7 +48,7 @@ export function renderError(
   return respond(known.status, text, known.headers(), opts, {
     code: known.code,
     message: line,
-    ...(known instanceof BadRequest ? { field: known.field } : {}),
+    ...(known instanceof BadRequest || known instanceof Forbidden ? { field: known.field } : {}),
     ...(output === '' ? {} : { output }),
   });
 }

@@ -2,7 +2,7 @@
 // X-Request-Id), a logger carrying it, and the one error renderer, registered globally once.
 
 import { Elysia } from 'elysia';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../core/log.ts';
 import { renderError, wantsJson } from './render-error.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;

@@ -1,14 +1,16 @@
 // What k6gate reads from k6's output: the banner's `output:` line (the run has started), the
 // k6 Cloud URL, and which thresholds were crossed. Tolerant of v0.x/v1/v2 padding.
 
-const OUTPUT_LINE = /^[ \t]*output:[ \t]/m;
+// A whole line, so a cloud URL split across two reads is never missed.
+const OUTPUT_LINE = /^[ \t]*output:[ \t][^\n]*\n/m;
 // `output: cloud (https://app.k6.io/runs/123)` or `output: -, cloud (https://x.grafana.net/a/k6-app/runs/9)`
 const CLOUD_URL = /^[ \t]*output:.*?\bcloud \((https:\/\/[^)\s]+)\)/m;
 const CROSSED = /thresholds on metrics '([^']+)' (?:have been|were) crossed/;
 
-/** True once k6 printed its execution description (it has initialised and started its outputs). */
-export function hasStartedBanner(text: string): boolean {
-  return OUTPUT_LINE.test(text);
+/** k6's whole `output:` line once it printed its execution description (it has initialised and
+ * started its outputs), else undefined. */
+export function findBannerOutputLine(text: string): string | undefined {
+  return OUTPUT_LINE.exec(text)?.[0];
 }
 
 /** The k6 Cloud results URL from the banner, in the app.k6.io or the grafana.net form. */

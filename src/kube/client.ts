@@ -5,7 +5,8 @@
 // CA, as every cluster has, would otherwise fail verification).
 
 import { KubeConfig } from '@kubernetes/client-node';
-import type { KubernetesClientMode } from '../config.ts';
+
+export type KubernetesClientMode = 'none' | 'in-cluster' | 'kubeconfig';
 
 /** Loads the configuration for a mode; undefined for `none`. Throws with a clear message. */
 export function loadKubeConfig(

@@ -2,16 +2,11 @@
 // parallel, each with a timeout. Errors name the secret, key or missing permission and never
 // carry a value; an unreachable API server is a 503 (Flagger retries) and not the canary's fault.
 
-import { BadRequest, Upstream } from '../errors.ts';
+import { BadRequest, Upstream } from '../core/errors.ts';
 import type { SecretRefSpec } from '../flagger/payload.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../core/log.ts';
 import type { KubeTransport } from './client.ts';
-
-export type SecretRef = SecretRefSpec;
-
-export interface SecretSource {
-  resolve(refs: SecretRef[], signal?: AbortSignal): Promise<Record<string, string>>;
-}
+import type { SecretSource } from './secret-source.ts';
 
 const FIELD = 'metadata.kubernetes_secrets';
 

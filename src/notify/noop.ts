@@ -2,10 +2,8 @@
 // original's noopClient, says at debug level what it would have sent, only when the run named
 // channels. It never loads @slack/web-api.
 
-import type { Logger } from '../log.ts';
-import type { Notifier, NotifyTarget } from './notifier.ts';
-
-const RESULTS_FILE_NAME = 'k6-results.txt';
+import type { Logger } from '../core/log.ts';
+import { RESULTS_FILE_NAME, type Notifier, type NotifyTarget } from './notifier.ts';
 
 export function createNoopNotifier(logger: Logger): Notifier {
   const describe = (target: NotifyTarget) => ({

@@ -6,8 +6,10 @@ export interface NotifyTarget {
   channels: string[];
   name: string;
   namespace: string;
-  /** notification_context, plus `\nCloud URL: <…>` when the run uploads to k6 Cloud. May be ''. */
+  /** notification_context as the caller sent it (untrusted text). May be ''. */
   context: string;
+  /** The k6 Cloud results URL, when the run uploads there. */
+  cloudUrl?: string;
 }
 
 /** Opaque handle returned by `started`, passed back to `finished`. */
@@ -30,3 +32,6 @@ export interface Notifier {
   /** ":red_circle: … didn't start successfully" as a new message, with the output in its thread. */
   didNotStart(target: NotifyTarget, output: string): Promise<void>;
 }
+
+/** The name of the k6 output file uploaded into each Slack thread. */
+export const RESULTS_FILE_NAME = 'k6-results.txt';

@@ -10,8 +10,13 @@ import {
   type FetchFunction,
   type Logger as SlackLogger,
 } from '@slack/web-api';
-import type { Logger, LogLevel as DaemonLogLevel } from '../log.ts';
-import type { Notifier, NotifyTarget, NotifyThreads } from './notifier.ts';
+import type { Logger, LogLevel as DaemonLogLevel } from '../core/log.ts';
+import {
+  RESULTS_FILE_NAME,
+  type Notifier,
+  type NotifyTarget,
+  type NotifyThreads,
+} from './notifier.ts';
 
 export interface SlackNotifierOptions {
   token: string;
@@ -25,9 +30,10 @@ export interface SlackNotifierOptions {
   /** Wall-clock cap on one `started`/`finished`/`didNotStart` call, all channels together
    * (it returns within this plus one retry delay). Default: 3 × timeoutMs. */
   budgetMs?: number;
+  /** Channels (names without '#', or IDs) runs may post to; empty allows any. */
+  allowedChannels?: readonly string[];
 }
 
-export const RESULTS_FILE_NAME = 'k6-results.txt';
 /** Slack refuses empty files (`missing_argument`), so an empty output uploads this line. */
 export const EMPTY_OUTPUT_PLACEHOLDER = '(k6 printed nothing)\n';
 export const DEFAULT_SLACK_TIMEOUT_MS = 5_000;
@@ -52,6 +58,13 @@ export function formatMessage(
   return `${EMOJI[status]} Load testing of \`${target.name}\` in namespace \`${target.namespace}\` ${status}`;
 }
 
+/** The context line: the caller's text with Slack's control characters escaped (no mentions
+ * such as <!channel> or <@U123>, no link whose label hides its URL), then k6gate's cloud URL. */
+export function renderContext(target: Pick<NotifyTarget, 'context' | 'cloudUrl'>): string {
+  const escaped = target.context.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return [escaped, target.cloudUrl && `Cloud URL: <${target.cloudUrl}>`].filter(Boolean).join('\n');
+}
+
 /** The original's blocks: a mrkdwn section, and a context block only when there is context. */
 export function buildBlocks(text: string, context: string) {
   return [
@@ -66,6 +79,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   const retries = opts.retries ?? DEFAULT_SLACK_RETRIES;
   const budgetMs = opts.budgetMs ?? 3 * timeoutMs;
   const sdkLogger = adaptLogger(logger.child({ component: 'slack-sdk' }), opts.token);
+  const allowed = new Set(opts.allowedChannels ?? []);
 
   // One client per notifier call, so that its deadline can abort every request of that call
   // (the SDK has no per-call signal; its own `timeout` bounds one attempt only).
@@ -164,12 +178,14 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   return {
     async started(target) {
       const threads = new Map<string, string>();
-      const channels = uniqueChannels(target);
+      const channels = channelsFor(target, allowed, logger);
       if (channels.length === 0) return { threads };
       const call = openCall();
       const text = formatMessage(target, 'has started');
       // Channels are independent: one failing channel does not stop the others.
-      const posted = await Promise.all(channels.map((c) => post(call, c, text, target.context)));
+      const posted = await Promise.all(
+        channels.map((c) => post(call, c, text, renderContext(target))),
+      );
       for (const p of posted) if (p) threads.set(p.channel, p.ts);
       return { threads };
     },
@@ -181,19 +197,19 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       await Promise.all(
         [...threads.threads].map(async ([channelId, ts]) => {
           await upload(call, channelId, ts, output);
-          await update(call, channelId, ts, text, target.context);
+          await update(call, channelId, ts, text, renderContext(target));
         }),
       );
     },
 
     async didNotStart(target, output) {
-      const channels = uniqueChannels(target);
+      const channels = channelsFor(target, allowed, logger);
       if (channels.length === 0) return;
       const call = openCall();
       const text = formatMessage(target, "didn't start successfully");
       await Promise.all(
         channels.map(async (channel) => {
-          const p = await post(call, channel, text, target.context);
+          const p = await post(call, channel, text, renderContext(target));
           if (p) await upload(call, p.channel, p.ts, output);
         }),
       );
@@ -207,8 +223,19 @@ interface Call {
   endsAt: number;
 }
 
-function uniqueChannels(target: NotifyTarget): string[] {
-  return [...new Set(target.channels)];
+// The run's channels, once each, less those outside --slack-allowed-channels (logged).
+function channelsFor(target: NotifyTarget, allowed: ReadonlySet<string>, logger: Logger): string[] {
+  const unique = [...new Set(target.channels)];
+  if (allowed.size === 0) return unique;
+  const kept = unique.filter((c) => allowed.has(c.replace(/^#/, '')));
+  const skipped = unique.filter((c) => !kept.includes(c));
+  if (skipped.length > 0) {
+    logger.warn('not posting to Slack channels outside --slack-allowed-channels', {
+      canary: `${target.namespace}/${target.name}`,
+      skipped,
+    });
+  }
+  return kept;
 }
 
 interface SlackProblem {

@@ -4,12 +4,15 @@
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Config, parseArgs } from '../../src/config.ts';
-import { createLogger, type LogLevel } from '../../src/log.ts';
+import type { ClientDirectory } from '../../src/auth/clients.ts';
+import { createLogger, type LogLevel } from '../../src/core/log.ts';
 import type { Notifier } from '../../src/notify/notifier.ts';
-import type { SecretResolver } from '../../src/launch/service.ts';
+import type { SecretSource } from '../../src/kube/secret-source.ts';
+import type { Runner } from '../../src/runners/runner.ts';
+import { configFrom } from './config.ts';
 import { unconfiguredSecretSource } from '../../src/kube/secrets.ts';
 import { createNoopNotifier } from '../../src/notify/noop.ts';
+import { listenOptions } from '../../src/http/app.ts';
 import { buildDaemon } from '../../src/wiring.ts';
 
 export const REPO = resolve(import.meta.dir, '../..');
@@ -30,7 +33,7 @@ export function createCapturingLogger(level: LogLevel = 'debug') {
   const logger = createLogger({
     level,
     format: 'json',
-    write: (line) => {
+    write: (line: string) => {
       lines.push(line);
       records.push(JSON.parse(line) as LogRecord);
       if (process.env.K6GATE_TEST_LOGS) process.stderr.write(line);
@@ -43,12 +46,14 @@ export interface InProcessOptions {
   args?: string[];
   env?: Record<string, string>;
   notifier?: Notifier;
-  secrets?: SecretResolver;
+  secrets?: SecretSource;
+  runner?: Runner;
+  clients?: ClientDirectory;
 }
 
 /** The daemon built by the same wiring as main.ts, listening on 127.0.0.1:0. */
 export function startInProcess(opts: InProcessOptions = {}) {
-  const { config } = parseArgs(
+  const config = configFrom(
     ['--host', '127.0.0.1', '--listen-port', '0', '--k6-binary', K6_DOUBLE, ...(opts.args ?? [])],
     { PATH: process.env.PATH ?? '', ...opts.env },
   );
@@ -60,19 +65,16 @@ export function startInProcess(opts: InProcessOptions = {}) {
     secrets: opts.secrets ?? unconfiguredSecretSource,
     daemonEnv: { PATH: process.env.PATH ?? '', ...opts.env },
     version: 'test',
+    ...(opts.runner ? { runner: opts.runner } : {}),
+    ...(opts.clients ? { clients: opts.clients } : {}),
   });
-  daemon.app.listen({
-    hostname: '127.0.0.1',
-    port: 0,
-    idleTimeout: 30,
-    maxRequestBodySize: config.maxBodyBytes + 1,
-  });
+  daemon.app.listen(listenOptions(config));
   const server = daemon.app.server;
   if (!server) throw new Error('in-process daemon did not listen');
   const url = `http://127.0.0.1:${server.port}`;
   return {
     url,
-    config: config as Config,
+    config,
     daemon,
     records,
     lines,

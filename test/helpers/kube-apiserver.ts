@@ -1,7 +1,7 @@
 // A real Kubernetes API for tests: etcd + kube-apiserver built from Go modules by
 // scripts/kube-env (cached outside the repo), started on 127.0.0.1 with free ports, static
 // token auth (an admin in system:masters and a restricted daemon user `k6gate`), RBAC and
-// PodSecurity admission, the pinned CRDs from ../shared/k8s/crds installed. One instance is
+// PodSecurity admission, the pinned CRDs from k8s/crds installed. One instance is
 // shared by the whole test run (getKubeEnv); tests isolate themselves by namespace.
 
 import { generateKeyPairSync } from 'node:crypto';
@@ -12,7 +12,7 @@ import { describe } from 'bun:test';
 import { parseAllDocuments } from 'yaml';
 
 const REPO = resolve(import.meta.dir, '../..');
-const CRD_DIR = resolve(REPO, '../shared/k8s/crds');
+const CRD_DIR = resolve(REPO, 'k8s/crds');
 const ADMIN_TOKEN = 'k6gate-test-admin-token';
 const DAEMON_TOKEN = 'k6gate-test-daemon-token';
 export const DAEMON_USER = 'k6gate';

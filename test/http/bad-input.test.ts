@@ -2,14 +2,14 @@
 // and the daemon keeps serving. In-process through app.handle (routing, validation, mapping).
 
 import { describe, expect, test } from 'bun:test';
-import { parseArgs } from '../../src/config.ts';
+import { configFrom } from '../helpers/config.ts';
 import { createNoopNotifier } from '../../src/notify/noop.ts';
 import { unconfiguredSecretSource } from '../../src/kube/secrets.ts';
 import { buildDaemon } from '../../src/wiring.ts';
 import { createCapturingLogger, K6_DOUBLE } from '../helpers/daemon.ts';
 
 const SECRET = 'TOPSECRET-do-not-echo';
-const { config } = parseArgs(['--k6-binary', K6_DOUBLE, '--max-body-bytes', '4096'], {});
+const config = configFrom(['--k6-binary', K6_DOUBLE, '--max-body-bytes', '4096'], {});
 const { logger, lines } = createCapturingLogger();
 const { app, semaphore } = buildDaemon({
   config,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BadRequest, Upstream } from '../../src/errors.ts';
+import { BadRequest, Upstream } from '../../src/core/errors.ts';
 import { parseSecretRef } from '../../src/flagger/payload.ts';
 import { createKubeTransport, type KubeTransport, loadKubeConfig } from '../../src/kube/client.ts';
 import { createKubeSecretSource } from '../../src/kube/secrets.ts';
@@ -206,7 +206,7 @@ describeKube('kubernetes_secrets against a real API server', () => {
     const d = startInProcess({
       secrets: source(),
       env: { SLACK_TOKEN: 'xoxb-daemon', K6_CLOUD_TOKEN: 'daemon-cloud-token' },
-      args: ['--cloud-token', 'daemon-cloud-token'],
+      args: ['--cloud-token', 'daemon-cloud-token', '--secrets-namespaces', otherNs],
     });
     try {
       const res = await postLaunch(
@@ -234,10 +234,75 @@ describeKube('kubernetes_secrets against a real API server', () => {
     expect(lines.join('')).not.toContain(VALUE);
   }, 30_000);
 
+  test("another namespace's secret: 403 before any API call, unless --secrets-namespaces lists it", async () => {
+    let apiCalls = 0;
+    const counting: KubeTransport = {
+      server: transport.server,
+      get: (path, signal) => {
+        apiCalls++;
+        return transport.get(path, signal);
+      },
+    };
+    const payload = (name: string) =>
+      flaggerPayload(
+        {
+          script: '// k6-double: mode=pass duration=0s\nexport default function () {}\n',
+          kubernetes_secrets: JSON.stringify({ TOKEN: `${otherNs}/cloud/K6_CLOUD_TOKEN` }),
+        },
+        { namespace: canaryNs, name },
+      );
+    const closed = startInProcess({ secrets: source(counting) });
+    try {
+      const res = await postLaunch(closed.url, payload('confused-deputy'));
+      expect(res.status).toBe(403);
+      expect(await res.text()).toBe(
+        `error while authorizing request: metadata.kubernetes_secrets.TOKEN: secrets may only come from the canary's namespace "${canaryNs}", not "${otherNs}" (see --secrets-namespaces)\n`,
+      );
+      expect(apiCalls).toBe(0);
+      expect(closed.daemon.failures.size()).toBe(0);
+    } finally {
+      await closed.close();
+    }
+    const open = startInProcess({
+      secrets: source(counting),
+      args: ['--secrets-namespaces', 'shared-*,nothing'],
+    });
+    try {
+      expect((await postLaunch(open.url, payload('listed'))).status).toBe(200);
+      expect(apiCalls).toBe(1);
+    } finally {
+      await open.close();
+    }
+  }, 30_000);
+
+  test('at most --max-secret-refs references; more is a 400 with no API call', async () => {
+    const d = startInProcess({ secrets: source(), args: ['--max-secret-refs', '2'] });
+    try {
+      const three = Object.fromEntries(['A', 'B', 'C'].map((k) => [k, `load-test/token`]));
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(
+          { script: 'export default function () {}', kubernetes_secrets: JSON.stringify(three) },
+          { namespace: canaryNs },
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain(
+        'metadata.kubernetes_secrets: 3 secret references; at most 2 are allowed (--max-secret-refs)',
+      );
+    } finally {
+      await d.close();
+    }
+  }, 30_000);
+
   test('a per-run K6_CLOUD_TOKEN from a secret, with the compiled daemon and KUBERNETES_CLIENT=kubeconfig', async () => {
     const d = await startChildDaemon({
       compiled: true,
-      env: { KUBERNETES_CLIENT: 'kubeconfig', KUBECONFIG: env.daemonKubeconfig },
+      env: {
+        KUBERNETES_CLIENT: 'kubeconfig',
+        KUBECONFIG: env.daemonKubeconfig,
+        SECRETS_NAMESPACES: `${otherNs},${deniedNs}`,
+      },
     });
     try {
       const res = await postLaunch(

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test';
 import { ConfigError, parseArgs, renderHelp, SETTINGS } from '../../src/config.ts';
+import { configFrom } from '../helpers/config.ts';
 
 describe('config', () => {
   test('defaults', () => {
-    const { command, config } = parseArgs([], {});
-    expect(command).toBe('serve');
+    const config = configFrom([], {});
     expect(config).toMatchObject({
       listenPort: 8000,
       host: '0.0.0.0',
@@ -25,15 +25,13 @@ describe('config', () => {
       LOG_LEVEL: 'WARNING',
       SLACK_TOKEN: 'x',
     };
-    expect(parseArgs([], env).config).toMatchObject({
+    expect(configFrom([], env)).toMatchObject({
       listenPort: 9000,
       maxConcurrentTests: 5,
       logLevel: 'warn',
       slackToken: 'x',
     });
-    expect(
-      parseArgs(['serve', '--listen-port', '0', '--log-level=debug'], env).config,
-    ).toMatchObject({
+    expect(configFrom(['serve', '--listen-port', '0', '--log-level=debug'], env)).toMatchObject({
       listenPort: 0,
       logLevel: 'debug',
     });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { formatGoDuration, parseGoBool, parseGoDuration } from '../../src/flagger/go-syntax.ts';
+import { formatGoDuration, parseGoBool, parseGoDuration } from '../../src/core/go-syntax.ts';
 
 describe('parseGoBool (strconv.ParseBool)', () => {
   test.each(['1', 't', 'T', 'TRUE', 'true', 'True'])('%p is true', (s) => {

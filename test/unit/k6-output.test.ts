@@ -1,7 +1,11 @@
 import { describe, expect, test } from 'bun:test';
-import { buildChildEnv, buildK6Args } from '../../src/k6/child-env.ts';
+import { buildChildEnv, buildK6Args, reservedEnvReason } from '../../src/k6/invocation.ts';
 import { explainExitCode, K6_EXIT, knownExitCodes } from '../../src/k6/exit-codes.ts';
-import { hasStartedBanner, parseCloudUrl, parseCrossedThresholds } from '../../src/k6/output.ts';
+import {
+  findBannerOutputLine,
+  parseCloudUrl,
+  parseCrossedThresholds,
+} from '../../src/k6/output.ts';
 
 const BANNER_V1 = `
      execution: local
@@ -15,11 +19,18 @@ const BANNER_LEGACY = `  execution: local
 
 describe('banner and cloud URL', () => {
   test('the output: line marks the start, in both paddings', () => {
-    expect(hasStartedBanner(BANNER_V1)).toBe(true);
-    expect(hasStartedBanner(BANNER_LEGACY)).toBe(true);
-    expect(hasStartedBanner('        output: -\n')).toBe(true);
-    expect(hasStartedBanner('execution: local\n')).toBe(false);
-    expect(hasStartedBanner('msg="no output: here"')).toBe(false);
+    expect(findBannerOutputLine(BANNER_V1)).toBe(
+      '        output: cloud (https://somewhere.grafana.net/a/k6-app/runs/1157843)\n',
+    );
+    expect(findBannerOutputLine(BANNER_LEGACY)).toBe(
+      '     output: cloud (https://app.k6.io/runs/1157843)\n',
+    );
+    expect(findBannerOutputLine('        output: -\n')).toBe('        output: -\n');
+    expect(findBannerOutputLine('execution: local\n')).toBeUndefined();
+    expect(findBannerOutputLine('msg="no output: here"\n')).toBeUndefined();
+  });
+  test('a line cut mid-URL is not the banner yet (the URL would be lost)', () => {
+    expect(findBannerOutputLine('   output: cloud (https://app.k6.io/ru')).toBeUndefined();
   });
   test('both cloud URL forms', () => {
     expect(parseCloudUrl(BANNER_V1)).toBe('https://somewhere.grafana.net/a/k6-app/runs/1157843');
@@ -71,29 +82,29 @@ describe('child environment', () => {
     KUBERNETES_SERVICE_HOST: '10.0.0.1',
     HTTPS_PROXY: 'http://proxy:3128',
   };
+  const base = {
+    daemonEnv,
+    path: '/usr/bin',
+    runDir: '/tmp/run',
+    runId: 'r1',
+    cloudToken: 'cfg-token',
+  };
   test('only what k6 needs: no daemon secrets', () => {
-    const env = buildChildEnv({
-      daemonEnv,
-      runDir: '/tmp/run',
-      uploadToCloud: false,
-      cloudToken: 'cfg-token',
-      envVars: {},
-      secrets: {},
-    });
+    const env = buildChildEnv({ ...base, uploadToCloud: false, envVars: {}, secrets: {} });
     expect(env).toEqual({
       PATH: '/usr/bin',
       HTTPS_PROXY: 'http://proxy:3128',
       HOME: '/tmp/run',
       TMPDIR: '/tmp/run',
       K6_NO_USAGE_REPORT: 'true',
+      K6_AUTO_EXTENSION_RESOLUTION: 'false',
+      K6GATE_RUN_ID: 'r1',
     });
   });
   test('the cloud token only when uploading; secrets override env_vars', () => {
     const env = buildChildEnv({
-      daemonEnv,
-      runDir: '/r',
+      ...base,
       uploadToCloud: true,
-      cloudToken: 'cfg-token',
       envVars: { A: 'env', B: 'env' },
       secrets: { B: 'secret' },
     });
@@ -101,6 +112,40 @@ describe('child environment', () => {
     expect(env.A).toBe('env');
     expect(env.B).toBe('secret');
     expect(env.SLACK_TOKEN).toBeUndefined();
+  });
+  test("k6gate's own variables are set after the caller's", () => {
+    const env = buildChildEnv({
+      ...base,
+      uploadToCloud: true,
+      envVars: { PATH: '/evil', HOME: '/', K6_NO_USAGE_REPORT: 'false', K6_CLOUD_TOKEN: 'theirs' },
+      secrets: {},
+    });
+    expect(env).toMatchObject({
+      PATH: '/usr/bin',
+      HOME: '/tmp/run',
+      K6_NO_USAGE_REPORT: 'true',
+      K6_CLOUD_TOKEN: 'cfg-token',
+    });
+  });
+  test.each([
+    ['PATH', true],
+    ['LD_PRELOAD', true],
+    ['LD_LIBRARY_PATH', true],
+    ['K6_CLOUD_HOST', true],
+    ['K6_CLOUD_TOKEN', true],
+    ['K6_OUT', true],
+    ['K6_NO_USAGE_REPORT', true],
+    ['K6_PROMETHEUS_RW_SERVER_URL', true],
+    ['https_proxy', true],
+    ['HOME', true],
+    ['TMPDIR', true],
+    ['K6GATE_RUN_ID', true],
+    ['K6_VUS', false],
+    ['K6_DURATION', false],
+    ['BASE_URL', false],
+    ['DB_PASSWORD', false],
+  ])('%s reserved: %p', (name, reserved) => {
+    expect(reservedEnvReason(name) !== undefined).toBe(reserved);
   });
   test('argv: run [--out cloud] <script>', () => {
     expect(buildK6Args('/r/s.js', false)).toEqual(['run', '/r/s.js']);

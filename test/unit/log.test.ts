@@ -1,12 +1,12 @@
 import { expect, test } from 'bun:test';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/core/log.ts';
 
 const capture = (format: 'json' | 'text', level: 'debug' | 'info' = 'info') => {
   const lines: string[] = [];
   const logger = createLogger({
     level,
     format,
-    write: (l) => lines.push(l),
+    write: (l: string) => lines.push(l),
     now: () => new Date('2026-11-24T00:00:00Z'),
   });
   return { logger, lines };
@@ -28,10 +28,46 @@ test('json: one parseable object per line, bound fields from child loggers', () 
   });
 });
 
-test('json: errors become name and message, not {}', () => {
+test('json: errors keep name, message, stack and cause, not {}', () => {
   const { logger, lines } = capture('json');
-  logger.error('boom', { err: new TypeError('bad thing') });
-  expect(JSON.parse(lines[0] as string).err).toEqual({ name: 'TypeError', message: 'bad thing' });
+  const err = new TypeError('bad thing', { cause: new Error('root') });
+  logger.error('boom', { err });
+  const logged = JSON.parse(lines[0] as string).err;
+  expect(logged).toMatchObject({
+    name: 'TypeError',
+    message: 'bad thing',
+    cause: { name: 'Error', message: 'root' },
+  });
+  expect(logged.stack).toBe(err.stack);
+  expect(logged.stack).toContain('log.test.ts');
+});
+
+test('json: circular values, BigInt and throwing getters never break the line', () => {
+  const { logger, lines } = capture('json');
+  const loop: Record<string, unknown> = { a: 1 };
+  loop.self = loop;
+  logger.info('odd', { loop, big: 12n });
+  expect(JSON.parse(lines[0] as string)).toMatchObject({
+    loop: { a: 1, self: '[Circular]' },
+    big: '12',
+  });
+  const hostile = {
+    get x() {
+      throw new Error('nope');
+    },
+  };
+  logger.warn('hostile', { hostile });
+  expect(JSON.parse(lines[1] as string)).toMatchObject({
+    level: 'warn',
+    msg: 'hostile',
+    logError: expect.stringContaining('nope'),
+  });
+});
+
+test('text: an error prints its stack on the lines below', () => {
+  const { logger, lines } = capture('text');
+  logger.error('internal error', { err: new Error('kaput') });
+  expect(lines[0]).toMatch(/^\S+ ERROR internal error err=kaput\n    Error: kaput\n    +at /);
 });
 
 test('text: a human line, quoting values with spaces', () => {

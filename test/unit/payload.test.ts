@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { BadRequest } from '../../src/errors.ts';
+import { BadRequest } from '../../src/core/errors.ts';
 import { parseLaunchPayload } from '../../src/flagger/payload.ts';
 
 const base = { name: 'podinfo', namespace: 'test', phase: 'Progressing' };

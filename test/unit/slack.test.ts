@@ -33,11 +33,12 @@ const FULL_FLOW = [
   'chat.update',
 ];
 
-const target = (channels: string[], context = ''): NotifyTarget => ({
+const target = (channels: string[], context = '', cloudUrl?: string): NotifyTarget => ({
   channels,
   name: 'podinfo',
   namespace: 'test',
   context,
+  ...(cloudUrl ? { cloudUrl } : {}),
 });
 
 type Notifier = ReturnType<typeof createSlackNotifier>;
@@ -79,7 +80,7 @@ const callsFor = (recorder: SlackRecorder, method: string) =>
 describe('slack notifier: the calls for each event', () => {
   test('a passing run: start message, upload into its thread, update to succeeded', async () => {
     await withSlack(async ({ recorder, notifier, records }) => {
-      const t = target(['team'], CLOUD_CONTEXT);
+      const t = target(['team'], 'Cluster: `dev`', 'https://app.k6.io/runs/1157843');
       const threads = await notifier.started(t);
       expect([...threads.threads]).toEqual([['CTEAM', '1700000000.000001']]);
       await notifier.finished(t, threads, 'succeeded', 'k6 output\n');
@@ -197,14 +198,26 @@ describe('slack notifier: the calls for each event', () => {
 
 describe('slack notifier: message content', () => {
   test.each([
-    ['no context: no context block', ''],
-    ['notification_context only', 'Cluster: `dev`'],
-    ['Cloud URL passed through', CLOUD_CONTEXT],
+    ['no context: no context block', '', undefined, ''],
+    ['notification_context only', 'Cluster: `dev`', undefined, 'Cluster: `dev`'],
+    ['Cloud URL passed through', 'Cluster: `dev`', 'https://app.k6.io/runs/1157843', CLOUD_CONTEXT],
+    [
+      'mentions neutralised',
+      'hey <!channel> <!here> <!everyone> <!subteam^S1> <@U123>',
+      undefined,
+      'hey &lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;!subteam^S1&gt; &lt;@U123&gt;',
+    ],
+    [
+      'a link label cannot hide its URL',
+      'see <https://evil.example|https://grafana.example> & more',
+      undefined,
+      'see &lt;https://evil.example|https://grafana.example&gt; &amp; more',
+    ],
   ])(
     '%s',
-    async (_name, context) => {
+    async (_name, given, cloudUrl, context) => {
       await withSlack(async ({ recorder, notifier }) => {
-        const t = target(['team'], context);
+        const t = target(['team'], given, cloudUrl);
         await notifier.finished(t, await notifier.started(t), 'succeeded', 'out');
         for (const call of [
           ...callsFor(recorder, 'chat.postMessage'),

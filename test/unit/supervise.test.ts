@@ -1,15 +1,9 @@
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createManualClock } from '../../src/clock.ts';
-import {
-  createFailureCache,
-  FAILURE_CACHE_MAX_ENTRIES,
-} from '../../src/supervise/failure-cache.ts';
-import { openOutputLog } from '../../src/supervise/output-log.ts';
-import { estimateRetryAfterSeconds } from '../../src/supervise/registry.ts';
-import { createSemaphore } from '../../src/supervise/semaphore.ts';
+import { createManualClock } from '../helpers/manual-clock.ts';
+import { createFailureCache, FAILURE_CACHE_MAX_ENTRIES } from '../../src/launch/failure-cache.ts';
+import { createOutputBuffer } from '../../src/runners/output-buffer.ts';
+import { estimateRetryAfterSeconds } from '../../src/launch/run-registry.ts';
+import { createSemaphore } from '../../src/launch/semaphore.ts';
 
 describe('semaphore', () => {
   test('grants up to capacity, then refuses; release is idempotent', () => {
@@ -30,7 +24,14 @@ describe('semaphore', () => {
 });
 
 describe('failure cache', () => {
-  const key = { namespace: 'ns', name: 'app', phase: 'Progressing' };
+  const key = { namespace: 'ns', name: 'app', phase: 'Progressing', checksum: 'c1', script: 's1' };
+  const hook = (namespace: string, name: string, phase = 'p') => ({
+    namespace,
+    name,
+    phase,
+    checksum: '',
+    script: '',
+  });
   test('rejects within the delay, allows after it', () => {
     const clock = createManualClock();
     const cache = createFailureCache(clock);
@@ -41,14 +42,21 @@ describe('failure cache', () => {
     clock.advance(60_001);
     expect(cache.remainingMs(key, 120_000)).toBe(0);
   });
-  test('the window slides when a rejection is recorded', () => {
+  test('asking does not extend the window (a rejection is not a failure)', () => {
     const clock = createManualClock();
     const cache = createFailureCache(clock);
     cache.recordFailure(key);
     clock.advance(100_000);
-    cache.recordFailure(key); // what the service does on a rejection
-    clock.advance(100_000);
     expect(cache.remainingMs(key, 120_000)).toBe(20_000);
+    clock.advance(20_000);
+    expect(cache.remainingMs(key, 120_000)).toBe(0);
+  });
+  test('another revision (checksum) or another hook (script) is a separate entry', () => {
+    const cache = createFailureCache(createManualClock());
+    cache.recordFailure(key);
+    expect(cache.remainingMs({ ...key, checksum: 'c2' }, 60_000)).toBe(0);
+    expect(cache.remainingMs({ ...key, script: 's2' }, 60_000)).toBe(0);
+    expect(cache.remainingMs(key, 60_000)).toBe(60_000);
   });
   test('a delay of 0 or below disables it', () => {
     const cache = createFailureCache(createManualClock());
@@ -58,11 +66,9 @@ describe('failure cache', () => {
   });
   test('keys do not collide the way "ns-name-phase" did', () => {
     const cache = createFailureCache(createManualClock());
-    cache.recordFailure({ namespace: 'a-b', name: 'c', phase: 'p' });
-    expect(cache.remainingMs({ namespace: 'a', name: 'b-c', phase: 'p' }, 60_000)).toBe(0);
-    expect(cache.remainingMs({ namespace: 'a-b', name: 'c', phase: 'p' }, 60_000)).toBeGreaterThan(
-      0,
-    );
+    cache.recordFailure(hook('a-b', 'c'));
+    expect(cache.remainingMs(hook('a', 'b-c'), 60_000)).toBe(0);
+    expect(cache.remainingMs(hook('a-b', 'c'), 60_000)).toBe(60_000);
   });
   test('phases are separate', () => {
     const cache = createFailureCache(createManualClock());
@@ -72,7 +78,7 @@ describe('failure cache', () => {
   test('memory is bounded', () => {
     const cache = createFailureCache(createManualClock());
     for (let i = 0; i < FAILURE_CACHE_MAX_ENTRIES + 50; i++) {
-      cache.recordFailure({ namespace: 'ns', name: `app-${i}`, phase: 'p' });
+      cache.recordFailure(hook('ns', `app-${i}`));
     }
     expect(cache.size()).toBe(FAILURE_CACHE_MAX_ENTRIES);
   });
@@ -95,47 +101,43 @@ describe('Retry-After estimate', () => {
   });
 });
 
-describe('output log', () => {
+describe('output buffer', () => {
+  const enc = new TextEncoder();
   test('small output is kept whole', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'k6gate-test-'));
-    try {
-      const log = openOutputLog(join(dir, 'out.log'), 4096);
-      writeSync(log.fd, 'hello\noutput: -\n');
-      expect(log.readNew(1024)).toBe('hello\noutput: -\n');
-      expect(log.readNew(1024)).toBe('');
-      expect(log.snapshot()).toEqual({
-        text: 'hello\noutput: -\n',
-        truncated: false,
-        totalBytes: 16,
-      });
-      log.close();
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+    const out = createOutputBuffer(4096);
+    out.push(enc.encode('hello\n'));
+    out.push(enc.encode('output: -\n'));
+    expect(out.snapshot()).toEqual({
+      text: 'hello\noutput: -\n',
+      truncated: false,
+      totalBytes: 16,
+    });
   });
-  test('a flood keeps the head and the tail, marks truncation, and stays bounded on disk', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'k6gate-test-'));
-    try {
-      const path = join(dir, 'out.log');
-      const log = openOutputLog(path, 2048);
-      writeSync(log.fd, 'HEAD-LINE\n');
-      const chunk = 'x'.repeat(1023) + '\n';
-      for (let i = 0; i < 1000; i++) {
-        writeSync(log.fd, chunk);
-        log.compactIfNeeded();
-      }
-      writeSync(log.fd, 'TAIL-LINE\n');
-      const snap = log.snapshot();
-      expect(snap.truncated).toBe(true);
-      expect(snap.text.startsWith('HEAD-LINE\n')).toBe(true);
-      expect(snap.text.endsWith('TAIL-LINE\n')).toBe(true);
-      expect(snap.text).toContain('bytes of output omitted');
-      expect(snap.text.length).toBeLessThan(2048 + 100);
-      expect(snap.totalBytes).toBe(10 + 1000 * 1024 + 10);
-      expect(Bun.file(path).size).toBeLessThanOrEqual(64 * 1024 + 1024);
-      log.close();
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+  test('a flood keeps the head and the tail, marks what was dropped, and stays bounded', () => {
+    const out = createOutputBuffer(2048);
+    out.push(enc.encode('HEAD-LINE\n'));
+    const chunk = enc.encode('x'.repeat(1023) + '\n');
+    for (let i = 0; i < 1000; i++) out.push(chunk);
+    out.push(enc.encode('TAIL-LINE\n'));
+    const snap = out.snapshot();
+    expect(snap.truncated).toBe(true);
+    expect(snap.text.startsWith('HEAD-LINE\n')).toBe(true);
+    expect(snap.text.endsWith('TAIL-LINE\n')).toBe(true);
+    const dropped = 10 + 1000 * 1024 + 10 - 2048;
+    expect(snap.text).toContain(`[… k6gate: ${dropped} bytes of output omitted …]`);
+    expect(Buffer.byteLength(snap.text)).toBe(
+      2048 + Buffer.byteLength(`\n[… k6gate: ${dropped} bytes of output omitted …]\n`),
+    );
+    expect(snap.totalBytes).toBe(10 + 1000 * 1024 + 10);
+  });
+  test('a chunk buffer reused by the reader does not change what was kept', () => {
+    const out = createOutputBuffer(8);
+    const buf = enc.encode('abcdefgh');
+    out.push(buf);
+    out.push(buf.subarray(0, 4));
+    buf.fill(0x7a); // 'z'
+    expect(out.snapshot().text).toBe(
+      'abcdabcd'.slice(0, 4) + '\n[… k6gate: 4 bytes of output omitted …]\n' + 'abcd',
+    );
   });
 });

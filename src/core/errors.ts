@@ -102,3 +102,41 @@ export class ShuttingDown extends K6gateError {
     return { 'Retry-After': '5' };
   }
 }
+
+/** No or wrong credentials: 401 with a Basic challenge (Flagger sends URL userinfo as Basic). */
+export class Unauthorized extends K6gateError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+  constructor() {
+    super(
+      'authentication required: put the client name and token in the webhook URL (http://name:token@host/launch-test) or send Authorization: Bearer <token>',
+    );
+  }
+  override headers() {
+    return { 'WWW-Authenticate': 'Basic realm="k6gate", charset="UTF-8"' };
+  }
+}
+
+/** Authenticated, but not allowed to do this (another namespace, say). */
+export class Forbidden extends K6gateError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The body is not JSON. */
+export class UnsupportedMediaType extends K6gateError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
+/** The caller closed the connection before its request was read: nobody reads the answer. */
+export class ClientGone extends K6gateError {
+  readonly status = 499;
+  readonly code = 'client_gone';
+}

@@ -1,7 +1,7 @@
 // The process registry: every run that is alive, every background task (verdict handling,
 // notifications), and the shutdown drain that stops them all and waits for each exactly once.
 
-import type { RunHandle, RunResult } from '../k6/runner.ts';
+import type { RunHandle, RunResult } from '../runners/runner.ts';
 
 export interface RunInfo {
   runId: string;

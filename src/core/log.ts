@@ -1,5 +1,6 @@
 // The daemon's logger: one JSON object per line (machine-readable), or a human text format.
-// Fields such as requestId, canary, phase and pid ride along through child loggers.
+// Fields such as requestId, canary, phase and pid ride along through child loggers. Errors keep
+// their stack; circular values, BigInts and throwing getters never break a line.
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'text';
@@ -31,6 +32,11 @@ export interface LoggerOptions {
   now?: () => Date;
 }
 
+/**
+ * @example
+ * const log = createLogger({ level: 'info', format: 'json' });
+ * log.child({ requestId }).warn('launch refused', { status: 429 });
+ */
 export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger {
   const threshold = LEVEL_RANK[opts.level];
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
@@ -38,7 +44,7 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LEVEL_RANK[level] < threshold) return;
     const record = { time: now().toISOString(), level, msg, ...bound, ...fields };
-    write(opts.format === 'json' ? `${safeStringify(record)}\n` : formatText(record));
+    write(opts.format === 'json' ? `${toJsonLine(record)}\n` : formatText(record));
   };
   return {
     trace: (m, f) => emit('trace', m, f),
@@ -51,32 +57,51 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
   };
 }
 
-/** A logger that drops everything (tests, library defaults). */
-export const silentLogger: Logger = createLogger({
-  level: 'error',
-  format: 'json',
-  write: () => {},
-});
+/** A JSON line that cannot throw: errors with name, message and stack, BigInt as text,
+ * repeated (circular) objects as "[Circular]". */
+export function toJsonLine(record: Record<string, unknown>): string {
+  const seen = new WeakSet<object>();
+  try {
+    return JSON.stringify(record, (_key, value: unknown) => {
+      if (typeof value === 'bigint') return value.toString();
+      if (value instanceof Error) return describeError(value);
+      if (typeof value === 'object' && value !== null) {
+        if (seen.has(value)) return '[Circular]';
+        seen.add(value);
+      }
+      return value;
+    });
+  } catch (err) {
+    // A getter that throws, or a toJSON that does: keep the line, say what was lost.
+    return JSON.stringify({
+      time: record.time,
+      level: record.level,
+      msg: String(record.msg),
+      logError: `fields could not be serialized: ${String(err)}`,
+    });
+  }
+}
 
-function safeStringify(record: Record<string, unknown>): string {
-  return JSON.stringify(record, (_key, value: unknown) =>
-    value instanceof Error ? { name: value.name, message: value.message } : value,
-  );
+function describeError(err: Error): Record<string, unknown> {
+  const cause = err.cause instanceof Error ? { cause: describeError(err.cause) } : {};
+  return { name: err.name, message: err.message, stack: err.stack, ...cause };
 }
 
 // logfmt-like: time level msg key=value …, values quoted when they hold spaces or quotes.
+// An error's stack follows on indented lines, as a human reads it.
 function formatText(record: Record<string, unknown>): string {
   const { time, level, msg, ...rest } = record;
   const parts = [String(time), String(level).toUpperCase().padEnd(5), String(msg)];
+  const stacks: string[] = [];
   for (const [key, value] of Object.entries(rest)) {
     if (value === undefined) continue;
-    const text =
-      typeof value === 'string'
-        ? value
-        : value instanceof Error
-          ? value.message
-          : JSON.stringify(value);
+    let text: string;
+    if (typeof value === 'string') text = value;
+    else if (value instanceof Error) {
+      text = value.message;
+      if (value.stack) stacks.push(value.stack.replace(/^/gm, '    '));
+    } else text = toJsonLine({ v: value }).slice(5, -1);
     parts.push(`${key}=${/[\s"=]/.test(text) || text === '' ? JSON.stringify(text) : text}`);
   }
-  return `${parts.join(' ')}\n`;
+  return `${[parts.join(' '), ...stacks].join('\n')}\n`;
 }

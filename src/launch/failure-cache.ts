@@ -1,19 +1,24 @@
-// The failure cache behind `min_failure_delay`: within the delay after a failure of the same
-// canary and phase, reruns fail at once. As in the original the window slides: a rejection
-// counts as a failure. Keys cannot collide (the original joined ns-name-phase with hyphens).
+// The failure cache behind `min_failure_delay`: within the delay after a failed run of the same
+// hook, a rerun fails at once. A hook is the canary (namespace, name), the phase, the canary's
+// revision checksum and the script, so a new revision or another hook runs at once; the
+// original keyed only namespace-name-phase, so one failure blocked every hook of the canary.
+// Unlike the original, a rejection does not extend the window: genuine retries run once it ends.
 
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../core/clock.ts';
 
-export interface CanaryKey {
+export interface HookKey {
   namespace: string;
   name: string;
   phase: string;
+  checksum: string;
+  /** A digest of the script (any stable text naming the test). */
+  script: string;
 }
 
 export interface FailureCache {
   /** Milliseconds left in the window, or 0 when a run may go ahead. */
-  remainingMs(key: CanaryKey, delayMs: number): number;
-  recordFailure(key: CanaryKey): void;
+  remainingMs(key: HookKey, delayMs: number): number;
+  recordFailure(key: HookKey): void;
   size(): number;
 }
 
@@ -23,7 +28,8 @@ export const FAILURE_CACHE_MAX_ENTRIES = 10_000;
 
 export function createFailureCache(clock: Clock): FailureCache {
   const lastFailure = new Map<string, number>();
-  const keyOf = (k: CanaryKey) => JSON.stringify([k.namespace, k.name, k.phase]);
+  const keyOf = (k: HookKey) =>
+    JSON.stringify([k.namespace, k.name, k.phase, k.checksum, k.script]);
 
   // The Map is kept oldest-first, so pruning stops at the first entry worth keeping.
   function prune(now: number) {
@@ -45,8 +51,7 @@ export function createFailureCache(clock: Clock): FailureCache {
     recordFailure(key) {
       const k = keyOf(key);
       const now = clock.now();
-      // Delete first so Map order stays oldest-first for pruning.
-      lastFailure.delete(k);
+      lastFailure.delete(k); // re-inserted last, so the Map stays oldest-first
       lastFailure.set(k, now);
       prune(now);
     },

@@ -1,0 +1,37 @@
+// createApp: the Elysia app built from its feature plugins, with no listen. Tests drive it with
+// app.handle(new Request(…)); main.ts listens.
+
+import { Elysia } from 'elysia';
+import type { Logger } from '../core/log.ts';
+import type { MetricsRegistry } from '../core/metrics.ts';
+import { healthPlugin, type Readiness } from './health.ts';
+import { launchPlugin, type LaunchRouteOptions } from './launch.ts';
+import { metricsPlugin } from './metrics.ts';
+import { requestContextPlugin } from './request-context.ts';
+
+export interface AppDeps extends LaunchRouteOptions {
+  logger: Logger;
+  readiness: Readiness;
+  metrics: MetricsRegistry;
+}
+
+export function createApp(deps: AppDeps) {
+  return new Elysia({ name: 'k6gate' })
+    .use(requestContextPlugin(deps.logger))
+    .use(healthPlugin(deps.readiness))
+    .use(metricsPlugin(deps.metrics))
+    .use(launchPlugin(deps));
+}
+
+export type App = ReturnType<typeof createApp>;
+
+/** Bun server options for the daemon: waited runs lift the idle cut per request
+ * (server.timeout(request, 0)); one byte over the body limit lets the route answer 413. */
+export function listenOptions(s: { host: string; listenPort: number; maxBodyBytes: number }) {
+  return {
+    hostname: s.host,
+    port: s.listenPort,
+    idleTimeout: 30,
+    maxRequestBodySize: s.maxBodyBytes + 1,
+  };
+}

@@ -1,0 +1,35 @@
+// Caller authentication for the routes that run tests: `Authorization: Basic base64(name:token)`
+// (what Flagger sends by itself when the webhook URL carries userinfo) or `Bearer <token>`,
+// checked against the auth file. Without an auth file every caller is let through (undefined).
+
+import type { Client, ClientDirectory } from '../auth/clients.ts';
+import { Unauthorized } from '../core/errors.ts';
+
+/** The client a request authenticates as; throws Unauthorized. */
+export function authenticate(request: Request, directory: ClientDirectory): Client {
+  const header = request.headers.get('authorization') ?? '';
+  const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
+  let client: Client | undefined;
+  if (scheme.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0)
+      client = directory.authenticate(
+        decodeURIComponentSafe(decoded.slice(0, colon)),
+        decoded.slice(colon + 1),
+      );
+  } else if (scheme.toLowerCase() === 'bearer' && value !== '') {
+    client = directory.authenticate(undefined, value);
+  }
+  if (!client) throw new Unauthorized();
+  return client;
+}
+
+// Go's URL userinfo is percent-decoded before Basic encoding; tolerate either form of a name.
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

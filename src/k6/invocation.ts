@@ -1,0 +1,121 @@
+// How k6 is invoked: its argv, and the child's environment — the caller's env_vars and
+// secrets first, then what k6gate itself sets (so nothing the caller sends can override it),
+// plus the few daemon variables k6 needs (locale, time zone). The daemon's own secrets never pass.
+// Also the names a caller may not set: those that change where k6 sends data or what it loads.
+
+/** Variables copied from the daemon's environment when set (locale, CAs, the operator's proxy). */
+export const PASSTHROUGH_ENV = [
+  'TZ',
+  'LANG',
+  'LC_ALL',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+] as const;
+
+/** Names env_vars and kubernetes_secrets may not set (exact, case-sensitive). */
+const RESERVED_NAMES = new Set([
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  'PWD',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'GODEBUG',
+  'GOFLAGS',
+  'K6_OUT',
+  'K6_CONFIG',
+  'K6_ADDRESS',
+  'K6_LOG_OUTPUT',
+  'K6_SUMMARY_EXPORT',
+  'K6_PROFILING_ENABLED',
+  'K6_NO_USAGE_REPORT',
+  'K6_AUTO_EXTENSION_RESOLUTION',
+  'K6_ENABLE_COMMUNITY_EXTENSIONS',
+  'K6_BINARY_PROVISIONING',
+  'K6_BUILD_SERVICE_URL',
+  'K6_TRACES_OUTPUT',
+  'K6_SECRET_SOURCE',
+  'K6_HANDLE_SUMMARY_TIMEOUT',
+]);
+/** Prefixes reserved whole: the loader, every output's settings, k6 Cloud, and k6gate's own. */
+const RESERVED_PREFIXES = [
+  'LD_',
+  'K6_CLOUD_',
+  'K6_PROMETHEUS_RW_',
+  'K6_INFLUXDB_',
+  'K6_STATSD_',
+  'K6_DATADOG_',
+  'K6_KAFKA_',
+  'K6_OTEL_',
+  'K6_JSON_',
+  'K6_CSV_',
+  'K6_WEB_DASHBOARD',
+  'K6GATE_',
+];
+/** Proxies are honoured in any case (`https_proxy` too): they could intercept k6 Cloud uploads. */
+const RESERVED_ANY_CASE = new Set(['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY']);
+
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Why a caller may not set `name`, or undefined when it may. A per-run K6_CLOUD_TOKEN may come
+ * from a Secret of the canary's namespace (kubernetes_secrets), never as plain env_vars. */
+export function reservedEnvReason(
+  name: string,
+  from: 'env_vars' | 'kubernetes_secrets' = 'env_vars',
+): string | undefined {
+  if (from === 'kubernetes_secrets' && name === 'K6_CLOUD_TOKEN') return undefined;
+  if (RESERVED_NAMES.has(name) || RESERVED_ANY_CASE.has(name.toUpperCase())) {
+    return 'is set by k6gate or changes where k6 sends data or what it loads';
+  }
+  const prefix = RESERVED_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix) return `starts with ${prefix}, which k6gate reserves (k6 outputs, k6 Cloud, loader)`;
+  return undefined;
+}
+
+export interface ChildEnvInput {
+  /** The daemon's environment (main.ts passes process.env). */
+  daemonEnv: Readonly<Record<string, string | undefined>>;
+  /** PATH for the child: the directory of the k6 binary first. */
+  path: string;
+  /** The run's private directory: HOME and TMPDIR point there, so k6's files go with it. */
+  runDir: string;
+  runId: string;
+  uploadToCloud: boolean;
+  cloudToken: string;
+  envVars: Readonly<Record<string, string>>;
+  secrets: Readonly<Record<string, string>>;
+}
+
+export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
+  // As the original, a secret overrides an env_vars entry of the same name.
+  const env: Record<string, string> = { ...input.envVars, ...input.secrets };
+  for (const name of PASSTHROUGH_ENV) {
+    const value = input.daemonEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env.PATH = input.path;
+  env.HOME = input.runDir;
+  env.TMPDIR = input.runDir;
+  env.K6_NO_USAGE_REPORT = 'true';
+  env.K6_AUTO_EXTENSION_RESOLUTION = 'false';
+  // Marks every descendant of this run, so one that escapes its process group is still found.
+  env.K6GATE_RUN_ID = input.runId;
+  // The daemon's cloud token only when uploading, and not over a per-run one from a Secret.
+  const perRunToken = input.secrets.K6_CLOUD_TOKEN !== undefined;
+  if (input.uploadToCloud && input.cloudToken !== '' && !perRunToken)
+    env.K6_CLOUD_TOKEN = input.cloudToken;
+  return env;
+}
+
+/** k6's argv: `run [--out cloud] <script>`, the same in k6 v1 and v2. */
+export function buildK6Args(scriptPath: string, uploadToCloud: boolean): string[] {
+  return ['run', ...(uploadToCloud ? ['--out', 'cloud'] : []), scriptPath];
+}

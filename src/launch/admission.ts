@@ -1,0 +1,70 @@
+// Admission of a launch, in order: the failure cache (a recent failure of this hook fails at
+// once), draining (503 while shutting down), then a concurrency slot (429 with an honest
+// Retry-After when none is free). Validation came before, in the HTTP layer: a bad request
+// never takes a slot.
+
+import type { Clock } from '../core/clock.ts';
+import { Busy, RecentFailure, ShuttingDown } from '../core/errors.ts';
+import type { Counter } from '../core/metrics.ts';
+import type { LaunchRequest } from '../flagger/payload.ts';
+import type { FailureCache, HookKey } from './failure-cache.ts';
+import { estimateRetryAfterSeconds, type RunRegistry } from './run-registry.ts';
+import type { Semaphore, Slot } from './semaphore.ts';
+
+export interface AdmissionDeps {
+  failures: FailureCache;
+  semaphore: Semaphore;
+  registry: RunRegistry;
+  clock: Clock;
+  rejections: Counter;
+}
+
+export interface Admitted {
+  key: HookKey;
+  slot: Slot;
+}
+
+export function createAdmission(deps: AdmissionDeps): (req: LaunchRequest) => Admitted {
+  const retryAfter = throttledRetryAfter(deps.registry, deps.clock);
+  return (req) => {
+    const key = hookKeyOf(req);
+    const remaining = deps.failures.remainingMs(key, req.minFailureDelayMs);
+    if (remaining > 0) {
+      deps.rejections.inc({ reason: 'recent_failure' });
+      throw new RecentFailure(Math.ceil(remaining / 1000));
+    }
+    if (deps.registry.draining) throw new ShuttingDown();
+    const slot = deps.semaphore.tryAcquire();
+    if (!slot) {
+      deps.rejections.inc({ reason: 'busy' });
+      throw new Busy(retryAfter());
+    }
+    return { key, slot };
+  };
+}
+
+export function hookKeyOf(req: LaunchRequest): HookKey {
+  const script = new Bun.CryptoHasher('sha256').update(req.script).digest('hex');
+  return {
+    namespace: req.namespace,
+    name: req.name,
+    phase: req.phase,
+    checksum: req.checksum,
+    script,
+  };
+}
+
+// Saturated daemons answer 429s in floods: estimate Retry-After at most once a second.
+function throttledRetryAfter(registry: RunRegistry, clock: Clock): () => number {
+  let cached = { at: Number.NEGATIVE_INFINITY, seconds: 0 };
+  return () => {
+    const now = clock.now();
+    if (now - cached.at >= 1000) {
+      cached = {
+        at: now,
+        seconds: estimateRetryAfterSeconds(registry.running(), registry.recentDurationsMs(), now),
+      };
+    }
+    return cached.seconds;
+  };
+}

@@ -1,0 +1,136 @@
+// What follows a run's start: "didn't start" answers, the k6 Cloud URL check, and — once the
+// verdict is known — metrics, the log line, the failure cache and the final notification.
+// Slack is never on the path that decides or returns a verdict.
+
+import { ShuttingDown, TestFailed } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { Counter, Histogram } from '../core/metrics.ts';
+import type { LaunchRequest } from '../flagger/payload.ts';
+import type { Notifier, NotifyTarget } from '../notify/notifier.ts';
+import {
+  describeExit,
+  type RunHandle,
+  type RunResult,
+  type StartOutcome,
+} from '../runners/runner.ts';
+import type { FailureCache, HookKey } from './failure-cache.ts';
+import type { RunRegistry } from './run-registry.ts';
+
+export interface VerdictMetrics {
+  runsTotal: Counter;
+  runDurationSeconds: Histogram;
+  admissionRejections: Counter;
+}
+
+export interface StartedRun {
+  req: LaunchRequest;
+  handle: RunHandle;
+  key: HookKey;
+  logger: Logger;
+}
+
+/** k6 output logged with a failed verdict: the last lines, capped in bytes. */
+const LOGGED_TAIL_LINES = 40;
+const LOGGED_TAIL_BYTES = 8 * 1024;
+
+export function createVerdicts(deps: {
+  notifier: Notifier;
+  failures: FailureCache;
+  registry: RunRegistry;
+  metrics: VerdictMetrics;
+}) {
+  function observe(result: RunResult) {
+    deps.metrics.runsTotal.inc({ verdict: result.verdict });
+    deps.metrics.runDurationSeconds.observe(result.durationMs / 1000, { verdict: result.verdict });
+  }
+
+  // Stops a run the answer will not wait for; its verdict still reaches the metrics.
+  function abandon(handle: RunHandle, reason: 'start-timeout' | 'cloud-url-missing') {
+    handle.cancel(reason);
+    deps.registry.trackTask(handle.result.then(observe));
+  }
+
+  // k6 exited before its banner, or never showed it in time: the original's "didn't start".
+  async function failToStart(run: StartedRun, kind: 'exited' | 'timeout'): Promise<never> {
+    let message = 'error while waiting for test to start: timeout';
+    let output: string;
+    if (kind === 'timeout') {
+      abandon(run.handle, 'start-timeout');
+      output = run.handle.output();
+    } else {
+      const result = await run.handle.result;
+      if (result.cancelReason === 'shutdown') throw new ShuttingDown();
+      observe(result);
+      output = result.output;
+      message = `error while waiting for test to start: k6 exited before starting (${describeExit(result)}: ${result.reason})`;
+    }
+    deps.failures.recordFailure(run.key);
+    run.logger.warn(message, { outputTail: tailForLog(output) });
+    deps.registry.trackTask(deps.notifier.didNotStart(notifyTarget(run.req), output));
+    throw new TestFailed(message, output);
+  }
+
+  return {
+    /** The k6 Cloud URL when the run started as it should; throws TestFailed otherwise. */
+    async checkStart(run: StartedRun, start: StartOutcome): Promise<string | undefined> {
+      if (start.kind !== 'started') return failToStart(run, start.kind);
+      if (run.req.uploadToCloud && start.cloudUrl === undefined) {
+        abandon(run.handle, 'cloud-url-missing');
+        deps.failures.recordFailure(run.key);
+        run.logger.warn("couldn't find the cloud URL in the output");
+        throw new TestFailed("couldn't find the cloud URL in the output", run.handle.output());
+      }
+      if (start.cloudUrl) run.logger.info('cloud run URL', { cloudUrl: start.cloudUrl });
+      return start.cloudUrl;
+    },
+
+    /** Announces the run and, in the background, reports its verdict. */
+    follow(run: StartedRun, cloudUrl: string | undefined) {
+      const target = notifyTarget(run.req, cloudUrl);
+      const threads = deps.notifier.started(target);
+      const report = run.handle.result.then(async (result) => {
+        observe(result);
+        logVerdict(run, result);
+        if (result.verdict !== 'passed' && result.cancelReason !== 'shutdown') {
+          deps.failures.recordFailure(run.key);
+        }
+        const outcome = result.verdict === 'passed' ? 'succeeded' : 'failed';
+        await deps.notifier.finished(target, await threads, outcome, result.output);
+      });
+      deps.registry.trackTask(report);
+    },
+  };
+}
+
+function logVerdict(run: StartedRun, result: RunResult) {
+  const fields = {
+    verdict: result.verdict,
+    reason: result.reason,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    durationMs: result.durationMs,
+    outputBytes: result.outputBytes,
+    truncated: result.truncated,
+  };
+  const what = `the load test for ${run.req.name}.${run.req.namespace}`;
+  if (result.verdict === 'passed') run.logger.info(`${what} succeeded!`, fields);
+  else run.logger.warn(`${what} failed`, { ...fields, outputTail: tailForLog(result.output) });
+}
+
+function notifyTarget(req: LaunchRequest, cloudUrl?: string): NotifyTarget {
+  return {
+    channels: req.slackChannels,
+    name: req.name,
+    namespace: req.namespace,
+    context: req.notificationContext,
+    ...(cloudUrl ? { cloudUrl } : {}),
+  };
+}
+
+/** The last lines of output for a log record, never more than LOGGED_TAIL_BYTES. */
+export function tailForLog(text: string): string {
+  const lines = text.trimEnd().split('\n').slice(-LOGGED_TAIL_LINES).join('\n');
+  const bytes = Buffer.from(lines);
+  if (bytes.byteLength <= LOGGED_TAIL_BYTES) return lines;
+  return `[…] ${bytes.subarray(bytes.byteLength - LOGGED_TAIL_BYTES).toString('utf8')}`;
+}

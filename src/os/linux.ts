@@ -1,0 +1,108 @@
+// The few Linux system calls k6gate needs beyond what Bun offers, through bun:ffi and libc:
+// prctl (non-dumpable, child subreaper), pipe2 (one pipe for a child's stdout and stderr, so
+// emission order is kept), and waitpid on one pid (reaping orphans re-parented to the daemon).
+// Loaded on first use; on other platforms every call reports "unsupported".
+
+import { dlopen, FFIType, ptr } from 'bun:ffi';
+import { readdirSync, readFileSync } from 'node:fs';
+
+const PR_SET_DUMPABLE = 4;
+const PR_SET_CHILD_SUBREAPER = 36;
+const O_CLOEXEC = 0o2000000;
+const WNOHANG = 1;
+
+type Libc = ReturnType<typeof openLibc>;
+let libc: Libc | null | undefined;
+
+function openLibc() {
+  return dlopen('libc.so.6', {
+    prctl: {
+      args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64],
+      returns: FFIType.i32,
+    },
+    pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  }).symbols;
+}
+
+function loadLibc(): Libc | null {
+  if (libc !== undefined) return libc;
+  try {
+    libc = process.platform === 'linux' ? openLibc() : null;
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+/** Makes this process non-dumpable: processes of the same UID (k6 children, scripts) can no
+ * longer read /proc/<pid>/environ, mem or maps. Returns false when it could not. */
+export function makeNonDumpable(): boolean {
+  return loadLibc()?.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n) === 0;
+}
+
+/** Orphaned descendants (a grandchild that left its process group with setsid, say) are
+ * re-parented to this process instead of init, so they can be found, killed and reaped. */
+export function becomeChildSubreaper(): boolean {
+  return loadLibc()?.prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0;
+}
+
+/** A pipe with close-on-exec on both ends: [read, write]. */
+export function openPipe(): [number, number] {
+  const c = loadLibc();
+  if (!c) throw new Error('pipes through libc are not supported on this platform');
+  const fds = new Int32Array(2);
+  if (c.pipe2(ptr(fds), O_CLOEXEC) !== 0) throw new Error('pipe2 failed (too many open files?)');
+  return [fds[0] as number, fds[1] as number];
+}
+
+/** Reaps `pid` if it has exited; true when reaped or not a child of ours (nothing to wait for). */
+export function reapIfExited(pid: number): boolean {
+  const c = loadLibc();
+  if (!c) return true;
+  const status = new Int32Array(1);
+  const r = c.waitpid(pid, ptr(status), WNOHANG);
+  return r !== 0; // 0: still running; pid: reaped; -1: not our child (ECHILD)
+}
+
+/** This process's children with their state letter (Z for zombie). Read from
+ * /proc/self/task/<tid>/children where the kernel has it (any thread may adopt an orphan),
+ * otherwise from every /proc/<pid>/stat. */
+export function listChildren(): { pid: number; state: string }[] {
+  const fromTasks = childPidsFromTasks();
+  const candidates =
+    fromTasks ??
+    readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number);
+  const children: { pid: number; state: string }[] = [];
+  for (const pid of candidates) {
+    const stat = readStat(pid);
+    if (stat && (fromTasks || stat.ppid === process.pid)) children.push({ pid, state: stat.state });
+  }
+  return children;
+}
+
+function childPidsFromTasks(): number[] | undefined {
+  try {
+    const pids: number[] = [];
+    for (const tid of readdirSync('/proc/self/task')) {
+      const text = readFileSync(`/proc/self/task/${tid}/children`, 'utf8');
+      for (const pid of text.split(' ')) if (pid.trim() !== '') pids.push(Number(pid));
+    }
+    return pids;
+  } catch {
+    return undefined;
+  }
+}
+
+function readStat(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state ?? '?', ppid: Number(ppid) };
+  } catch {
+    return undefined; // gone while we looked
+  }
+}

@@ -1,0 +1,303 @@
+// The local runner: one supervised `k6 run` child per test, in k6gate's own process. Each child
+// gets a private temp directory and its own process group; its stdout and stderr share one pipe
+// read into a bounded buffer; it is stopped with SIGTERM, then SIGKILL after a grace period; it
+// is awaited exactly once; whatever it left behind (group members, escaped orphans, the
+// directory) is removed before its result settles. Timers end with one AbortController.
+
+import { closeSync, createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../core/clock.ts';
+import { TestFailed } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { explainExitCode, K6_EXIT, type Verdict } from '../k6/exit-codes.ts';
+import { buildChildEnv, buildK6Args } from '../k6/invocation.ts';
+import { findBannerOutputLine, parseCloudUrl, parseCrossedThresholds } from '../k6/output.ts';
+import { openPipe } from '../os/linux.ts';
+import { createOutputBuffer, type OutputSnapshot } from './output-buffer.ts';
+import type { OrphanSweeper } from './orphans.ts';
+import type {
+  CancelReason,
+  RunHandle,
+  RunResult,
+  Runner,
+  RunSpec,
+  StartOutcome,
+} from './runner.ts';
+
+export interface LocalRunnerOptions {
+  k6Binary: string;
+  tempDir: string;
+  killGraceMs: number;
+  startTimeoutMs: number;
+  /** Hard deadline per run; 0 disables. */
+  maxRunMs: number;
+  maxOutputBytes: number;
+  cloudToken: string;
+  daemonEnv: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  clock: Clock;
+  /** Set when the daemon is a child subreaper: orphans are killed as each run ends. */
+  orphans?: OrphanSweeper;
+}
+
+/** @example const runner = createLocalRunner({ k6Binary: 'k6', tempDir: '/tmp', … }); */
+export function createLocalRunner(opts: LocalRunnerOptions): Runner {
+  return {
+    async start(spec) {
+      const dir = await mkdtemp(join(opts.tempDir, 'k6gate-run-')).catch((err: Error) => {
+        throw new TestFailed(
+          `error while launching test: cannot create a run directory: ${err.message}`,
+        );
+      });
+      try {
+        const scriptPath = join(dir, spec.scriptName);
+        await writeFile(scriptPath, spec.script, { mode: 0o600 });
+        return superviseChild(spawnK6(opts, spec, dir, scriptPath), dir, spec, opts);
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        if (err instanceof TestFailed) throw err;
+        throw new TestFailed(
+          `error while launching test: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    },
+  };
+}
+
+interface Child {
+  proc: Bun.Subprocess;
+  /** Read end of the pipe that holds the child's stdout and stderr, in emission order. */
+  outputFd: number;
+}
+
+function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPath: string): Child {
+  const path = opts.daemonEnv.PATH ?? '';
+  // Looked up per spawn (a few µs), so a k6 installed or moved while running is found.
+  const binary = Bun.which(opts.k6Binary, { PATH: path }) ?? opts.k6Binary;
+  const env = buildChildEnv({ ...opts, ...spec, path, runDir: dir });
+  const [readFd, writeFd] = openPipe();
+  try {
+    const proc = Bun.spawn([binary, ...buildK6Args(scriptPath, spec.uploadToCloud)], {
+      cwd: dir,
+      env,
+      stdin: 'ignore',
+      stdout: writeFd,
+      stderr: writeFd,
+      detached: true, // own process group: pgid = pid
+    });
+    opts.orphans?.adopt(proc.pid);
+    return { proc, outputFd: readFd };
+  } catch (err) {
+    closeSync(readFd);
+    throw err;
+  } finally {
+    closeSync(writeFd); // the child holds its copy; EOF comes when the last writer exits
+  }
+}
+
+function superviseChild(
+  child: Child,
+  dir: string,
+  spec: RunSpec,
+  opts: LocalRunnerOptions,
+): RunHandle {
+  const { proc } = child;
+  const pid = proc.pid;
+  const startedAt = opts.clock.now();
+  const logger = opts.logger.child({ runId: spec.runId, canary: spec.canary, pid });
+  const exited = new AbortController(); // ends every timer of this run
+  const started = Promise.withResolvers<StartOutcome>();
+  const output = createOutputBuffer(opts.maxOutputBytes);
+  const stop: StopState = { forceKilled: false };
+
+  const drained = readOutput(child.outputFd, output, watchForBanner(started.resolve));
+  after(opts.startTimeoutMs, exited.signal, () => started.resolve({ kind: 'timeout' }));
+  if (opts.maxRunMs > 0) after(opts.maxRunMs, exited.signal, () => cancel('timeout'));
+
+  function cancel(reason: CancelReason) {
+    if (exited.signal.aborted || stop.reason !== undefined) return;
+    stop.reason = reason;
+    logger.info('stopping k6', { reason, signal: 'SIGTERM', graceMs: opts.killGraceMs });
+    signalGroup(pid, 'SIGTERM');
+    after(opts.killGraceMs, exited.signal, () => {
+      stop.forceKilled = true;
+      logger.warn('k6 did not stop within the grace period; killing it', { signal: 'SIGKILL' });
+      signalGroup(pid, 'SIGKILL');
+    });
+  }
+
+  const result = (async (): Promise<RunResult> => {
+    await proc.exited;
+    opts.orphans?.release(pid);
+    exited.abort();
+    signalGroup(pid, 'SIGKILL'); // whatever the leader left behind in its group goes too
+    try {
+      await finishOutput(drained, opts, logger);
+      started.resolve({ kind: 'exited' }); // no-op when the banner came first
+      return describeResult(spec.runId, proc, output.snapshot(), {
+        durationMs: opts.clock.now() - startedAt,
+        ...stop,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true }).catch((err: Error) =>
+        logger.error('cannot remove run directory', { dir, err }),
+      );
+    }
+  })();
+
+  logger.debug('k6 started', { argv: buildK6Args(spec.scriptName, spec.uploadToCloud) });
+  return {
+    runId: spec.runId,
+    pid,
+    startedAt,
+    started: started.promise,
+    result,
+    cancel,
+    output: () => output.snapshot().text,
+  };
+}
+
+// Runs `fn` after `ms` unless `signal` aborts first.
+function after(ms: number, signal: AbortSignal, fn: () => void): void {
+  sleep(ms, undefined, { signal }).then(fn, () => {});
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+// Feeds decoded output to the banner search until k6 printed its `output:` line.
+function watchForBanner(resolve: (outcome: StartOutcome) => void) {
+  const decoder = new TextDecoder();
+  let window = '';
+  let seen = false;
+  return (chunk: Uint8Array) => {
+    if (seen) return;
+    window += decoder.decode(chunk, { stream: true });
+    const line = findBannerOutputLine(window);
+    if (line !== undefined) {
+      seen = true;
+      resolve({ kind: 'started', cloudUrl: parseCloudUrl(line) });
+    } else window = window.slice(-4096);
+  };
+}
+
+const DRAIN_STEP_MS = 100;
+
+// Waits for the pipe's EOF, killing orphans that may hold it open between short waits; after
+// the kill grace it stops reading (a process outside our reach still holds the pipe).
+async function finishOutput(
+  drained: ReturnType<typeof readOutput>,
+  opts: LocalRunnerOptions,
+  logger: Logger,
+) {
+  for (let waited = 0; ; waited += DRAIN_STEP_MS) {
+    await opts.orphans?.sweep(logger);
+    if (await drained.waitEof(DRAIN_STEP_MS)) return;
+    if (waited >= opts.killGraceMs) {
+      logger.warn('k6 output still open after the run ended; no longer reading it');
+      drained.stop();
+      return;
+    }
+  }
+}
+
+/** Pumps the pipe into the buffer and hands each chunk to `onChunk`. */
+function readOutput(
+  fd: number,
+  output: { push(chunk: Uint8Array): void },
+  onChunk: (c: Uint8Array) => void,
+) {
+  const stream = createReadStream('', { fd, autoClose: true, highWaterMark: 256 * 1024 });
+  const eof = new Promise<void>((resolve) => {
+    stream.on('data', (chunk) => {
+      const bytes = chunk as Buffer;
+      output.push(bytes);
+      onChunk(bytes);
+    });
+    stream.on('end', resolve);
+    stream.on('error', () => resolve());
+  });
+  return {
+    /** True once EOF came, false when `ms` passed first. */
+    async waitEof(ms: number): Promise<boolean> {
+      const timer = new AbortController();
+      const done = await Promise.race([
+        eof.then(() => true),
+        sleep(ms, false, { signal: timer.signal }).catch(() => true),
+      ]);
+      timer.abort();
+      return done;
+    },
+    stop: () => void stream.destroy(),
+  };
+}
+
+interface StopState {
+  reason?: CancelReason;
+  forceKilled: boolean;
+}
+
+function describeResult(
+  runId: string,
+  proc: Bun.Subprocess,
+  out: OutputSnapshot,
+  run: StopState & { durationMs: number },
+): RunResult {
+  const exitCode = proc.exitCode;
+  const signal = proc.signalCode === null ? null : String(proc.signalCode);
+  const thresholds = parseCrossedThresholds(out.text);
+  const { verdict, reason } = judge(exitCode, signal, thresholds, run);
+  return {
+    runId,
+    exitCode,
+    signal,
+    verdict,
+    reason,
+    durationMs: run.durationMs,
+    timedOut: run.reason === 'timeout' || run.reason === 'start-timeout',
+    canceled: run.reason !== undefined,
+    cancelReason: run.reason,
+    forceKilled: run.forceKilled,
+    thresholds,
+    output: out.text,
+    truncated: out.truncated,
+    outputBytes: out.totalBytes,
+  };
+}
+
+// A canceled run is aborted whatever k6 said; otherwise k6's exit code decides.
+function judge(
+  exitCode: number | null,
+  signal: string | null,
+  thresholds: string[],
+  run: StopState,
+): { verdict: Verdict; reason: string } {
+  if (run.reason !== undefined) {
+    return {
+      verdict: 'aborted',
+      reason: `${CANCEL_TEXT[run.reason]}${run.forceKilled ? '; killed after the grace period' : ''}`,
+    };
+  }
+  if (exitCode === null)
+    return { verdict: 'error', reason: `k6 was killed by ${signal ?? 'a signal'}` };
+  const meaning = explainExitCode(exitCode);
+  if (exitCode === K6_EXIT.THRESHOLDS_HAVE_FAILED && thresholds.length > 0) {
+    return { verdict: meaning.verdict, reason: `thresholds crossed: ${thresholds.join(', ')}` };
+  }
+  return meaning;
+}
+
+const CANCEL_TEXT: Record<CancelReason, string> = {
+  timeout: 'stopped at the run deadline (max run duration)',
+  'start-timeout': 'k6 did not start within the start timeout',
+  'client-gone': 'canceled: the caller closed the connection',
+  shutdown: 'canceled: k6gate is shutting down',
+  'cloud-url-missing': 'stopped: k6 printed no k6 Cloud URL although upload_to_cloud is set',
+};

@@ -1,0 +1,66 @@
+// The runner seam: what the launch service asks of any way to run a k6 test (a local child
+// process today; pods later). One run = one RunHandle; its result never rejects.
+
+import type { Verdict } from '../k6/exit-codes.ts';
+
+export type CancelReason =
+  'timeout' | 'client-gone' | 'shutdown' | 'start-timeout' | 'cloud-url-missing';
+
+export interface RunSpec {
+  runId: string;
+  /** `namespace/name`, for logs. */
+  canary: string;
+  /** File name of the script inside the run directory (k6 Cloud uses it as the test name). */
+  scriptName: string;
+  script: string;
+  uploadToCloud: boolean;
+  envVars: Readonly<Record<string, string>>;
+  secrets: Readonly<Record<string, string>>;
+}
+
+export type StartOutcome =
+  { kind: 'started'; cloudUrl: string | undefined } | { kind: 'exited' } | { kind: 'timeout' };
+
+export interface RunResult {
+  runId: string;
+  exitCode: number | null;
+  signal: string | null;
+  verdict: Verdict;
+  /** One line: why the run passed or failed. */
+  reason: string;
+  durationMs: number;
+  timedOut: boolean;
+  canceled: boolean;
+  cancelReason: CancelReason | undefined;
+  forceKilled: boolean;
+  thresholds: string[];
+  /** Bounded: head and tail of what k6 printed. */
+  output: string;
+  truncated: boolean;
+  outputBytes: number;
+}
+
+export interface RunHandle {
+  readonly runId: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  /** Settles when k6 printed its banner, exited, or the start timeout passed, whichever first. */
+  readonly started: Promise<StartOutcome>;
+  /** Settles once, after the run ended and everything it held was released. Never rejects. */
+  readonly result: Promise<RunResult>;
+  /** Stops the run (SIGTERM, then SIGKILL after the grace). The first reason wins. */
+  cancel(reason: CancelReason): void;
+  /** The output so far, bounded. */
+  output(): string;
+}
+
+export interface Runner {
+  /** Starts k6; throws TestFailed('error while launching test: …') when it cannot. */
+  start(spec: RunSpec): Promise<RunHandle>;
+}
+
+/** The original's wording for a non-passing process: `exit status N` or `signal: killed`. */
+export function describeExit(result: Pick<RunResult, 'exitCode' | 'signal'>): string {
+  if (result.exitCode !== null) return `exit status ${result.exitCode}`;
+  return result.signal === 'SIGKILL' ? 'signal: killed' : `signal: ${result.signal ?? 'unknown'}`;
+}
