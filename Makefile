@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build test check typecheck format demo bench clean tools
+.PHONY: all deps build test typecheck lint format demo bench clean tools
 
 all: build
 
@@ -33,6 +33,12 @@ tools: deps
 
 typecheck: deps
 	node_modules/.bin/tsc --noEmit -p .
+
+# The static stage of `make test` alone: lint, layer rules, unused code.
+lint: deps
+	$(BUN) node_modules/eslint/bin/eslint.js . --max-warnings 0
+	$(BUN) node_modules/dependency-cruiser/bin/dependency-cruiser.mjs src --config .dependency-cruiser.cjs
+	$(BUN) node_modules/knip/bin/knip.js
 
 format: deps
 	node_modules/.bin/prettier --write .

@@ -3,9 +3,18 @@
 // drive the same k6 contract double, alternating A/B over rounds; medians and ratios are
 // written to bench/results/ as JSON and Markdown. Loopback only; every loop is bounded.
 
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { doubleScript, zombieChildren } from '../test/helpers/processes.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const K6GATE = join(REPO, 'dist/k6gate');
@@ -111,8 +120,6 @@ async function startDaemon(
   };
 }
 
-const script = (directives: string) =>
-  `// k6-double: ${directives}\nexport default function () {}\n`;
 let seq = 0;
 function payload(directives: string, wait: boolean) {
   seq++;
@@ -121,7 +128,7 @@ function payload(directives: string, wait: boolean) {
     namespace: 'bench',
     phase: 'Progressing',
     metadata: {
-      script: script(directives),
+      script: doubleScript(directives),
       wait_for_results: String(wait),
       min_failure_delay: '0s',
     },
@@ -172,25 +179,11 @@ async function pool<T>(count: number, concurrency: number, task: (i: number) => 
 }
 
 function rssKiB(pid: number): number {
-  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
 }
 function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-function zombieChildren(pid: number): number {
-  let n = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = require('node:fs').readFileSync(`/proc/${entry}/stat`, 'utf8') as string;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (f[0] === 'Z' && Number(f[1]) === pid) n++;
-    } catch {
-      // gone
-    }
-  }
-  return n;
 }
 
 /** Alternates A B / B A across rounds and collects one number (or record) per round. */
@@ -246,7 +239,7 @@ async function main() {
   // interleaved with the daemon's runs so both see the same machine state.
   const floorDir = mkdtempSync(join(tmpdir(), 'k6gate-bench-floor-'));
   const floorScript = join(floorDir, 'script.js');
-  writeFileSync(floorScript, script('mode=pass duration=0s'));
+  writeFileSync(floorScript, doubleScript('mode=pass duration=0s'));
   const blocking = await alternate('blocking run', async (name) => {
     const d = await startDaemon(name, original, { child: DOUBLE, slots: 1000 });
     try {
@@ -368,7 +361,7 @@ async function main() {
         seconds,
         wrongVerdicts: wrong,
         busyRetries: busyCount,
-        zombies: zombieChildren(d.pid),
+        zombies: zombieChildren(d.pid).length,
         leakedFds: fdCount(d.pid) - fdsBefore,
         leakedTempFiles: readdirSync(d.tmp).length,
       };
@@ -382,7 +375,7 @@ async function main() {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
     memGiB: Math.round(totalmem() / 1024 ** 3),
-    kernel: require('node:os').release() as string,
+    kernel: release(),
     bun: Bun.version,
     go: Bun.spawnSync(['go', 'version']).stdout.toString().trim(),
     date: new Date().toISOString(),
@@ -399,7 +392,15 @@ async function main() {
 }
 
 type Pair<T> = Record<Name, T[]>;
-type Results = { machine: Record<string, unknown>; results: Record<string, any> };
+type Machine = {
+  date: string;
+  cpus: number;
+  cpuModel?: string;
+  memGiB: number;
+  bun: string;
+  rounds: number;
+};
+type Results = { machine: Machine; results: Record<string, any> };
 
 export function renderMarkdown(out: Results) {
   const r = out.results;

@@ -111,7 +111,7 @@ async function gate(name: string, path: string) {
   return res.status;
 }
 
-let ok = false;
+let ok: boolean;
 try {
   const healthy = await gate('podinfo-healthy', '/healthy');
   const broken = await gate('podinfo-broken', '/broken');
@@ -120,7 +120,7 @@ try {
   daemon.kill('SIGTERM');
   const code = await daemon.exited;
   say(`k6gate stopped on SIGTERM with exit code ${code}`);
-  app.stop(true);
+  await app.stop(true);
 }
 say(ok ? 'demo OK: the healthy canary passed, the broken one failed' : 'demo FAILED');
 process.exit(ok ? 0 : 1);

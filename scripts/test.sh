@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs k6gate's checks and tests, then prints one plain line: `N passed, N failed[, N skipped]`.
-# Static checks (tsc --noEmit, prettier --check) count as one test each.
+# Static checks count as one test each: types, format, lint, layer rules, unused code.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +18,13 @@ check() {
   fi
 }
 
+BUN=node_modules/.bin/bun
 check 'typecheck (tsc --noEmit, strict)' node_modules/.bin/tsc --noEmit -p .
 check 'format (prettier --check)' node_modules/.bin/prettier --check . --log-level warn
+# eslint, dependency-cruiser and knip need Node >= 22; Bun (pinned) runs them on any machine.
+check 'lint (typescript-eslint, type-aware)' "$BUN" node_modules/eslint/bin/eslint.js . --max-warnings 0
+check 'layers and cycles (dependency-cruiser)' "$BUN" node_modules/dependency-cruiser/bin/dependency-cruiser.mjs src --config .dependency-cruiser.cjs
+check 'unused files, exports, dependencies (knip)' "$BUN" node_modules/knip/bin/knip.js
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

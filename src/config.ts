@@ -8,15 +8,15 @@ import * as v from 'valibot';
 import { parseGoDuration } from './core/go-syntax.ts';
 import type { LogLevel } from './core/log.ts';
 
-export const DEFAULT_LISTEN_PORT = 8000;
-export const DEFAULT_LISTEN_HOST = '0.0.0.0';
-export const DEFAULT_MAX_CONCURRENT_TESTS = 1000;
-export const DEFAULT_KILL_GRACE = '15s';
-export const DEFAULT_START_TIMEOUT = '60s';
-export const DEFAULT_MAX_RUN_DURATION = '1h';
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-export const DEFAULT_SECRETS_TIMEOUT = '10s';
+const DEFAULT_LISTEN_PORT = 8000;
+const DEFAULT_LISTEN_HOST = '0.0.0.0';
+const DEFAULT_MAX_CONCURRENT_TESTS = 1000;
+const DEFAULT_KILL_GRACE = '15s';
+const DEFAULT_START_TIMEOUT = '60s';
+const DEFAULT_MAX_RUN_DURATION = '1h';
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_SECRETS_TIMEOUT = '10s';
 
 interface Setting<S extends v.GenericSchema<string, unknown> = v.GenericSchema<string, unknown>> {
   flag: string;
@@ -360,7 +360,8 @@ function resolveConfig(
   }
   const parsed = v.safeParse(CONFIG_SCHEMA, raw);
   if (parsed.success) return parsed.output;
-  const key = String(parsed.issues[0].path?.[0]?.key ?? '');
+  const step = parsed.issues[0].path?.[0];
+  const key = typeof step?.key === 'string' ? step.key : '';
   const s = SETTINGS.find((row) => row.key === key);
   if (!s) throw new ConfigError(parsed.issues[0].message);
   const shown = s.secret ? '(hidden)' : JSON.stringify(raw[key]);

@@ -3,7 +3,7 @@
 // their stack; circular values, BigInts and throwing getters never break a line.
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-export type LogFormat = 'json' | 'text';
+type LogFormat = 'json' | 'text';
 export type LogFields = Record<string, unknown>;
 
 const LEVEL_RANK: Record<LogLevel, number> = {
@@ -59,7 +59,7 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
 
 /** A JSON line that cannot throw: errors with name, message and stack, BigInt as text,
  * repeated (circular) objects as "[Circular]". */
-export function toJsonLine(record: Record<string, unknown>): string {
+function toJsonLine(record: Record<string, unknown>): string {
   const seen = new WeakSet<object>();
   try {
     return JSON.stringify(record, (_key, value: unknown) => {

@@ -11,7 +11,7 @@ export interface Counter {
   /** Adds `by` (default 1, never negative) to the series of `labels`. */
   inc(labels?: Labels, by?: number): void;
 }
-export interface Gauge {
+interface Gauge {
   set(value: number, labels?: Labels): void;
 }
 export interface Histogram {

@@ -7,10 +7,10 @@ import { BadRequest } from '../core/errors.ts';
 import { parseGoBool, parseGoDuration } from '../core/go-syntax.ts';
 import { ENV_NAME, reservedEnvReason } from '../k6/invocation.ts';
 
-export const DEFAULT_MIN_FAILURE_DELAY_MS = 2 * 60_000;
+const DEFAULT_MIN_FAILURE_DELAY_MS = 2 * 60_000;
 
 /** The keys of the original (grafana/flagger-k6-webhook v0.5.7), all string-valued. */
-export const METADATA_KEYS = [
+const METADATA_KEYS = [
   'script',
   'upload_to_cloud',
   'wait_for_results',
@@ -83,7 +83,7 @@ const metadataSchema = v.pipe(
   v.optional(v.unknown(), null),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const value = dataset.value;
-    if (value === undefined || value === null) return {} as Record<string, string>;
+    if (value === undefined || value === null) return {};
     if (typeof value !== 'object' || Array.isArray(value)) {
       addIssue({ message: `expected an object of strings, got ${describeType(value)}` });
       return NEVER;
@@ -110,7 +110,7 @@ const metadataSchema = v.pipe(
 );
 
 /** The Flagger webhook body: name, namespace, phase, checksum, metadata (unknown keys ignored). */
-export const FlaggerPayloadSchema = v.object({
+const FlaggerPayloadSchema = v.object({
   name: requiredName(
     'name',
     DNS_SUBDOMAIN,
@@ -128,7 +128,7 @@ export const FlaggerPayloadSchema = v.object({
   metadata: metadataSchema,
 });
 
-export type FlaggerPayload = v.InferOutput<typeof FlaggerPayloadSchema>;
+type FlaggerPayload = v.InferOutput<typeof FlaggerPayloadSchema>;
 
 /** Validates a decoded JSON body into a LaunchRequest, or throws BadRequest naming the field. */
 export function parseLaunchPayload(body: unknown): LaunchRequest {

@@ -23,8 +23,6 @@ export function createApp(deps: AppDeps) {
     .use(launchPlugin(deps));
 }
 
-export type App = ReturnType<typeof createApp>;
-
 /** Bun server options for the daemon: waited runs lift the idle cut per request
  * (server.timeout(request, 0)); one byte over the body limit lets the route answer 413. */
 export function listenOptions(s: { host: string; listenPort: number; maxBodyBytes: number }) {

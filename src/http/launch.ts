@@ -67,9 +67,8 @@ export function launchPlugin(opts: LaunchRouteOptions) {
           status = err instanceof K6gateError ? err.status : 500;
           if (err instanceof K6gateError) {
             // 429s come in floods when saturated, and nobody reads a gone client's answer.
-            const log =
-              err instanceof Busy || err instanceof ClientGone ? logger.debug : logger.info;
-            log('launch request refused', {
+            const quiet = err instanceof Busy || err instanceof ClientGone;
+            logger[quiet ? 'debug' : 'info']('launch request refused', {
               status,
               code: err.code,
               field: err instanceof BadRequest || err instanceof Forbidden ? err.field : undefined,

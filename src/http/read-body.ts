@@ -31,8 +31,10 @@ async function readLimited(request: Request, limit: number): Promise<string> {
   let size = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      const read: { done: boolean; value?: unknown } = await reader.read();
+      if (read.done) break;
+      const value = read.value;
+      if (!(value instanceof Uint8Array)) throw new TypeError('request body chunk is not bytes');
       size += value.byteLength;
       if (size > limit) {
         void reader.cancel().catch(() => {});

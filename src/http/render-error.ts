@@ -19,7 +19,7 @@ const TEXT_HEADERS = {
 };
 
 /** The first line of an error answer, in the original's words where it had some. */
-export function describeError(err: K6gateError): string {
+function describeError(err: K6gateError): string {
   if (err instanceof BadRequest)
     return `error while validating request: ${err.field}: ${err.message}`;
   if (err instanceof Forbidden)

@@ -8,7 +8,7 @@ import { renderError, wantsJson } from './render-error.ts';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** A caller-supplied X-Request-Id is kept when it is short and plain; otherwise a fresh UUID. */
-export function requestIdOf(request: Request): string {
+function requestIdOf(request: Request): string {
   const given = request.headers.get('x-request-id');
   return given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
 }

@@ -4,7 +4,7 @@
 // Also the names a caller may not set: those that change where k6 sends data or what it loads.
 
 /** Variables copied from the daemon's environment when set (locale, CAs, the operator's proxy). */
-export const PASSTHROUGH_ENV = [
+const PASSTHROUGH_ENV = [
   'TZ',
   'LANG',
   'LC_ALL',

@@ -55,7 +55,7 @@ export function createKubeTransport(kc: KubeConfig): KubeTransport {
     server,
     async get(path, signal) {
       const opts: HttpsOptions = { headers: {} };
-      await kc.applyToHTTPSOptions(opts as never);
+      await kc.applyToHTTPSOptions(opts);
       const headers: Record<string, string> = { Accept: 'application/json' };
       for (const [k, v] of Object.entries(opts.headers ?? {})) {
         if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;

@@ -3,7 +3,6 @@
 // carry a value; an unreachable API server is a 503 (Flagger retries) and not the canary's fault.
 
 import { BadRequest, Upstream } from '../core/errors.ts';
-import type { SecretRefSpec } from '../flagger/payload.ts';
 import type { Logger } from '../core/log.ts';
 import type { KubeTransport } from './client.ts';
 import type { SecretSource } from './secret-source.ts';
@@ -84,7 +83,7 @@ export function createKubeSecretSource(
       // Settle all before deciding, so no fetch is left running unobserved.
       const settled = await Promise.allSettled(bySecret.values());
       const firstError = settled.find((s) => s.status === 'rejected');
-      if (firstError) throw (firstError as PromiseRejectedResult).reason;
+      if (firstError) throw firstError.reason;
       const values: Record<string, string> = {};
       for (const ref of refs) {
         const data = await bySecret.get(`${ref.namespace}/${ref.name}`);

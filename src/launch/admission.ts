@@ -43,7 +43,7 @@ export function createAdmission(deps: AdmissionDeps): (req: LaunchRequest) => Ad
   };
 }
 
-export function hookKeyOf(req: LaunchRequest): HookKey {
+function hookKeyOf(req: LaunchRequest): HookKey {
   const script = new Bun.CryptoHasher('sha256').update(req.script).digest('hex');
   return {
     namespace: req.namespace,

@@ -23,7 +23,7 @@ export interface FailureCache {
 }
 
 /** Entries older than this are dropped whatever the request's delay (bounds memory). */
-export const FAILURE_CACHE_MAX_AGE_MS = 24 * 3_600_000;
+const FAILURE_CACHE_MAX_AGE_MS = 24 * 3_600_000;
 export const FAILURE_CACHE_MAX_ENTRIES = 10_000;
 
 export function createFailureCache(clock: Clock): FailureCache {

@@ -51,7 +51,7 @@ export function createRunRegistry(): RunRegistry {
         () => {},
       );
       tasks.add(settled);
-      settled.finally(() => tasks.delete(settled));
+      void settled.finally(() => tasks.delete(settled));
     },
     running: () => [...runs.values()].map((r) => r.info),
     recentDurationsMs: () => [...recent],

@@ -28,14 +28,14 @@ export interface LaunchDeps {
   newRunId: () => string;
 }
 
-export interface LaunchContext {
+interface LaunchContext {
   requestId: string;
   /** Aborts when the caller goes away. */
   signal: AbortSignal;
   logger: Logger;
 }
 
-export interface LaunchOutcome {
+interface LaunchOutcome {
   runId: string;
   /** The body of the 200 answer: k6's output for waited runs, empty for async ones. */
   body: string;

@@ -35,9 +35,9 @@ export interface SlackNotifierOptions {
 }
 
 /** Slack refuses empty files (`missing_argument`), so an empty output uploads this line. */
-export const EMPTY_OUTPUT_PLACEHOLDER = '(k6 printed nothing)\n';
-export const DEFAULT_SLACK_TIMEOUT_MS = 5_000;
-export const DEFAULT_SLACK_RETRIES = 1;
+const EMPTY_OUTPUT_PLACEHOLDER = '(k6 printed nothing)\n';
+const DEFAULT_SLACK_TIMEOUT_MS = 5_000;
+const DEFAULT_SLACK_RETRIES = 1;
 const RETRY_DELAY_MS = 200;
 
 export type MessageStatus =
@@ -60,13 +60,13 @@ export function formatMessage(
 
 /** The context line: the caller's text with Slack's control characters escaped (no mentions
  * such as <!channel> or <@U123>, no link whose label hides its URL), then k6gate's cloud URL. */
-export function renderContext(target: Pick<NotifyTarget, 'context' | 'cloudUrl'>): string {
+function renderContext(target: Pick<NotifyTarget, 'context' | 'cloudUrl'>): string {
   const escaped = target.context.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return [escaped, target.cloudUrl && `Cloud URL: <${target.cloudUrl}>`].filter(Boolean).join('\n');
 }
 
 /** The original's blocks: a mrkdwn section, and a context block only when there is context. */
-export function buildBlocks(text: string, context: string) {
+function buildBlocks(text: string, context: string) {
   return [
     { type: 'section', text: { type: 'mrkdwn', text } },
     ...(context ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: context }] }] : []),
@@ -247,7 +247,7 @@ interface SlackProblem {
 }
 
 // Turns any SDK error into loggable fields; the token is cut out of every string.
-export function describeSlackError(err: unknown, token: string): SlackProblem {
+function describeSlackError(err: unknown, token: string): SlackProblem {
   const e = err as {
     code?: string;
     data?: { error?: string };

@@ -22,7 +22,7 @@ export function createOutputBuffer(maxBytes: number): OutputBuffer {
   const tailKeep = maxBytes - headKeep;
   const head = new Uint8Array(headKeep);
   let headLength = 0;
-  let tail: Uint8Array[] = [];
+  const tail: Uint8Array[] = [];
   let tailLength = 0;
   let total = 0;
 

@@ -2,6 +2,7 @@
 // passes, a broken one fails on thresholds; SIGTERM drains; --help and bad settings.
 // The same cases run against a real k6 when one is on PATH or in K6_BINARY.
 
+import { zombieChildren } from '../helpers/processes.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,6 @@ import {
   postLaunch,
   REPO,
   startChildDaemon,
-  zombieChildren,
 } from '../helpers/daemon.ts';
 
 const realK6 = process.env.K6_BINARY || Bun.which('k6') || undefined;
@@ -127,7 +127,7 @@ describe('the compiled daemon as a process', () => {
       );
       expect(d.logs.some((r) => r.msg === 'shut down cleanly')).toBe(true);
       expect(readdirSync(tempDir)).toEqual([]);
-      expect(await zombieChildren()).toEqual([]);
+      expect(zombieChildren()).toEqual([]);
     } finally {
       await d.stop('SIGKILL');
       rmSync(tempDir, { recursive: true, force: true });

@@ -16,11 +16,11 @@ import { listenOptions } from '../../src/http/app.ts';
 import { buildDaemon } from '../../src/wiring.ts';
 
 export const REPO = resolve(import.meta.dir, '../..');
-export const BUN = join(REPO, 'node_modules/.bin/bun');
+const BUN = join(REPO, 'node_modules/.bin/bun');
 export const COMPILED = join(REPO, 'dist/k6gate');
 export const K6_DOUBLE = join(REPO, 'test/fixtures/bin/k6');
 
-export interface LogRecord {
+interface LogRecord {
   level: string;
   msg: string;
   [key: string]: unknown;
@@ -204,21 +204,6 @@ export function postLaunch(url: string, body: unknown, init: RequestInit = {}) {
     body: typeof body === 'string' ? body : JSON.stringify(body),
     ...init,
   });
-}
-
-/** Child processes of `pid` that are zombies (state Z), read from /proc. */
-export async function zombieChildren(pid = process.pid): Promise<number[]> {
-  const zombies: number[] = [];
-  for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
-    try {
-      const stat = await Bun.file(`/proc/${entry}/stat`).text();
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z' && Number(fields[1]) === pid) zombies.push(Number(entry));
-    } catch {
-      // The process went away while we looked.
-    }
-  }
-  return zombies;
 }
 
 /** Polls until the condition holds, or fails after the timeout. */

@@ -20,7 +20,7 @@ function findHelm(): { bin?: string; why?: string } {
 }
 
 let cached: ReturnType<typeof findHelm> | undefined;
-export function helmBin() {
+function helmBin() {
   cached ??= findHelm();
   return cached;
 }

@@ -35,7 +35,7 @@ export interface KubeEnv {
 }
 
 /** The bin directory from scripts/kube-env, or why there is none. */
-export function kubeBinDir(): { dir?: string; why?: string } {
+function kubeBinDir(): { dir?: string; why?: string } {
   const out = Bun.spawnSync(['bash', join(REPO, 'scripts/kube-env'), 'path'], { stderr: 'pipe' });
   if (out.exitCode === 0) return { dir: out.stdout.toString().trim() };
   return { why: 'kube-apiserver and etcd are not built (run: bash scripts/kube-env build)' };

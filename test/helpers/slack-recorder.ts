@@ -5,7 +5,7 @@
 // strings, 429 + Retry-After when rate-limited. It records every call in order and can fail
 // chosen channels or methods, rate-limit a method once, or never answer.
 
-export interface RecordedCall {
+interface RecordedCall {
   /** The Web API method (`chat.postMessage`, …), or `upload` for the upload URL. */
   method: string;
   /** The form-encoded or JSON body, JSON-valued fields (blocks, files) parsed. */
@@ -30,7 +30,7 @@ export interface SlackRecorderOptions {
 }
 
 /** Slack returns channel IDs; the recorder derives a stable one from a name (`#team` → CTEAM). */
-export const channelId = (nameOrId: string) =>
+const channelId = (nameOrId: string) =>
   /^[CGD][A-Z0-9]+$/.test(nameOrId)
     ? nameOrId
     : `C${nameOrId.toUpperCase().replace(/[^A-Z0-9]/g, '')}`;

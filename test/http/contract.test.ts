@@ -2,17 +2,12 @@
 // double): 429 under a real burst, validation before slots, client disconnect, SIGTERM then
 // SIGKILL, output caps, and no zombies or temp files left behind.
 
+import { doubleScript, zombieChildren } from '../helpers/processes.ts';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  flaggerPayload,
-  postLaunch,
-  waitFor,
-  startInProcess,
-  zombieChildren,
-} from '../helpers/daemon.ts';
+import { flaggerPayload, postLaunch, waitFor, startInProcess } from '../helpers/daemon.ts';
 
 let tempRoot: string;
 const running: { close(): Promise<void> }[] = [];
@@ -22,12 +17,12 @@ beforeEach(() => {
 });
 afterEach(async () => {
   for (const d of running.splice(0)) await d.close();
-  expect(await zombieChildren()).toEqual([]);
+  expect(zombieChildren()).toEqual([]);
   expect(readdirSync(tempRoot)).toEqual([]);
   rmSync(tempRoot, { recursive: true, force: true });
 });
 afterAll(async () => {
-  expect(await zombieChildren()).toEqual([]);
+  expect(zombieChildren()).toEqual([]);
 });
 
 function start(args: string[] = []) {
@@ -35,14 +30,12 @@ function start(args: string[] = []) {
   running.push(d);
   return d;
 }
-const script = (directives: string) =>
-  `// k6-double: ${directives}\nexport default function () {}\n`;
 const runsIn = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('k6gate-run-'));
 
 describe('admission', () => {
   test('at capacity: a real burst gets 429 with a small Retry-After; bad input still 400', async () => {
     const d = start(['--max-concurrent-tests', '2']);
-    const hang = flaggerPayload({ script: script('mode=hang'), wait_for_results: 'false' });
+    const hang = flaggerPayload({ script: doubleScript('mode=hang'), wait_for_results: 'false' });
     for (const name of ['a', 'b']) {
       const res = await postLaunch(d.url, { ...hang, name });
       expect(res.status).toBe(200);
@@ -67,7 +60,7 @@ describe('admission', () => {
 
   test('a failed run fails reruns within min_failure_delay, others go ahead', async () => {
     const d = start();
-    const failing = flaggerPayload({ script: script('mode=fail-thresholds duration=0s') });
+    const failing = flaggerPayload({ script: doubleScript('mode=fail-thresholds duration=0s') });
     const first = await postLaunch(d.url, failing);
     expect(first.status).toBe(400);
     expect((await first.text()).split('\n')[0]).toMatch(
@@ -91,7 +84,7 @@ describe('verdicts', () => {
     const d = start();
     const pass = await postLaunch(
       d.url,
-      flaggerPayload({ script: script('mode=pass duration=0s') }),
+      flaggerPayload({ script: doubleScript('mode=pass duration=0s') }),
     );
     expect(pass.status).toBe(200);
     const body = await pass.text();
@@ -107,7 +100,7 @@ describe('verdicts', () => {
       const res = await postLaunch(
         d.url,
         flaggerPayload(
-          { script: script(directive), min_failure_delay: '0' },
+          { script: doubleScript(directive), min_failure_delay: '0' },
           { name: directive.slice(5, 14).replace(/[^a-z]/g, '') },
         ),
       );
@@ -119,7 +112,7 @@ describe('verdicts', () => {
   test('k6 that dies before its banner answers at once, not after a start window', async () => {
     const d = start(['--start-timeout', '30s']);
     const t0 = performance.now();
-    const res = await postLaunch(d.url, flaggerPayload({ script: script('mode=exception') }));
+    const res = await postLaunch(d.url, flaggerPayload({ script: doubleScript('mode=exception') }));
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(
       /^error while waiting for test to start: k6 exited before starting \(exit status 107/,
@@ -131,7 +124,7 @@ describe('verdicts', () => {
     const d = start(['--start-timeout', '500ms', '--kill-grace-period', '2s']);
     const res = await postLaunch(
       d.url,
-      flaggerPayload({ script: script('mode=slow-start start-delay=20s') }),
+      flaggerPayload({ script: doubleScript('mode=slow-start start-delay=20s') }),
     );
     expect(res.status).toBe(400);
     expect((await res.text()).split('\n')[0]).toBe(
@@ -146,7 +139,7 @@ describe('verdicts', () => {
         d.url,
         flaggerPayload(
           {
-            script: script('mode=pass duration=0s cloud-url=none'),
+            script: doubleScript('mode=pass duration=0s cloud-url=none'),
             upload_to_cloud: 'true',
             min_failure_delay: '0',
           },
@@ -162,7 +155,7 @@ describe('verdicts', () => {
     const d = start(['--cloud-token', 'tok']);
     const res = await postLaunch(
       d.url,
-      flaggerPayload({ script: script('mode=hang cloud-url=none'), upload_to_cloud: 'true' }),
+      flaggerPayload({ script: doubleScript('mode=hang cloud-url=none'), upload_to_cloud: 'true' }),
     );
     expect(res.status).toBe(400);
     expect((await res.text()).split('\n')[0]).toBe("couldn't find the cloud URL in the output");
@@ -172,7 +165,7 @@ describe('verdicts', () => {
 describe('supervision', () => {
   test('run deadline: SIGTERM, k6 prints its summary and exits 105', async () => {
     const d = start(['--max-run-duration', '1s', '--kill-grace-period', '10s']);
-    const res = await postLaunch(d.url, flaggerPayload({ script: script('mode=hang') }));
+    const res = await postLaunch(d.url, flaggerPayload({ script: doubleScript('mode=hang') }));
     expect(res.status).toBe(400);
     const text = await res.text();
     expect(text.split('\n')[0]).toBe(
@@ -184,7 +177,10 @@ describe('supervision', () => {
   test('k6 ignoring SIGTERM is SIGKILLed after the grace period', async () => {
     const d = start(['--max-run-duration', '1s', '--kill-grace-period', '500ms']);
     const t0 = performance.now();
-    const res = await postLaunch(d.url, flaggerPayload({ script: script('mode=ignore-sigterm') }));
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script: doubleScript('mode=ignore-sigterm') }),
+    );
     expect(res.status).toBe(400);
     expect((await res.text()).split('\n')[0]).toBe(
       'failed to run: signal: killed (stopped at the run deadline (max run duration); killed after the grace period)',
@@ -195,7 +191,7 @@ describe('supervision', () => {
   test('the caller going away cancels a waited run', async () => {
     const d = start(['--kill-grace-period', '5s']);
     const controller = new AbortController();
-    const pending = postLaunch(d.url, flaggerPayload({ script: script('mode=hang') }), {
+    const pending = postLaunch(d.url, flaggerPayload({ script: doubleScript('mode=hang') }), {
       signal: controller.signal,
     }).catch((err: Error) => err);
     await waitFor(() => d.records.some((r) => r.msg === 'waiting for the results'));
@@ -218,7 +214,7 @@ describe('supervision', () => {
     const rssBefore = process.memoryUsage().rss;
     const res = await postLaunch(
       d.url,
-      flaggerPayload({ script: script(`mode=flood flood-bytes=${64 * 1024 * 1024}`) }),
+      flaggerPayload({ script: doubleScript(`mode=flood flood-bytes=${64 * 1024 * 1024}`) }),
     );
     const text = await res.text();
     expect(text.length).toBeLessThan(65536 + 1024);
@@ -233,7 +229,7 @@ describe('long waits', () => {
     const d = start();
     const res = await postLaunch(
       d.url,
-      flaggerPayload({ script: script('mode=pass duration=36s quiet-progress=true') }),
+      flaggerPayload({ script: doubleScript('mode=pass duration=36s quiet-progress=true') }),
     );
     expect(res.status).toBe(200);
   }, 60_000);

@@ -1,6 +1,7 @@
 // Slack through the whole daemon: a waited pass, an async run (which gets its final update,
 // unlike the original), a run that never starts, and a daemon token that never reaches k6.
 
+import { doubleScript } from '../helpers/processes.ts';
 import { afterAll, describe, expect, test } from 'bun:test';
 import { createSlackNotifier } from '../../src/notify/slack.ts';
 import {
@@ -21,11 +22,8 @@ const d = startInProcess({
 });
 afterAll(async () => {
   await d.close();
-  recorder.stop();
+  await recorder.stop();
 });
-
-const script = (directives: string) =>
-  `// k6-double: ${directives}\nexport default function () {}\n`;
 
 describe('Slack through the daemon', () => {
   test('a waited pass: start, upload in the thread, update to succeeded; SLACK_TOKEN not in k6', async () => {
@@ -34,7 +32,7 @@ describe('Slack through the daemon', () => {
       d.url,
       flaggerPayload(
         {
-          script: script('mode=pass duration=0s report-env=SLACK_TOKEN'),
+          script: doubleScript('mode=pass duration=0s report-env=SLACK_TOKEN'),
           slack_channels: 'team',
           notification_context: 'Cluster: `dev`',
         },
@@ -62,7 +60,7 @@ describe('Slack through the daemon', () => {
       d.url,
       flaggerPayload(
         {
-          script: script('mode=fail-thresholds duration=500ms'),
+          script: doubleScript('mode=fail-thresholds duration=500ms'),
           slack_channels: 'team',
           wait_for_results: 'false',
         },
@@ -85,7 +83,7 @@ describe('Slack through the daemon', () => {
     const res = await postLaunch(
       d.url,
       flaggerPayload(
-        { script: script('mode=exception'), slack_channels: 'team' },
+        { script: doubleScript('mode=exception'), slack_channels: 'team' },
         { name: 'nostart' },
       ),
     );

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { K6_DOUBLE, REPO, waitFor, zombieChildren } from '../helpers/daemon.ts';
+import { K6_DOUBLE, REPO, waitFor } from '../helpers/daemon.ts';
+import { zombieChildren } from '../helpers/processes.ts';
 
 let dir: string;
 let target: ReturnType<typeof Bun.serve>;
@@ -24,9 +25,9 @@ beforeAll(() => {
   });
 });
 afterAll(async () => {
-  target.stop(true);
+  await target.stop(true);
   rmSync(dir, { recursive: true, force: true });
-  expect(await zombieChildren()).toEqual([]);
+  expect(zombieChildren()).toEqual([]);
 });
 
 let n = 0;
@@ -443,7 +444,7 @@ export default function () { http.get(\`\${__ENV.TARGET}/ok\`); throw new Error(
       expect(away.output()).toContain('refuses non-loopback target');
       expect(away.output()).toContain('(http://example.com/)');
     } finally {
-      redirect.stop(true);
+      await redirect.stop(true);
     }
     const init = spawnDouble(
       "import http from 'k6/http';\nhttp.get('http://127.0.0.1:1/');\nexport default function () {}\n",

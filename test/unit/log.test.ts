@@ -67,7 +67,7 @@ test('json: circular values, BigInt and throwing getters never break the line', 
 test('text: an error prints its stack on the lines below', () => {
   const { logger, lines } = capture('text');
   logger.error('internal error', { err: new Error('kaput') });
-  expect(lines[0]).toMatch(/^\S+ ERROR internal error err=kaput\n    Error: kaput\n    +at /);
+  expect(lines[0]).toMatch(/^\S+ ERROR internal error err=kaput\n {4}Error: kaput\n {4} +at /);
 });
 
 test('text: a human line, quoting values with spaces', () => {

@@ -69,7 +69,7 @@ async function withSlack(
   try {
     await body({ recorder, notifier, records, lines });
   } finally {
-    recorder.stop();
+    await recorder.stop();
   }
 }
 

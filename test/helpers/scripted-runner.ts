@@ -1,0 +1,70 @@
+// The runner seam's test implementation: runs that start and finish when a test says so, so
+// the launch rules (admission order, slot release, failure cache, cancellation) are tested
+// without processes.
+
+import type {
+  CancelReason,
+  RunHandle,
+  RunResult,
+  Runner,
+  RunSpec,
+  StartOutcome,
+} from '../../src/runners/runner.ts';
+
+export interface ScriptedRun {
+  spec: RunSpec;
+  canceled: CancelReason | undefined;
+  start(outcome?: StartOutcome): void;
+  finish(result?: Partial<RunResult>): void;
+}
+
+export function createScriptedRunner(opts: { failStart?: Error } = {}) {
+  const runs: ScriptedRun[] = [];
+  let pid = 1000;
+  const runner: Runner = {
+    async start(spec) {
+      if (opts.failStart) throw opts.failStart;
+      const started = Promise.withResolvers<StartOutcome>();
+      const result = Promise.withResolvers<RunResult>();
+      const run: ScriptedRun = {
+        spec,
+        canceled: undefined,
+        start: (outcome = { kind: 'started', cloudUrl: undefined }) => started.resolve(outcome),
+        finish: (over = {}) =>
+          result.resolve({
+            runId: spec.runId,
+            exitCode: 0,
+            signal: null,
+            verdict: 'passed',
+            reason: 'all thresholds passed',
+            durationMs: 5,
+            timedOut: false,
+            canceled: run.canceled !== undefined,
+            cancelReason: run.canceled,
+            forceKilled: false,
+            thresholds: [],
+            output: `output of ${spec.runId}`,
+            truncated: false,
+            outputBytes: 10,
+            ...over,
+          }),
+      };
+      runs.push(run);
+      const handle: RunHandle = {
+        runId: spec.runId,
+        pid: ++pid,
+        startedAt: Date.now(),
+        started: started.promise,
+        result: result.promise,
+        cancel(reason) {
+          run.canceled ??= reason;
+          run.start({ kind: 'exited' });
+          run.finish({ verdict: 'aborted', reason: `canceled: ${reason}`, exitCode: 105 });
+        },
+        output: () => '',
+      };
+      return handle;
+    },
+  };
+  return { runner, runs };
+}

@@ -1,0 +1,104 @@
+// The auth file: validation, reload on change (last good version kept), and authentication.
+
+import { afterAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadClientDirectory, parseAuthFile } from '../../src/auth/clients.ts';
+import { createCapturingLogger } from '../helpers/daemon.ts';
+import { createManualClock } from '../helpers/manual-clock.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'k6gate-auth-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const TOKEN_A = 'token-a-0123456789abcdef';
+const TOKEN_B = 'token-b-0123456789abcdef';
+const file = (clients: string) => `clients:\n${clients}`;
+const A = `  - name: team-a\n    token: "${TOKEN_A}"\n    namespaces: ["team-a", "team-b-*"]\n`;
+const B = `  - name: team-b\n    token: "${TOKEN_B}"\n    namespaces: ["team-b"]\n`;
+
+describe('parseAuthFile', () => {
+  test('clients with namespace globs', () => {
+    const [a] = parseAuthFile(file(A));
+    expect(a?.client.name).toBe('team-a');
+    expect(['team-a', 'team-b-1', 'team-b-x-y'].map((ns) => a?.client.mayUse(ns))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(['team-b', 'team-ab', 'kube-system'].map((ns) => a?.client.mayUse(ns))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+  });
+  test.each([
+    ['no clients key', 'nobody: []', 'clients'],
+    [
+      'short token',
+      file(`  - name: x\n    token: short\n    namespaces: [a]\n`),
+      'clients.0.token: a token of at least 16 characters',
+    ],
+    [
+      'no namespaces',
+      file(`  - name: x\n    token: "${TOKEN_A}"\n    namespaces: []\n`),
+      'clients.0.namespaces',
+    ],
+    [
+      'bad glob',
+      file(`  - name: x\n    token: "${TOKEN_A}"\n    namespaces: ["Team A"]\n`),
+      'clients.0.namespaces.0: a namespace glob',
+    ],
+    [
+      'unknown key',
+      file(`  - name: x\n    tokn: "${TOKEN_A}"\n    namespaces: [a]\n`),
+      'clients.0',
+    ],
+    ['duplicate names', file(A + A), 'client names must be unique'],
+  ])('%s is refused, naming the field and never the token', (_what, text, message) => {
+    let error = '';
+    try {
+      parseAuthFile(text);
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    expect(error).toContain(message);
+    expect(error).not.toContain(TOKEN_A);
+  });
+});
+
+describe('loadClientDirectory', () => {
+  test('Basic name+token and Bearer token; a wrong pair is refused', () => {
+    const path = join(dir, 'auth1.yaml');
+    writeFileSync(path, file(A + B));
+    const clients = loadClientDirectory(path, {
+      clock: createManualClock(),
+      logger: createCapturingLogger().logger,
+    });
+    expect(clients.authenticate('team-a', TOKEN_A)?.name).toBe('team-a');
+    expect(clients.authenticate(undefined, TOKEN_B)?.name).toBe('team-b');
+    expect(clients.authenticate('team-a', TOKEN_B)).toBeUndefined();
+    expect(clients.authenticate('team-c', TOKEN_A)).toBeUndefined();
+    expect(clients.authenticate(undefined, 'nope')).toBeUndefined();
+  });
+  test('re-read when it changes (at most once a second); a broken version keeps the last good one', () => {
+    const path = join(dir, 'auth2.yaml');
+    writeFileSync(path, file(A));
+    const clock = createManualClock();
+    const { logger, lines } = createCapturingLogger();
+    const clients = loadClientDirectory(path, { clock, logger });
+    expect(clients.authenticate(undefined, TOKEN_B)).toBeUndefined();
+    writeFileSync(path, file(A + B));
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    expect(clients.authenticate(undefined, TOKEN_B)).toBeUndefined(); // not checked yet
+    clock.advance(1000);
+    expect(clients.authenticate(undefined, TOKEN_B)?.name).toBe('team-b');
+    writeFileSync(path, 'clients: [oops');
+    utimesSync(path, new Date(), new Date(Date.now() + 10_000));
+    clock.advance(1000);
+    expect(clients.authenticate(undefined, TOKEN_B)?.name).toBe('team-b');
+    expect(lines.join('')).toContain('auth file unusable; keeping the last good version');
+    expect(lines.join('')).not.toContain(TOKEN_A);
+    expect(lines.join('')).not.toContain(TOKEN_B);
+  });
+});
