@@ -5,6 +5,9 @@ import { expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderChartReadme } from '../../scripts/chart-readme.ts';
+import { parseAuthFile } from '../../src/auth/clients.ts';
+import { SETTINGS } from '../../src/config.ts';
+import { configFrom } from '../helpers/config.ts';
 import { CHART, describeHelm, helm, renderChart } from '../helpers/helm.ts';
 
 const ciFiles = readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('.yaml'));
@@ -51,9 +54,10 @@ describeHelm('helm chart charts/k6gate', () => {
   test('extra volumes, mounts and init containers go beside /tmp, not instead of it', () => {
     const objs = renderChart(['-f', join(CHART, 'ci/existing-secret-values.yaml')]);
     const pod = byKind(objs, 'Deployment')[0].spec.template.spec;
-    expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp', 'proxy-ca']);
+    expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp', 'tokens', 'proxy-ca']);
     expect(container(objs).volumeMounts).toEqual([
       { name: 'tmp', mountPath: '/tmp' },
+      { name: 'tokens', mountPath: '/var/run/secrets/k6gate/tokens', readOnly: true },
       { name: 'proxy-ca', mountPath: '/etc/k6gate/ca', readOnly: true },
     ]);
     expect(pod.initContainers.map((c: { name: string }) => c.name)).toEqual(['wait-for-proxy']);
@@ -83,28 +87,115 @@ describeHelm('helm chart charts/k6gate', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
   });
 
-  test('terminationGracePeriodSeconds exceeds the kill grace', () => {
-    for (const grace of [15, 45]) {
-      const objs = renderChart(['--set', `config.killGracePeriodSeconds=${grace}`]);
-      const pod = byKind(objs, 'Deployment')[0].spec.template.spec;
-      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(grace);
+  test.each([
+    ['15s', '10s', 30],
+    ['1m', '30s', 95],
+  ])(
+    'kill grace %s, shutdown %s: the daemon gets the same durations, the pod %i s',
+    (grace, shutdown, total) => {
+      const objs = renderChart([
+        '--set',
+        `config.killGracePeriod=${grace}`,
+        '--set',
+        `config.shutdownTimeout=${shutdown}`,
+      ]);
+      expect(byKind(objs, 'Deployment')[0].spec.template.spec.terminationGracePeriodSeconds).toBe(
+        total,
+      );
       const env = container(objs).env as { name: string; value?: string }[];
-      expect(env.find((e) => e.name === 'KILL_GRACE_PERIOD')?.value).toBe(`${grace}s`);
-    }
+      expect(env.find((e) => e.name === 'KILL_GRACE_PERIOD')?.value).toBe(grace);
+      expect(env.find((e) => e.name === 'SHUTDOWN_TIMEOUT')?.value).toBe(shutdown);
+    },
+  );
+
+  test('every daemon setting the chart sets is one the daemon knows, with a value it accepts', () => {
+    const objs = renderChart(['-f', join(CHART, 'ci/auth-values.yaml')]);
+    const env = Object.fromEntries(
+      (container(objs).env as { name: string; value?: string }[])
+        .filter((e) => e.value !== undefined)
+        .map((e) => [e.name, e.value]),
+    );
+    const known = new Set(SETTINGS.map((s) => s.env));
+    for (const name of Object.keys(env))
+      expect(known.has(name) ? name : `unknown ${name}`).toBe(name);
+    expect(configFrom([], env)).toMatchObject({
+      maxOutputBytes: 1024 * 1024, // helm renders big numbers as 1.048576e+06 unless told not to
+      maxBodyBytes: 1024 * 1024,
+      allowedNamespaces: ['team-*'],
+      slackAllowedChannels: ['deploys', 'C0123ABC'],
+      secretsNamespaces: ['shared-secrets'],
+      maxSecretRefs: 32,
+      secretsTimeoutMs: 10_000,
+      authFile: '/var/run/secrets/k6gate/auth/auth.yaml',
+      slackTokenFile: '/var/run/secrets/k6gate/tokens/slack-token',
+      cloudTokenFile: '',
+    });
   });
 
-  test('tokens come from a Secret by reference, never inline', () => {
+  test('tokens are files from a mounted Secret, never environment values', () => {
     const objs = renderChart(['-f', join(CHART, 'ci/existing-secret-values.yaml')]);
     const env = container(objs).env as any[];
-    expect(env.find((e) => e.name === 'SLACK_TOKEN').valueFrom.secretKeyRef).toEqual({
-      name: 'k6gate-tokens',
-      key: 'slack',
-      optional: true,
+    expect(env.find((e) => e.name === 'SLACK_TOKEN_FILE').value).toBe(
+      '/var/run/secrets/k6gate/tokens/slack',
+    );
+    expect(env.find((e) => e.name === 'K6_CLOUD_TOKEN_FILE').value).toBe(
+      '/var/run/secrets/k6gate/tokens/cloud',
+    );
+    expect(
+      env.filter((e) => e.name === 'SLACK_TOKEN' || e.name === 'K6_CLOUD_TOKEN' || e.valueFrom),
+    ).toEqual([]);
+    const pod = byKind(objs, 'Deployment')[0].spec.template.spec;
+    expect(pod.volumes.find((v: any) => v.name === 'tokens').secret).toEqual({
+      secretName: 'k6gate-tokens',
+      defaultMode: 0o440,
+    });
+    expect(container(objs).volumeMounts).toContainEqual({
+      name: 'tokens',
+      mountPath: '/var/run/secrets/k6gate/tokens',
+      readOnly: true,
     });
     expect(byKind(objs, 'ConfigMap')).toEqual([]);
     expect(byKind(objs, 'Secret')).toEqual([]);
     const created = renderChart(['-f', join(CHART, 'ci/created-secret-values.yaml')]);
     expect(byKind(created, 'Secret')[0].type).toBe('Opaque');
+    // Only the token that has a value gets a file setting.
+    expect((container(created).env as any[]).map((e) => e.name)).toContain('SLACK_TOKEN_FILE');
+    expect((container(created).env as any[]).map((e) => e.name)).not.toContain(
+      'K6_CLOUD_TOKEN_FILE',
+    );
+  });
+
+  test('auth: the created Secret holds the auth file; AUTH_FILE points at its mount', () => {
+    const objs = renderChart(['-f', join(CHART, 'ci/auth-values.yaml')]);
+    const secret = byKind(objs, 'Secret').find((s) => s.metadata.name.endsWith('-auth'));
+    const clients = parseAuthFile(secret.stringData['auth.yaml']);
+    expect(clients.map((c) => c.client.name)).toEqual(['team-a']);
+    expect(clients[0]?.client.mayUse('team-a-dev')).toBe(true);
+    expect(
+      byKind(objs, 'Deployment')[0].spec.template.metadata.annotations['checksum/secret'],
+    ).toMatch(/^[a-f0-9]{64}$/);
+    expect(byKind(renderChart(), 'Secret')).toEqual([]);
+  });
+
+  test('NetworkPolicy on by default, admitting Flagger only; an empty `from` is refused', () => {
+    const np = byKind(renderChart(), 'NetworkPolicy')[0];
+    expect(np.spec.ingress).toEqual([
+      {
+        ports: [{ port: 'http', protocol: 'TCP' }],
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'flagger-system' } },
+          },
+        ],
+      },
+    ]);
+    for (const bad of [
+      ['--set', 'networkPolicy.from=null'],
+      ['--set-json', 'networkPolicy.from=[]'],
+      ['--set-json', 'networkPolicy.from=[{}]'],
+    ]) {
+      expect(helm(['template', 't', CHART, ...bad]).code).not.toBe(0);
+    }
   });
 
   test('RBAC: get on secrets only, per namespace or cluster-wide; token mounted only then', () => {
@@ -112,6 +203,10 @@ describeHelm('helm chart charts/k6gate', () => {
     const roles = byKind(ns, 'Role');
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['team-a', 'team-b']);
     expect(roles[0].rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+    const named = byKind(renderChart(['-f', join(CHART, 'ci/auth-values.yaml')]), 'Role');
+    expect(named[0].rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['load-test'] },
+    ]);
     expect(byKind(ns, 'RoleBinding')).toHaveLength(2);
     expect(byKind(ns, 'Deployment')[0].spec.template.spec.automountServiceAccountToken).toBe(true);
     expect((container(ns).env as any[]).find((e) => e.name === 'KUBERNETES_CLIENT').value).toBe(

@@ -11,7 +11,7 @@ import type {
   StartOutcome,
 } from '../../src/runners/runner.ts';
 
-export interface ScriptedRun {
+interface ScriptedRun {
   spec: RunSpec;
   canceled: CancelReason | undefined;
   start(outcome?: StartOutcome): void;

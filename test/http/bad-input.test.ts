@@ -195,22 +195,16 @@ const CASES: Case[] = [
     400,
     /must match/,
   ],
-  ...[
-    'PATH',
-    'HOME',
-    'TMPDIR',
-    'K6_NO_USAGE_REPORT',
-    'K6_OUT',
-    'K6_CONFIG',
-    'https_proxy',
-  ].map((name): Case => [
-    `env_vars may not set ${name}`,
-    post(meta({ env_vars: JSON.stringify({ [name]: 'x' }) })),
-    400,
-    new RegExp(
-      `metadata\\.env_vars\\.${name}: ${name} may not be set: it is set by k6gate or changes where k6 sends data or what it loads`,
-    ),
-  ]),
+  ...['PATH', 'HOME', 'TMPDIR', 'K6_NO_USAGE_REPORT', 'K6_OUT', 'K6_CONFIG', 'https_proxy'].map(
+    (name): Case => [
+      `env_vars may not set ${name}`,
+      post(meta({ env_vars: JSON.stringify({ [name]: 'x' }) })),
+      400,
+      new RegExp(
+        `metadata\\.env_vars\\.${name}: ${name} may not be set: it is set by k6gate or changes where k6 sends data or what it loads`,
+      ),
+    ],
+  ),
   ...[
     'K6_CLOUD_HOST',
     'K6_CLOUD_TOKEN',

@@ -11,6 +11,7 @@ import { configFrom } from '../helpers/config.ts';
 import { createCapturingLogger, flaggerPayload } from '../helpers/daemon.ts';
 import { createManualClock } from '../helpers/manual-clock.ts';
 import { createScriptedRunner } from '../helpers/scripted-runner.ts';
+import { tailForLog } from '../../src/launch/verdict.ts';
 
 function setup(args: string[] = [], secrets: SecretSource = { resolve: async () => ({}) }) {
   const scripted = createScriptedRunner();
@@ -162,5 +163,19 @@ describe('cancellation', () => {
     await Bun.sleep(0);
     expect(s.runs[0]?.canceled).toBe('client-gone');
     expect(s.daemon.semaphore.inUse()).toBe(0);
+  });
+});
+
+describe('failure tails in logs', () => {
+  test('the last 40 lines, never more than 8 KiB: one huge console line cannot flood the logs', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n');
+    expect(tailForLog(lines).split('\n')).toEqual(
+      Array.from({ length: 40 }, (_, i) => `line ${i + 60}`),
+    );
+    const huge = `${'x'.repeat(900_000)}\nlast line\n`;
+    const tail = tailForLog(huge);
+    expect(Buffer.byteLength(tail)).toBeLessThanOrEqual(8 * 1024 + 8);
+    expect(tail.startsWith('[…] ')).toBe(true);
+    expect(tail.endsWith('x\nlast line')).toBe(true);
   });
 });

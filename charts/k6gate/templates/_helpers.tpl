@@ -62,3 +62,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 {{- end }}
+
+{{/* Seconds in a chart duration of the form <n>s or <n>m (the schema allows only these). */}}
+{{- define "k6gate.seconds" -}}
+{{- if hasSuffix "m" . }}{{ mul (atoi (trimSuffix "m" .)) 60 }}{{ else }}{{ atoi (trimSuffix "s" .) }}{{ end }}
+{{- end }}
+
+{{/* The token keys that have a value: from an existing Secret (the key must exist), or from
+values for a created one (a key whose token is empty is left out). */}}
+{{- define "k6gate.slackTokenKey" -}}
+{{- if and .Values.secrets.slackTokenKey (or .Values.secrets.existingSecret (and .Values.secrets.create .Values.secrets.slackToken)) }}{{ .Values.secrets.slackTokenKey }}{{ end }}
+{{- end }}
+{{- define "k6gate.cloudTokenKey" -}}
+{{- if and .Values.secrets.cloudTokenKey (or .Values.secrets.existingSecret (and .Values.secrets.create .Values.secrets.cloudToken)) }}{{ .Values.secrets.cloudTokenKey }}{{ end }}
+{{- end }}
+
+{{/* The auth Secret: an existing one, or the one the chart creates from auth.clients. */}}
+{{- define "k6gate.authSecretName" -}}
+{{- if .Values.auth.existingSecret }}{{ .Values.auth.existingSecret }}{{ else }}{{ include "k6gate.fullname" . }}-auth{{ end }}
+{{- end }}

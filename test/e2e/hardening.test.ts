@@ -1,0 +1,146 @@
+// What a local k6 script can reach, against the compiled daemon running as an unprivileged user
+// (root bypasses /proc protections, so these run as nobody through setpriv). The "k6" here is a
+// shell script standing in for any code k6 runs: it does what a hostile script or extension would.
+
+import { afterAll, describe, expect, test } from 'bun:test';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COMPILED, flaggerPayload, postLaunch, startChildDaemon } from '../helpers/daemon.ts';
+import { zombieChildren } from '../helpers/processes.ts';
+
+const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+const why =
+  process.getuid?.() !== 0
+    ? 'not root, so cannot switch to an unprivileged user'
+    : !Bun.which('setpriv')
+      ? 'setpriv not installed'
+      : !existsSync(COMPILED)
+        ? 'dist/k6gate not built'
+        : undefined;
+if (why) console.log(`SKIP hardening tests: ${why}`);
+const describeHardening = why ? describe.skip : describe;
+
+const dir = mkdtempSync(join(tmpdir(), 'k6gate-hardening-'));
+chmodSync(dir, 0o777);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// A fake k6 that prints the banner line k6gate waits for, then runs `body`.
+function fakeK6(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\necho "         output: -"\n${body}\n`, { mode: 0o755 });
+  return path;
+}
+
+async function daemonAsNobody(k6: string, args: string[] = [], env: Record<string, string> = {}) {
+  const temp = mkdtempSync(join(dir, 'tmp-'));
+  chmodSync(temp, 0o777);
+  const d = await startChildDaemon({
+    compiled: true,
+    wrap: NOBODY,
+    args: ['--k6-binary', k6, '--temp-dir', temp, ...args],
+    env,
+  });
+  return { d, temp };
+}
+
+const run = (url: string) =>
+  postLaunch(url, flaggerPayload({ script: 'export default function () {}' }));
+
+describeHardening('what a local script can reach (compiled daemon as uid 65534)', () => {
+  test('a child cannot read /proc/<daemon>/environ: the tokens stay unseen', async () => {
+    const k6 = fakeK6(
+      'read-environ',
+      'if cat /proc/$PPID/environ > /dev/null 2>&1; then echo "ENVIRON READABLE"; cat /proc/$PPID/environ | tr "\\0" "\\n"; else echo "ENVIRON DENIED"; fi',
+    );
+    const { d } = await daemonAsNobody(k6, [], {
+      SLACK_TOKEN: 'xoxb-daemon-secret-1234',
+      K6_CLOUD_TOKEN: 'cloud-secret-5678',
+    });
+    try {
+      const res = await run(d.url);
+      const text = await res.text();
+      expect(res.status).toBe(200);
+      expect(text).toContain('ENVIRON DENIED');
+      expect(text).not.toContain('xoxb-daemon-secret-1234');
+      expect(text).not.toContain('cloud-secret-5678');
+    } finally {
+      await d.stop();
+    }
+  }, 30_000);
+
+  test('a grandchild that leaves the process group (setsid) is dead within the kill grace', async () => {
+    const pidFile = join(dir, 'escaped.pid');
+    const k6 = fakeK6(
+      'escape',
+      `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 300' &\nsleep 0.3\nexit 0`,
+    );
+    const { d } = await daemonAsNobody(k6, ['--kill-grace-period', '2s']);
+    try {
+      const res = await run(d.url);
+      expect(res.status).toBe(200);
+      const answeredAt = Date.now();
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      expect(pid).toBeGreaterThan(0);
+      while (existsSync(`/proc/${pid}`) && Date.now() - answeredAt < 2000) await Bun.sleep(20);
+      expect(existsSync(`/proc/${pid}`)).toBe(false); // killed and reaped: not even a zombie
+      expect(
+        d.logs.some(
+          (r) => r.msg === 'killing a process a k6 run left behind' && r.orphanPid === pid,
+        ),
+      ).toBe(true);
+      expect(zombieChildren(d.pid)).toEqual([]);
+    } finally {
+      await d.stop();
+    }
+  }, 30_000);
+
+  test('a 600 MB flood with a 1 MiB cap: no disk used, memory bounded, answer within the cap', async () => {
+    const k6 = fakeK6(
+      'flood',
+      "head -c 600000000 /dev/zero | tr '\\0' 'x'\necho\necho END-OF-FLOOD",
+    );
+    const { d, temp } = await daemonAsNobody(k6, ['--max-output-bytes', String(1024 * 1024)]);
+    const rss = () =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))?.[1]) * 1024;
+    const diskUse = () =>
+      readdirSync(temp, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
+    try {
+      const before = rss();
+      let peakDisk = 0;
+      let peakRss = before;
+      const pending = run(d.url);
+      let done = false;
+      void pending.finally(() => (done = true));
+      while (!done) {
+        peakDisk = Math.max(peakDisk, diskUse());
+        peakRss = Math.max(peakRss, rss());
+        await Bun.sleep(25);
+      }
+      const res = await pending;
+      const text = await res.text();
+      console.log(
+        `flood: peak disk ${peakDisk} B, RSS ${(before / 2 ** 20).toFixed(1)} → peak ${(peakRss / 2 ** 20).toFixed(1)} MiB, answer ${text.length} B`,
+      );
+      expect(res.status).toBe(200);
+      expect(text).toContain('bytes of output omitted');
+      expect(text.trimEnd().endsWith('END-OF-FLOOD')).toBe(true);
+      expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024 + 256);
+      expect(peakDisk).toBeLessThan(64 * 1024); // the script file only
+      expect(peakRss - before).toBeLessThan(64 * 2 ** 20);
+    } finally {
+      await d.stop();
+    }
+  }, 60_000);
+});
