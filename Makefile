@@ -50,7 +50,9 @@ test: deps build tools
 demo: deps build
 	$(BUN) scripts/demo.ts
 
+# Checks or installs its tools first (wrk, the Go original), then measures.
 bench: deps build
+	bash bench/tools.sh
 	$(BUN) bench/run.ts
 
 clean:

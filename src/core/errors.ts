@@ -1,5 +1,6 @@
 // Error classes the daemon answers with: each has an HTTP status and a stable code.
-// One onError (src/http/errors-plugin.ts) renders them; services throw them and never import Elysia.
+// One onError (src/http/request-context.ts → render-error.ts) renders them; services throw them
+// and never import Elysia.
 
 export abstract class K6gateError extends Error {
   abstract readonly status: number;

@@ -21,64 +21,71 @@ interface SecretObject {
   data?: Record<string, string>;
 }
 
+interface FetchOptions {
+  timeoutMs: number;
+}
+
+async function fetchSecret(
+  transport: KubeTransport,
+  opts: FetchOptions,
+  namespace: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<Record<string, string>> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await transport.get(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+      combined,
+    );
+  } catch (err) {
+    const why = timeout.aborted
+      ? `no answer within ${opts.timeoutMs} ms`
+      : err instanceof Error
+        ? err.message
+        : String(err);
+    throw new Upstream(
+      `error fetching secret ${namespace}/${name}: kubernetes API unreachable (${why})`,
+    );
+  }
+  if (res.ok) return ((await res.json()) as SecretObject).data ?? {};
+  const status = (await res.json().catch(() => ({}))) as { message?: string };
+  throw secretError(res.status, status.message ?? `HTTP ${res.status}`, namespace, name);
+}
+
+// The API server's refusal as k6gate's error: the canary's problem (4xx) or the API's (503).
+function secretError(code: number, message: string, namespace: string, name: string): Error {
+  const what = `error fetching secret ${namespace}/${name}`;
+  if (code === 404) return new BadRequest(FIELD, `${what}: secrets "${name}" not found`);
+  if (code === 403) {
+    return new BadRequest(
+      FIELD,
+      `${what}: forbidden: ${message}. Grant "get" on "secrets" in namespace "${namespace}" to k6gate's identity with a Role and a RoleBinding (or the chart's rbac settings)`,
+    );
+  }
+  if (code === 401) {
+    return new Upstream(`${what}: unauthorized: k6gate's kubernetes credentials were rejected`);
+  }
+  if (code >= 500 || code === 429) {
+    return new Upstream(`${what}: kubernetes API answered ${code}: ${message}`);
+  }
+  return new BadRequest(FIELD, `${what}: ${message}`);
+}
+
 export function createKubeSecretSource(
   transport: KubeTransport,
   opts: { timeoutMs: number; logger: Logger },
 ): SecretSource {
-  async function fetchSecret(namespace: string, name: string, signal?: AbortSignal) {
-    const timeout = AbortSignal.timeout(opts.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let res: Response;
-    try {
-      res = await transport.get(
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
-        combined,
-      );
-    } catch (err) {
-      const why = timeout.aborted
-        ? `no answer within ${opts.timeoutMs} ms`
-        : err instanceof Error
-          ? err.message
-          : String(err);
-      throw new Upstream(
-        `error fetching secret ${namespace}/${name}: kubernetes API unreachable (${why})`,
-      );
-    }
-    if (res.ok) return ((await res.json()) as SecretObject).data ?? {};
-    const status = (await res.json().catch(() => ({}))) as { message?: string };
-    const message = status.message ?? `HTTP ${res.status}`;
-    if (res.status === 404) {
-      throw new BadRequest(
-        FIELD,
-        `error fetching secret ${namespace}/${name}: secrets "${name}" not found`,
-      );
-    }
-    if (res.status === 403) {
-      throw new BadRequest(
-        FIELD,
-        `error fetching secret ${namespace}/${name}: forbidden: ${message}. Grant "get" on "secrets" in namespace "${namespace}" to k6gate's identity with a Role and a RoleBinding (or the chart's rbac settings)`,
-      );
-    }
-    if (res.status === 401) {
-      throw new Upstream(
-        `error fetching secret ${namespace}/${name}: unauthorized: k6gate's kubernetes credentials were rejected`,
-      );
-    }
-    if (res.status >= 500 || res.status === 429) {
-      throw new Upstream(
-        `error fetching secret ${namespace}/${name}: kubernetes API answered ${res.status}: ${message}`,
-      );
-    }
-    throw new BadRequest(FIELD, `error fetching secret ${namespace}/${name}: ${message}`);
-  }
-
   return {
     async resolve(refs, signal) {
       if (refs.length === 0) return {};
       const bySecret = new Map<string, Promise<Record<string, string>>>();
       for (const ref of refs) {
         const id = `${ref.namespace}/${ref.name}`;
-        if (!bySecret.has(id)) bySecret.set(id, fetchSecret(ref.namespace, ref.name, signal));
+        if (!bySecret.has(id))
+          bySecret.set(id, fetchSecret(transport, opts, ref.namespace, ref.name, signal));
       }
       // Settle all before deciding, so no fetch is left running unobserved.
       const settled = await Promise.allSettled(bySecret.values());

@@ -73,45 +73,115 @@ function buildBlocks(text: string, context: string) {
   ];
 }
 
+interface Settings {
+  token: string;
+  apiUrl: string | undefined;
+  timeoutMs: number;
+  retries: number;
+  budgetMs: number;
+  logger: Logger;
+  sdkLogger: SlackLogger;
+}
+
+/** @example const slack = createSlackNotifier({ token, logger }); await slack.started(target); */
 export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   const logger = opts.logger.child({ component: 'slack' });
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SLACK_TIMEOUT_MS;
-  const retries = opts.retries ?? DEFAULT_SLACK_RETRIES;
-  const budgetMs = opts.budgetMs ?? 3 * timeoutMs;
-  const sdkLogger = adaptLogger(logger.child({ component: 'slack-sdk' }), opts.token);
+  const settings: Settings = {
+    token: opts.token,
+    apiUrl: opts.apiUrl,
+    timeoutMs,
+    retries: opts.retries ?? DEFAULT_SLACK_RETRIES,
+    budgetMs: opts.budgetMs ?? 3 * timeoutMs,
+    logger,
+    sdkLogger: adaptLogger(logger.child({ component: 'slack-sdk' }), opts.token),
+  };
   const allowed = new Set(opts.allowedChannels ?? []);
 
-  // One client per notifier call, so that its deadline can abort every request of that call
-  // (the SDK has no per-call signal; its own `timeout` bounds one attempt only).
-  function openCall(): Call {
-    const deadline = AbortSignal.timeout(budgetMs);
+  return {
+    async started(target) {
+      const threads = new Map<string, string>();
+      const channels = channelsFor(target, allowed, logger);
+      if (channels.length === 0) return { threads };
+      const call = new SlackCall(settings);
+      const text = formatMessage(target, 'has started');
+      // Channels are independent: one failing channel does not stop the others.
+      const posted = await Promise.all(
+        channels.map((c) => call.post(c, text, renderContext(target))),
+      );
+      for (const p of posted) if (p) threads.set(p.channel, p.ts);
+      return { threads };
+    },
+
+    async finished(target, threads: NotifyThreads, outcome, output) {
+      if (threads.threads.size === 0) return;
+      const call = new SlackCall(settings);
+      const text = formatMessage(target, outcome === 'succeeded' ? 'has succeeded' : 'has failed');
+      await Promise.all(
+        [...threads.threads].map(async ([channelId, ts]) => {
+          await call.upload(channelId, ts, output);
+          await call.update(channelId, ts, text, renderContext(target));
+        }),
+      );
+    },
+
+    async didNotStart(target, output) {
+      const channels = channelsFor(target, allowed, logger);
+      if (channels.length === 0) return;
+      const call = new SlackCall(settings);
+      const text = formatMessage(target, "didn't start successfully");
+      await Promise.all(
+        channels.map(async (channel) => {
+          const p = await call.post(channel, text, renderContext(target));
+          if (p) await call.upload(p.channel, p.ts, output);
+        }),
+      );
+    },
+  };
+}
+
+/** One notifier call: its own client, so that its deadline can abort every request of the call
+ * (the SDK has no per-call signal; its own `timeout` bounds one attempt only). */
+class SlackCall {
+  private readonly client: WebClient;
+  private readonly deadline: AbortSignal;
+  private readonly endsAt: number;
+
+  constructor(private readonly s: Settings) {
+    const deadline = AbortSignal.timeout(s.budgetMs);
     const fetchWithin: FetchFunction = (url, init) =>
       fetch(url, {
         ...init,
         signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline,
       });
-    const client = new WebClient(opts.token, {
-      ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
-      timeout: timeoutMs,
-      retryConfig: { retries, factor: 1, minTimeout: RETRY_DELAY_MS, maxTimeout: RETRY_DELAY_MS },
+    this.client = new WebClient(s.token, {
+      ...(s.apiUrl ? { slackApiUrl: s.apiUrl } : {}),
+      timeout: s.timeoutMs,
+      retryConfig: {
+        retries: s.retries,
+        factor: 1,
+        minTimeout: RETRY_DELAY_MS,
+        maxTimeout: RETRY_DELAY_MS,
+      },
       // A 429 is not retried inside the SDK (it would pause for Retry-After beyond our budget);
-      // `runStep` below retries once when Retry-After fits in what is left.
+      // `step` below retries once when Retry-After fits in what is left.
       rejectRateLimitedCalls: true,
-      logger: sdkLogger,
+      logger: s.sdkLogger,
       fetch: fetchWithin,
     });
-    return { client, deadline, endsAt: Date.now() + budgetMs };
+    this.deadline = deadline;
+    this.endsAt = Date.now() + s.budgetMs;
   }
 
   // Runs one Slack step; on failure logs `failure` with the channel and Slack's error code.
-  async function runStep<T>(
-    call: Call,
+  private async step<T>(
     failure: string,
     channel: string,
-    step: () => Promise<T>,
+    run: () => Promise<T>,
   ): Promise<T | undefined> {
+    const { logger, budgetMs, token } = this.s;
     for (let retried = false; ; retried = true) {
-      if (call.deadline.aborted) {
+      if (this.deadline.aborted) {
         logger.error(`${failure}: gave up after ${budgetMs} ms`, {
           channel,
           error: 'budget_exhausted',
@@ -119,12 +189,12 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
         return undefined;
       }
       try {
-        return await step();
+        return await run();
       } catch (err) {
-        const problem = describeSlackError(err, opts.token);
+        const problem = describeSlackError(err, token);
         const waitMs =
           problem.retryAfterSeconds === undefined ? undefined : problem.retryAfterSeconds * 1000;
-        if (!retried && waitMs !== undefined && Date.now() + waitMs < call.endsAt) {
+        if (!retried && waitMs !== undefined && Date.now() + waitMs < this.endsAt) {
           logger.warn(`${failure}: rate-limited, retrying in ${waitMs} ms`, {
             channel,
             ...problem,
@@ -132,20 +202,20 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
           await Bun.sleep(waitMs);
           continue;
         }
-        const budget = call.deadline.aborted ? { budgetExhausted: true } : {};
+        const budget = this.deadline.aborted ? { budgetExhausted: true } : {};
         logger.error(`${failure}: ${problem.error}`, { channel, ...problem, ...budget });
         return undefined;
       }
     }
   }
 
-  async function post(call: Call, channel: string, text: string, context: string) {
-    const res = await runStep(call, `error sending message to ${channel}`, channel, () =>
-      call.client.chat.postMessage({ channel, text, blocks: buildBlocks(text, context) }),
+  async post(channel: string, text: string, context: string) {
+    const res = await this.step(`error sending message to ${channel}`, channel, () =>
+      this.client.chat.postMessage({ channel, text, blocks: buildBlocks(text, context) }),
     );
     if (res?.channel && res.ts) return { channel: res.channel, ts: res.ts };
     if (res) {
-      logger.error(`error sending message to ${channel}: no channel or ts in the answer`, {
+      this.s.logger.error(`error sending message to ${channel}: no channel or ts in the answer`, {
         channel,
       });
     }
@@ -153,13 +223,12 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   }
 
   // The SDK's external-upload flow: getUploadURLExternal, POST to upload_url, complete.
-  async function upload(call: Call, channelId: string, threadTs: string, output: string) {
-    await runStep(
-      call,
+  async upload(channelId: string, threadTs: string, output: string) {
+    await this.step(
       `error while uploading output ${RESULTS_FILE_NAME} in slack channel ${channelId}`,
       channelId,
       () =>
-        call.client.filesUploadV2({
+        this.client.filesUploadV2({
           channel_id: channelId,
           thread_ts: threadTs,
           filename: RESULTS_FILE_NAME,
@@ -169,58 +238,11 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
     );
   }
 
-  async function update(call: Call, channelId: string, ts: string, text: string, context: string) {
-    await runStep(call, `error updating message ${ts} in channel ${channelId}`, channelId, () =>
-      call.client.chat.update({ channel: channelId, ts, text, blocks: buildBlocks(text, context) }),
+  async update(channelId: string, ts: string, text: string, context: string) {
+    await this.step(`error updating message ${ts} in channel ${channelId}`, channelId, () =>
+      this.client.chat.update({ channel: channelId, ts, text, blocks: buildBlocks(text, context) }),
     );
   }
-
-  return {
-    async started(target) {
-      const threads = new Map<string, string>();
-      const channels = channelsFor(target, allowed, logger);
-      if (channels.length === 0) return { threads };
-      const call = openCall();
-      const text = formatMessage(target, 'has started');
-      // Channels are independent: one failing channel does not stop the others.
-      const posted = await Promise.all(
-        channels.map((c) => post(call, c, text, renderContext(target))),
-      );
-      for (const p of posted) if (p) threads.set(p.channel, p.ts);
-      return { threads };
-    },
-
-    async finished(target, threads: NotifyThreads, outcome, output) {
-      if (threads.threads.size === 0) return;
-      const call = openCall();
-      const text = formatMessage(target, outcome === 'succeeded' ? 'has succeeded' : 'has failed');
-      await Promise.all(
-        [...threads.threads].map(async ([channelId, ts]) => {
-          await upload(call, channelId, ts, output);
-          await update(call, channelId, ts, text, renderContext(target));
-        }),
-      );
-    },
-
-    async didNotStart(target, output) {
-      const channels = channelsFor(target, allowed, logger);
-      if (channels.length === 0) return;
-      const call = openCall();
-      const text = formatMessage(target, "didn't start successfully");
-      await Promise.all(
-        channels.map(async (channel) => {
-          const p = await post(call, channel, text, renderContext(target));
-          if (p) await upload(call, p.channel, p.ts, output);
-        }),
-      );
-    },
-  };
-}
-
-interface Call {
-  client: WebClient;
-  deadline: AbortSignal;
-  endsAt: number;
 }
 
 // The run's channels, once each, less those outside --slack-allowed-channels (logged).

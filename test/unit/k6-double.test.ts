@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { K6_DOUBLE, REPO, waitFor } from '../helpers/daemon.ts';
-import { zombieChildren } from '../helpers/processes.ts';
+import { doubleScript, zombieChildren } from '../helpers/processes.ts';
 
 let dir: string;
 let target: ReturnType<typeof Bun.serve>;
@@ -50,7 +50,7 @@ function spawnDouble(
   closeSync(fd);
   return { proc, output: () => readFileSync(logPath, 'utf8') };
 }
-const directive = (d: string) => `// k6-double: ${d}\nexport default function () {}\n`;
+const directive = doubleScript;
 
 describe('k6 double', () => {
   test('banner with `output: -`, summary, exit 0', async () => {

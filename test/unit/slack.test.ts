@@ -131,7 +131,6 @@ describe('slack notifier: the calls for each event', () => {
     await withSlack(async ({ recorder, notifier }) => {
       const t = target(['team', 'CEXISTING']);
       const threads = await notifier.started(t);
-      await Bun.sleep(100);
       expect(recorder.methods()).toEqual(['chat.postMessage', 'chat.postMessage']);
       expect(new Set(threads.threads.keys())).toEqual(new Set(['CTEAM', 'CEXISTING']));
 
