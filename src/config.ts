@@ -114,6 +114,14 @@ const TABLE = {
     schema: v.string(),
     secret: true,
   }),
+  cloudTokenFile: setting({
+    flag: '--cloud-token-file',
+    env: 'K6_CLOUD_TOKEN_FILE',
+    fallback: '',
+    help: 'read the k6 Cloud token from this file instead of K6_CLOUD_TOKEN',
+    expected: 'a file path',
+    schema: TOKEN_FILE,
+  }),
   slackToken: setting({
     flag: '--slack-token',
     env: 'SLACK_TOKEN',
@@ -122,6 +130,14 @@ const TABLE = {
     expected: 'a token',
     schema: v.string(),
     secret: true,
+  }),
+  slackTokenFile: setting({
+    flag: '--slack-token-file',
+    env: 'SLACK_TOKEN_FILE',
+    fallback: '',
+    help: 'read the Slack token from this file (a mounted Secret) instead of SLACK_TOKEN',
+    expected: 'a file path',
+    schema: TOKEN_FILE,
   }),
   slackApiUrl: setting({
     flag: '--slack-api-url',
@@ -222,22 +238,6 @@ const TABLE = {
     help: 'where per-run directories are made',
     expected: 'a directory path',
     schema: v.pipe(v.string(), v.minLength(1)),
-  }),
-  slackTokenFile: setting({
-    flag: '--slack-token-file',
-    env: 'SLACK_TOKEN_FILE',
-    fallback: '',
-    help: 'read the Slack token from this file (a mounted Secret) instead of SLACK_TOKEN',
-    expected: 'a file path',
-    schema: TOKEN_FILE,
-  }),
-  cloudTokenFile: setting({
-    flag: '--cloud-token-file',
-    env: 'K6_CLOUD_TOKEN_FILE',
-    fallback: '',
-    help: 'read the k6 Cloud token from this file instead of K6_CLOUD_TOKEN',
-    expected: 'a file path',
-    schema: TOKEN_FILE,
   }),
   authFile: setting({
     flag: '--auth-file',
@@ -370,6 +370,8 @@ function resolveConfig(
   );
 }
 
+const FLAG_COLUMN = Math.max(...SETTINGS.map((s) => s.flag.length)) + 12;
+
 /** `--help`, generated from the settings table so it cannot drift. */
 export function renderHelp(version: string): string {
   const lines = [
@@ -380,12 +382,13 @@ export function renderHelp(version: string): string {
     '  k6gate --help            show this help',
     '  k6gate --version         print the version',
     '',
-    'Flags (each also read from the environment variable shown; a flag wins):',
+    'Flags (each also read from the environment variable shown; a flag wins; an empty variable',
+    'counts as unset):',
   ];
   for (const s of SETTINGS) {
     const fallback = typeof s.fallback === 'function' ? 'TMPDIR or /tmp' : s.fallback;
     lines.push(
-      `  ${s.flag} <value>`.padEnd(34) + `${s.env}`,
+      `  ${s.flag} <value>`.padEnd(FLAG_COLUMN) + `${s.env}`,
       `      ${s.help}${fallback === '' ? '' : ` (default: ${fallback})`}`,
     );
   }

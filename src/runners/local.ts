@@ -4,7 +4,7 @@
 // is awaited exactly once; whatever it left behind (group members, escaped orphans, the
 // directory) is removed before its result settles. Timers end with one AbortController.
 
-import { closeSync, createReadStream } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -208,22 +208,29 @@ async function finishOutput(
   }
 }
 
-/** Pumps the pipe into the buffer and hands each chunk to `onChunk`. */
+/** Pumps the pipe into the buffer and hands each chunk to `onChunk`. Bun's own stream reads the
+ * pipe without blocking (node's fs streams park a thread-pool thread in read(2) per open pipe,
+ * so a few quiet runs would starve every other read); the descriptor is closed here, once. */
 function readOutput(
   fd: number,
   output: { push(chunk: Uint8Array): void },
   onChunk: (c: Uint8Array) => void,
 ) {
-  const stream = createReadStream('', { fd, autoClose: true, highWaterMark: 256 * 1024 });
-  const eof = new Promise<void>((resolve) => {
-    stream.on('data', (chunk) => {
-      const bytes = chunk as Buffer;
-      output.push(bytes);
-      onChunk(bytes);
-    });
-    stream.on('end', resolve);
-    stream.on('error', () => resolve());
-  });
+  const reader = Bun.file(fd).stream().getReader();
+  const eof = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        output.push(value);
+        onChunk(value);
+      }
+    } catch {
+      // Canceled, or the pipe failed: what was read is kept.
+    } finally {
+      closeSync(fd);
+    }
+  })();
   return {
     /** True once EOF came, false when `ms` passed first. */
     async waitEof(ms: number): Promise<boolean> {
@@ -235,7 +242,7 @@ function readOutput(
       timer.abort();
       return done;
     },
-    stop: () => void stream.destroy(),
+    stop: () => void reader.cancel().catch(() => {}),
   };
 }
 

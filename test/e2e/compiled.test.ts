@@ -6,6 +6,7 @@ import { zombieChildren } from '../helpers/processes.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
   COMPILED,
@@ -169,6 +170,28 @@ describe('the compiled daemon as a process', () => {
       await d.stop('SIGKILL');
     }
   }, 30_000);
+
+  test('a client stalled mid-body does not hold shutdown past --shutdown-timeout', async () => {
+    const d = await startChildDaemon({ compiled: true, args: ['--shutdown-timeout', '1s'] });
+    const sock = connect(Number(new URL(d.url).port), '127.0.0.1');
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    sock.write(
+      'POST /launch-test HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"name":',
+    );
+    sock.on('error', () => {});
+    await Bun.sleep(200);
+    const t0 = performance.now();
+    const code = await d.stop('SIGTERM');
+    const took = performance.now() - t0;
+    sock.destroy();
+    expect(code).toBe(0);
+    expect(took).toBeLessThan(5000); // 1 s timeout, not the 30 s idle cut
+    expect(
+      d.logs.some(
+        (r) => r.msg === 'connections still open after the shutdown timeout: closing them',
+      ),
+    ).toBe(true);
+  }, 20_000);
 
   test('--help tells the truth and lists every variable of the README table', async () => {
     const proc = Bun.spawnSync([COMPILED, '--help']);

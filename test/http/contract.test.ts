@@ -4,7 +4,7 @@
 
 import { doubleScript, zombieChildren } from '../helpers/processes.ts';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flaggerPayload, postLaunch, waitFor, startInProcess } from '../helpers/daemon.ts';
@@ -237,5 +237,30 @@ describe('long waits', () => {
       flaggerPayload({ script: doubleScript('mode=pass duration=36s quiet-progress=true') }),
     );
     expect(res.status).toBe(200);
+  }, 60_000);
+});
+
+describe('many quiet runs', () => {
+  // Regression: output read through node's fs streams parked one thread-pool thread per quiet
+  // pipe, so after four silent runs no other run's banner was ever read.
+  test('40 runs that print nothing after their banner do not starve a 41st', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'k6gate-quiet-'));
+    const quiet = join(bin, 'k6');
+    writeFileSync(quiet, '#!/bin/sh\necho "         output: -"\nexec sleep 30\n', { mode: 0o755 });
+    const d = start(['--k6-binary', quiet, '--kill-grace-period', '1s']);
+    const body = (name: string) =>
+      flaggerPayload(
+        { script: 'export default function () {}', wait_for_results: 'false' },
+        { name },
+      );
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => postLaunch(d.url, body(`q${i}`))),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 40 }, () => 200));
+    const res = await postLaunch(d.url, body('the-41st'));
+    expect(res.status).toBe(200);
+    expect(d.daemon.registry.running()).toHaveLength(41);
+    await d.close();
+    rmSync(bin, { recursive: true, force: true });
   }, 60_000);
 });
