@@ -11,16 +11,20 @@ export abstract class K6gateError extends Error {
   }
 }
 
-/** The request is malformed; `field` names the offending JSON path (e.g. `metadata.env_vars`). */
-export class BadRequest extends K6gateError {
-  readonly status = 400;
-  readonly code = 'bad_request';
+/** An error about one field of the request; `field` names its JSON path (`metadata.env_vars`). */
+export abstract class FieldError extends K6gateError {
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(message);
   }
+}
+
+/** The request is malformed. */
+export class BadRequest extends FieldError {
+  readonly status = 400;
+  readonly code = 'bad_request';
 }
 
 export class PayloadTooLarge extends K6gateError {
@@ -119,15 +123,9 @@ export class Unauthorized extends K6gateError {
 }
 
 /** Authenticated, but not allowed to do this (another namespace, say). */
-export class Forbidden extends K6gateError {
+export class Forbidden extends FieldError {
   readonly status = 403;
   readonly code = 'forbidden';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The body is not JSON. */

@@ -3,14 +3,7 @@
 
 import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
-import {
-  BadRequest,
-  Busy,
-  ClientGone,
-  Forbidden,
-  K6gateError,
-  MethodNotAllowed,
-} from '../core/errors.ts';
+import { Busy, ClientGone, FieldError, K6gateError, MethodNotAllowed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Counter } from '../core/metrics.ts';
 import { parseLaunchPayload } from '../flagger/payload.ts';
@@ -71,7 +64,7 @@ export function launchPlugin(opts: LaunchRouteOptions) {
             logger[quiet ? 'debug' : 'info']('launch request refused', {
               status,
               code: err.code,
-              field: err instanceof BadRequest || err instanceof Forbidden ? err.field : undefined,
+              field: err instanceof FieldError ? err.field : undefined,
               error: err.message,
             });
           }

@@ -4,6 +4,7 @@
 
 import {
   BadRequest,
+  FieldError,
   Forbidden,
   K6gateError,
   NotFound,
@@ -48,7 +49,7 @@ export function renderError(
   return respond(known.status, text, known.headers(), opts, {
     code: known.code,
     message: line,
-    ...(known instanceof BadRequest || known instanceof Forbidden ? { field: known.field } : {}),
+    ...(known instanceof FieldError ? { field: known.field } : {}),
     ...(output === '' ? {} : { output }),
   });
 }
