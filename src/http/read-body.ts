@@ -14,13 +14,22 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
   if (declared !== null && Number(declared) > limit) {
     throw new PayloadTooLarge(`request body larger than ${limit} bytes`);
   }
-  const text = await readLimited(request, limit);
+  // With a declared length within the limit, one read; otherwise count while streaming.
+  const text = declared !== null ? await readDeclared(request) : await readLimited(request, limit);
   if (text.trim() === '')
     throw new BadRequest('body', 'empty body: expected a Flagger webhook payload');
   try {
     return JSON.parse(text);
   } catch {
     throw new BadRequest('body', 'the body is not valid JSON');
+  }
+}
+
+async function readDeclared(request: Request): Promise<string> {
+  try {
+    return await request.text();
+  } catch {
+    throw new ClientGone('the client went away while sending the body');
   }
 }
 

@@ -197,7 +197,12 @@ async function finishOutput(
   opts: LocalRunnerOptions,
   logger: Logger,
 ) {
-  for (let waited = 0; ; waited += DRAIN_STEP_MS) {
+  // The common case: the pipe closed with the run. Orphans (if any) are swept off this path.
+  if (await drained.waitEof(DRAIN_STEP_MS)) {
+    opts.orphans?.sweepSoon(logger);
+    return;
+  }
+  for (let waited = DRAIN_STEP_MS; ; waited += DRAIN_STEP_MS) {
     await opts.orphans?.sweep(logger);
     if (await drained.waitEof(DRAIN_STEP_MS)) return;
     if (waited >= opts.killGraceMs) {

@@ -13,16 +13,31 @@ export interface OrphanSweeper {
   release(pid: number): void;
   /** Kills and reaps every child that is not a live run leader. */
   sweep(logger: Logger): Promise<void>;
+  /** The same, soon and at most once per SWEEP_COALESCE_MS, off the caller's path: a run whose
+   * output closed cleanly has no orphan holding it, but may have one that closed its output. */
+  sweepSoon(logger: Logger): void;
 }
 
 const REAP_POLL_MS = 10;
+const SWEEP_COALESCE_MS = 250;
 const REAP_WAIT_MS = 2000;
 
 export function createOrphanSweeper(): OrphanSweeper {
   const leaders = new Set<number>();
+  let scheduled = false;
   return {
     adopt: (pid) => void leaders.add(pid),
     release: (pid) => void leaders.delete(pid),
+    sweepSoon(logger) {
+      if (scheduled) return;
+      scheduled = true;
+      void sleep(SWEEP_COALESCE_MS)
+        .then(() => {
+          scheduled = false;
+          return this.sweep(logger);
+        })
+        .catch((err: unknown) => logger.error('orphan sweep failed', { err }));
+    },
     async sweep(logger) {
       const orphans = listChildren().filter((c) => !leaders.has(c.pid));
       for (const o of orphans) {

@@ -20,7 +20,8 @@ const DECODER = new TextDecoder();
 export function createOutputBuffer(maxBytes: number): OutputBuffer {
   const headKeep = Math.floor(maxBytes / 2);
   const tailKeep = maxBytes - headKeep;
-  const head = new Uint8Array(headKeep);
+  // Kept as the chunks came (copied): a quiet run costs what it printed, not the cap.
+  const head: Uint8Array[] = [];
   let headLength = 0;
   const tail: Uint8Array[] = [];
   let tailLength = 0;
@@ -31,7 +32,7 @@ export function createOutputBuffer(maxBytes: number): OutputBuffer {
       total += chunk.byteLength;
       const toHead = Math.min(headKeep - headLength, chunk.byteLength);
       if (toHead > 0) {
-        head.set(chunk.subarray(0, toHead), headLength);
+        head.push(chunk.slice(0, toHead));
         headLength += toHead;
       }
       if (toHead === chunk.byteLength) return;
@@ -46,7 +47,7 @@ export function createOutputBuffer(maxBytes: number): OutputBuffer {
       const joined = Buffer.concat(tail);
       const kept = joined.subarray(Math.max(0, joined.byteLength - tailKeep));
       const dropped = total - headLength - kept.byteLength;
-      const headText = DECODER.decode(head.subarray(0, headLength));
+      const headText = DECODER.decode(Buffer.concat(head));
       if (dropped === 0)
         return { text: headText + DECODER.decode(kept), truncated: false, totalBytes: total };
       const marker = `\n[… k6gate: ${dropped} bytes of output omitted …]\n`;
