@@ -8,7 +8,9 @@ process.on('unhandledRejection', (reason) => {
 // One kube-apiserver serves the whole run; stop it (and anything else started) at the end.
 import { afterAll } from 'bun:test';
 import { stopAllKubeEnvs } from './kube-apiserver.ts';
+import { stopKubeCluster } from './kube-cluster.ts';
 
 afterAll(async () => {
+  await stopKubeCluster();
   await stopAllKubeEnvs();
 });

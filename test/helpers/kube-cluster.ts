@@ -1,0 +1,131 @@
+// A kubelet-less cluster for pod-runner tests, on top of the run's shared API server
+// (kube-apiserver.ts): kube-controller-manager (Job controller, garbage collector, Deployments),
+// kube-scheduler (binds pods to nodes), and kwok (simulated nodes; pod lifecycles from its own
+// Stage manifests, including the chaos Stage that fails a container with a chosen exit code).
+// All built from Go modules by scripts/kube-env; one cluster per test run.
+
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getKubeEnv, type KubeEnv } from './kube-apiserver.ts';
+
+export interface KubeCluster {
+  env: KubeEnv;
+  /** The fake node's name; pods are bound to it by the real scheduler. */
+  node: string;
+  stop(): Promise<void>;
+}
+
+/** Every Stage manifest kwok ships that a test cluster wants: node lifecycle, the general pod
+ * lifecycle (Job pods complete with exit 0), and the chaos Stages selected by pod labels. */
+function stageFiles(binDir: string): string[] {
+  const root = join(binDir, 'stages');
+  const pick = (dir: string) =>
+    existsSync(join(root, dir))
+      ? readdirSync(join(root, dir))
+          .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+          .map((f) => join(root, dir, f))
+      : [];
+  return [
+    ...pick('node/fast'),
+    ...pick('node/heartbeat'),
+    ...pick('pod/general'),
+    ...pick('pod/chaos'),
+  ];
+}
+
+async function startCluster(): Promise<KubeCluster> {
+  const env = await getKubeEnv();
+  const t0 = performance.now();
+  const run = mkdtempSync(join(tmpdir(), 'k6gate-cluster-'));
+  const log = (name: string) => Bun.file(join(run, `${name}.log`));
+  const spawn = (name: string, argv: string[]) =>
+    Bun.spawn([join(env.binDir, name), ...argv], {
+      stdout: log(name),
+      stderr: log(name),
+      stdin: 'ignore',
+    });
+  const kubeconfig = env.adminKubeconfig;
+  const procs = [
+    spawn('kube-controller-manager', [
+      `--kubeconfig=${kubeconfig}`,
+      // nodelifecycle lifts the not-ready taint the apiserver puts on a new node once kwok makes it Ready.
+      '--controllers=job,garbagecollector,deployment,replicaset,ttl-after-finished,nodelifecycle',
+      '--leader-elect=false',
+      '--secure-port=0',
+      '--use-service-account-credentials=false',
+      '--concurrent-job-syncs=20',
+    ]),
+    spawn('kube-scheduler', [
+      `--kubeconfig=${kubeconfig}`,
+      '--leader-elect=false',
+      '--secure-port=0',
+    ]),
+    spawn('kwok', [
+      `--kubeconfig=${kubeconfig}`,
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      ...stageFiles(env.binDir).map((f) => `--config=${f}`),
+    ]),
+  ];
+  live.add(procs);
+  const node = `kwok-node-${process.pid}`;
+  await env.admin('POST', '/api/v1/nodes', {
+    metadata: {
+      name: node,
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+      labels: { type: 'kwok' },
+    },
+    status: {
+      allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
+      capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
+    },
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const n = await env.admin('GET', `/api/v1/nodes/${node}`);
+    const ready = (n.status?.conditions ?? []).some(
+      (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+    );
+    const tainted = (n.spec?.taints ?? []).length > 0;
+    if (ready && !tainted) break;
+    if (Date.now() > deadline)
+      throw new Error(`node ${node} not Ready and untainted in 60 s (logs in ${run})`);
+    await Bun.sleep(200);
+  }
+  console.log(
+    `kwok cluster ready in ${((performance.now() - t0) / 1000).toFixed(1)}s (node ${node})`,
+  );
+  return {
+    env,
+    node,
+    async stop() {
+      live.delete(procs);
+      await Promise.all(
+        procs.map(async (p) => {
+          p.kill('SIGTERM');
+          const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+          await p.exited;
+          clearTimeout(timer);
+        }),
+      );
+      rmSync(run, { recursive: true, force: true });
+    },
+  };
+}
+
+let shared: Promise<KubeCluster> | undefined;
+/** The run's cluster, started on first use and stopped by the preload after all tests. */
+export function getKubeCluster(): Promise<KubeCluster> {
+  shared ??= startCluster();
+  return shared;
+}
+
+export async function stopKubeCluster() {
+  if (shared) await (await shared).stop();
+  shared = undefined;
+}
+
+const live = new Set<Bun.Subprocess[]>();
+process.on('exit', () => {
+  for (const procs of live) for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+});
