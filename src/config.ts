@@ -17,6 +17,9 @@ const DEFAULT_MAX_RUN_DURATION = '1h';
 const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_SECRETS_TIMEOUT = '10s';
+/** The k6 the image ships (Dockerfile), pinned by digest. */
+const DEFAULT_RUNNER_IMAGE =
+  'grafana/k6:2.1.0@sha256:65c920dc067d5e2e00befbf982af6ad6ad0117034e8b1c65817c7975c52d4669';
 
 interface Setting<S extends v.GenericSchema<string, unknown> = v.GenericSchema<string, unknown>> {
   flag: string;
@@ -286,6 +289,22 @@ const TABLE = {
           .filter((c) => c !== ''),
       ),
     ),
+  }),
+  runner: setting({
+    flag: '--runner',
+    env: 'RUNNER',
+    fallback: 'local',
+    help: 'where a run happens when its metadata names no runner: local (a child process) or job (one Kubernetes Job per run; needs --kubernetes-client)',
+    expected: 'local or job',
+    schema: v.picklist(['local', 'job'] as const),
+  }),
+  runnerImage: setting({
+    flag: '--runner-image',
+    env: 'RUNNER_IMAGE',
+    fallback: DEFAULT_RUNNER_IMAGE,
+    help: 'the k6 image pod runners use',
+    expected: 'an image reference',
+    schema: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9./:@_-]*$/)),
   }),
   shutdownTimeoutMs: setting({
     flag: '--shutdown-timeout',

@@ -26,10 +26,15 @@ class SettingError extends Error {}
 
 // The Kubernetes and Slack clients are loaded only when configured: they cost start time and
 // memory (client-node alone takes ~25 ms to load).
-async function buildSecrets(config: Config, logger: Logger) {
+async function buildKube(config: Config, logger: Logger) {
   if (config.kubernetesClient === 'none') {
     logger.info('not creating a kubernetes client (KUBERNETES_CLIENT=none)');
-    return unconfiguredSecretSource;
+    if (config.runner !== 'local') {
+      throw new SettingError(
+        `invalid value for --runner / RUNNER: "${config.runner}" needs --kubernetes-client`,
+      );
+    }
+    return { secrets: unconfiguredSecretSource, kube: undefined };
   }
   const { createKubeTransport, loadKubeConfig } = await import('./kube/client.ts');
   let kc;
@@ -40,12 +45,13 @@ async function buildSecrets(config: Config, logger: Logger) {
       `invalid value for --kubernetes-client / KUBERNETES_CLIENT: cannot load the ${config.kubernetesClient} configuration: ${(err as Error).message}`,
     );
   }
-  if (!kc) return unconfiguredSecretSource;
+  if (!kc) return { secrets: unconfiguredSecretSource, kube: undefined };
   logger.info('created kubernetes client', { mode: config.kubernetesClient });
-  return createKubeSecretSource(createKubeTransport(kc), {
-    timeoutMs: config.secretsTimeoutMs,
-    logger,
-  });
+  const kube = createKubeTransport(kc);
+  return {
+    secrets: createKubeSecretSource(kube, { timeoutMs: config.secretsTimeoutMs, logger }),
+    kube,
+  };
 }
 
 // A token from its file when one is named (the chart mounts them), else from the setting.
@@ -136,7 +142,7 @@ async function main(): Promise<number> {
       },
       logger,
       notifier: await buildNotifier(config, logger),
-      secrets: await buildSecrets(config, logger),
+      ...(await buildKube(config, logger)),
       clients: loadClients(config, logger),
       orphans: subreaper ? createOrphanSweeper() : undefined,
       daemonEnv: process.env,

@@ -14,8 +14,10 @@ import { createLaunchPolicy } from './launch/policy.ts';
 import { createRunRegistry, type RunRegistry } from './launch/run-registry.ts';
 import { createSemaphore, type Semaphore } from './launch/semaphore.ts';
 import { createLaunchService } from './launch/service.ts';
+import type { KubeTransport } from './kube/client.ts';
 import type { SecretSource } from './kube/secret-source.ts';
 import type { Notifier } from './notify/notifier.ts';
+import { createJobRunner } from './runners/job.ts';
 import { createLocalRunner } from './runners/local.ts';
 import type { OrphanSweeper } from './runners/orphans.ts';
 import type { Runner } from './runners/runner.ts';
@@ -31,6 +33,8 @@ export interface DaemonParts {
   clock?: Clock;
   runner?: Runner;
   orphans?: OrphanSweeper;
+  /** The Kubernetes API, when a client is configured: enables the job runner. */
+  kube?: KubeTransport;
 }
 
 export function buildDaemon(parts: DaemonParts) {
@@ -51,8 +55,12 @@ export function buildDaemon(parts: DaemonParts) {
       clock,
       orphans: parts.orphans,
     });
+  const job =
+    parts.kube &&
+    createJobRunner({ ...config, kube: parts.kube, image: config.runnerImage, logger, clock });
   const launch = createLaunchService({
-    runner,
+    runners: { local: runner, ...(job ? { job } : {}) },
+    defaultRunner: config.runner,
     notifier: parts.notifier,
     secrets: parts.secrets,
     semaphore,

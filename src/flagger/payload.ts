@@ -19,7 +19,15 @@ const METADATA_KEYS = [
   'min_failure_delay',
   'env_vars',
   'kubernetes_secrets',
+  // k6gate's own keys
+  'runner',
+  'runner_labels',
+  'runner_annotations',
 ] as const;
+
+/** Where a run happens: a child process of k6gate, or one Kubernetes Job per run. */
+const RUNNER_KINDS = ['local', 'job'] as const;
+export type RunnerKind = (typeof RUNNER_KINDS)[number];
 
 export interface SecretRefSpec {
   /** Environment variable the value is exported as. */
@@ -45,6 +53,10 @@ export interface LaunchRequest {
   secretRefs: SecretRefSpec[];
   /** Metadata keys k6gate does not know (ignored, logged at debug). */
   unknownMetadataKeys: string[];
+  /** undefined: the daemon's default (--runner). */
+  runner: RunnerKind | undefined;
+  runnerLabels: Record<string, string>;
+  runnerAnnotations: Record<string, string>;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -172,6 +184,9 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     ),
     envVars: parseEnvVars(m.env_vars),
     secretRefs: parseSecretRefs(m.kubernetes_secrets, payload.namespace),
+    runner: parseRunner(m.runner),
+    runnerLabels: parseMetaMap(m.runner_labels, 'runner_labels', LABEL_VALUE),
+    runnerAnnotations: parseMetaMap(m.runner_annotations, 'runner_annotations', /^[\s\S]{0,4096}$/),
     unknownMetadataKeys: Object.keys(m).filter(
       (k) => !(METADATA_KEYS as readonly string[]).includes(k),
     ),
@@ -285,4 +300,53 @@ export function parseSecretRef(env: string, ref: string, canaryNamespace: string
 function parseSecretRefs(text: string | undefined, canaryNamespace: string): SecretRefSpec[] {
   const refs = parseJsonStringMap(text, 'kubernetes_secrets');
   return Object.entries(refs).map(([env, ref]) => parseSecretRef(env, ref, canaryNamespace));
+}
+
+function parseRunner(text: string | undefined): RunnerKind | undefined {
+  if (text === undefined || text === '') return undefined;
+  const kind = RUNNER_KINDS.find((k) => k === text);
+  if (!kind) throw new BadRequest('metadata.runner', `expected one of ${RUNNER_KINDS.join(', ')}`);
+  return kind;
+}
+
+// Kubernetes label/annotation keys: an optional DNS-subdomain prefix and a name of at most 63.
+const META_KEY =
+  /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(|[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+
+/** runner_labels / runner_annotations: a JSON object of strings with Kubernetes key rules. */
+function parseMetaMap(
+  text: string | undefined,
+  key: 'runner_labels' | 'runner_annotations',
+  value: RegExp,
+): Record<string, string> {
+  if (text === undefined || text.trim() === '' || text.trim() === 'null') return {};
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(text);
+  } catch {
+    throw new BadRequest(
+      `metadata.${key}`,
+      'expected a JSON object of strings; the text is not valid JSON',
+    );
+  }
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
+    throw new BadRequest(
+      `metadata.${key}`,
+      `expected a JSON object of strings, got ${describeType(decoded)}`,
+    );
+  }
+  for (const [k, v] of Object.entries(decoded)) {
+    if (!META_KEY.test(k))
+      throw new BadRequest(`metadata.${key}`, 'keys must be Kubernetes label keys ([prefix/]name)');
+    if (typeof v !== 'string' || !value.test(v)) {
+      throw new BadRequest(
+        `metadata.${key}.${k}`,
+        key === 'runner_labels'
+          ? 'expected a label value (at most 63 letters, digits, "-", "_", ".")'
+          : 'expected a string of at most 4096 characters',
+      );
+    }
+  }
+  return decoded as Record<string, string>;
 }

@@ -37,6 +37,12 @@ export interface KubeTransport {
   /** The API server URL. */
   readonly server: string;
   get(path: string, signal: AbortSignal): Promise<Response>;
+  /** Any verb; a body is sent as JSON (or as `contentType`, e.g. a merge patch). */
+  request(
+    method: string,
+    path: string,
+    init?: { body?: unknown; signal?: AbortSignal; contentType?: string },
+  ): Promise<Response>;
 }
 
 interface HttpsOptions {
@@ -51,27 +57,34 @@ export function createKubeTransport(kc: KubeConfig): KubeTransport {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const server = cluster.server.replace(/\/+$/, '');
-  return {
-    server,
-    async get(path, signal) {
-      const opts: HttpsOptions = { headers: {} };
-      await kc.applyToHTTPSOptions(opts);
-      const headers: Record<string, string> = { Accept: 'application/json' };
-      for (const [k, v] of Object.entries(opts.headers ?? {})) {
-        if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      }
-      const text = (v: string | Buffer | undefined) => (v === undefined ? undefined : v.toString());
-      return fetch(`${server}${path}`, {
-        headers,
-        signal,
-        tls: {
-          ca: text(opts.ca),
-          cert: text(opts.cert),
-          key: text(opts.key),
-          rejectUnauthorized: opts.rejectUnauthorized ?? !cluster.skipTLSVerify,
-          ...(cluster.tlsServerName ? { serverName: cluster.tlsServerName } : {}),
-        },
-      } as RequestInit);
-    },
-  };
+  const verify = !cluster.skipTLSVerify;
+  const serverName = cluster.tlsServerName;
+  async function request(
+    method: string,
+    path: string,
+    init: { body?: unknown; signal?: AbortSignal; contentType?: string } = {},
+  ): Promise<Response> {
+    const opts: HttpsOptions = { headers: {} };
+    await kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    if (init.body !== undefined) headers['Content-Type'] = init.contentType ?? 'application/json';
+    const text = (v: string | Buffer | undefined) => (v === undefined ? undefined : v.toString());
+    return fetch(`${server}${path}`, {
+      method,
+      headers,
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      ...(init.signal ? { signal: init.signal } : {}),
+      tls: {
+        ca: text(opts.ca),
+        cert: text(opts.cert),
+        key: text(opts.key),
+        rejectUnauthorized: opts.rejectUnauthorized ?? verify,
+        ...(serverName ? { serverName } : {}),
+      },
+    } as RequestInit);
+  }
+  return { server, request, get: (path, signal) => request('GET', path, { signal }) };
 }

@@ -10,7 +10,7 @@ export interface RunInfo {
   name: string;
   phase: string;
   mode: 'wait' | 'async';
-  pid: number;
+  pid?: number;
   startedAt: number;
 }
 

@@ -4,9 +4,9 @@
 // metrics, failure cache, Slack) is in verdict.ts.
 
 import type { Clock } from '../core/clock.ts';
-import { K6gateError, ShuttingDown, TestFailed } from '../core/errors.ts';
+import { BadRequest, K6gateError, ShuttingDown, TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { LaunchRequest } from '../flagger/payload.ts';
+import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import { describeExit, type RunHandle, type Runner, type RunResult } from '../runners/runner.ts';
@@ -17,7 +17,9 @@ import type { Semaphore } from './semaphore.ts';
 import { createVerdicts, type VerdictMetrics } from './verdict.ts';
 
 export interface LaunchDeps {
-  runner: Runner;
+  /** The runner of each kind this daemon can use; `defaultRunner` when a request names none. */
+  runners: Partial<Record<RunnerKind, Runner>>;
+  defaultRunner: RunnerKind;
   notifier: Notifier;
   secrets: SecretSource;
   semaphore: Semaphore;
@@ -50,15 +52,31 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   const admit = createAdmission({ ...deps, rejections: deps.metrics.admissionRejections });
   const verdicts = createVerdicts(deps);
 
+  // A runner this daemon does not have is a bad request, refused before admission.
+  function pickRunner(req: LaunchRequest): { kind: RunnerKind; runner: Runner } {
+    const kind = req.runner ?? deps.defaultRunner;
+    const runner = deps.runners[kind];
+    if (!runner) {
+      throw new BadRequest(
+        'metadata.runner',
+        `runner "${kind}" is not enabled on this k6gate (--runner, --kubernetes-client)`,
+      );
+    }
+    return { kind, runner };
+  }
+
   async function begin(
     req: LaunchRequest,
     ctx: LaunchContext,
     admitted: Admitted,
+    { kind, runner }: { kind: RunnerKind; runner: Runner },
   ): Promise<RunHandle> {
     try {
-      ctx.logger.info('fetching secrets (if any)', { secrets: req.secretRefs.length });
-      const secrets = await deps.secrets.resolve(req.secretRefs, ctx.signal);
-      return await deps.runner.start({
+      // Pod runs get secrets by reference (secretKeyRef); only local runs need their values.
+      const local = kind === 'local';
+      if (local) ctx.logger.info('fetching secrets (if any)', { secrets: req.secretRefs.length });
+      const secrets = local ? await deps.secrets.resolve(req.secretRefs, ctx.signal) : {};
+      return await runner.start({
         runId: deps.newRunId(),
         canary: `${req.namespace}/${req.name}`,
         scriptName: scriptFileName(req),
@@ -66,6 +84,11 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         uploadToCloud: req.uploadToCloud,
         envVars: req.envVars,
         secrets,
+        namespace: req.namespace,
+        labels: runLabels(req),
+        secretRefs: req.secretRefs,
+        podLabels: req.runnerLabels,
+        podAnnotations: req.runnerAnnotations,
       });
     } catch (err) {
       admitted.slot.release();
@@ -77,8 +100,9 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
 
   return {
     async launch(req, ctx) {
+      const picked = pickRunner(req);
       const admitted = admit(req);
-      const handle = await begin(req, ctx, admitted);
+      const handle = await begin(req, ctx, admitted, picked);
       void handle.result.then(() => admitted.slot.release());
       deps.registry.track(handle, {
         runId: handle.runId,
@@ -87,7 +111,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         name: req.name,
         phase: req.phase,
         mode: req.waitForResults ? 'wait' : 'async',
-        pid: handle.pid,
+        ...(handle.pid === undefined ? {} : { pid: handle.pid }),
         startedAt: handle.startedAt,
       });
       const run = {
@@ -133,6 +157,24 @@ function answer(result: RunResult): LaunchOutcome {
   if (result.verdict === 'passed') return { runId: result.runId, body: result.output };
   if (result.cancelReason === 'shutdown') throw new ShuttingDown();
   throw new TestFailed(`failed to run: ${describeExit(result)} (${result.reason})`, result.output);
+}
+
+/** Labels on every object of a pod run, so any replica can find it again. Values are label-safe:
+ * a canary name longer than 63 characters is cut and suffixed with a digest. */
+function runLabels(req: LaunchRequest): Record<string, string> {
+  const safe = (v: string) =>
+    v.length <= 63
+      ? v
+      : `${v.slice(0, 50)}-${new Bun.CryptoHasher('sha256').update(v).digest('hex').slice(0, 12)}`;
+  return {
+    'app.kubernetes.io/managed-by': 'k6gate',
+    'k6gate.io/canary-namespace': req.namespace,
+    'k6gate.io/canary-name': safe(req.name),
+    'k6gate.io/phase': safe(req.phase),
+    'k6gate.io/checksum': safe(
+      req.checksum.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, ''),
+    ),
+  };
 }
 
 /** A stable script name, so k6 Cloud groups the runs of one canary under one test name. */

@@ -51,10 +51,13 @@ export function createVerdicts(deps: {
   }
 
   // k6 exited before its banner, or never showed it in time: the original's "didn't start".
-  async function failToStart(run: StartedRun, kind: 'exited' | 'timeout'): Promise<never> {
-    let message = 'error while waiting for test to start: timeout';
+  async function failToStart(
+    run: StartedRun,
+    start: Exclude<StartOutcome, { kind: 'started' }>,
+  ): Promise<never> {
+    let message = `error while waiting for test to start: timeout${start.kind === 'timeout' && start.stuck ? ` (${start.stuck})` : ''}`;
     let output: string;
-    if (kind === 'timeout') {
+    if (start.kind === 'timeout') {
       abandon(run.handle, 'start-timeout');
       output = run.handle.output();
     } else {
@@ -73,7 +76,7 @@ export function createVerdicts(deps: {
   return {
     /** The k6 Cloud URL when the run started as it should; throws TestFailed otherwise. */
     async checkStart(run: StartedRun, start: StartOutcome): Promise<string | undefined> {
-      if (start.kind !== 'started') return failToStart(run, start.kind);
+      if (start.kind !== 'started') return failToStart(run, start);
       if (run.req.uploadToCloud && start.cloudUrl === undefined) {
         abandon(run.handle, 'cloud-url-missing');
         deps.failures.recordFailure(run.key);

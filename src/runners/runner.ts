@@ -1,6 +1,7 @@
 // The runner seam: what the launch service asks of any way to run a k6 test (a local child
 // process today; pods later). One run = one RunHandle; its result never rejects.
 
+import type { SecretRefSpec } from '../flagger/payload.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
 
 export type CancelReason =
@@ -15,11 +16,23 @@ export interface RunSpec {
   script: string;
   uploadToCloud: boolean;
   envVars: Readonly<Record<string, string>>;
+  /** Resolved secret values (local runs). */
   secrets: Readonly<Record<string, string>>;
+  /** The canary's namespace and labels naming the run (pod runners create objects there). */
+  namespace: string;
+  labels: Readonly<Record<string, string>>;
+  /** Secret references, passed by reference to pod runners (never read by k6gate for them). */
+  secretRefs: readonly SecretRefSpec[];
+  /** Extra labels and annotations for runner pods (e.g. to keep a mesh sidecar out). */
+  podLabels: Readonly<Record<string, string>>;
+  podAnnotations: Readonly<Record<string, string>>;
 }
 
 export type StartOutcome =
-  { kind: 'started'; cloudUrl: string | undefined } | { kind: 'exited' } | { kind: 'timeout' };
+  | { kind: 'started'; cloudUrl: string | undefined }
+  | { kind: 'exited' }
+  /** `stuck` says what held the start up (a pod's waiting reason), when known. */
+  | { kind: 'timeout'; stuck?: string };
 
 export interface RunResult {
   runId: string;
@@ -42,7 +55,8 @@ export interface RunResult {
 
 export interface RunHandle {
   readonly runId: string;
-  readonly pid: number;
+  /** The k6 process (local runs); pod runs have none. */
+  readonly pid?: number;
   readonly startedAt: number;
   /** Settles when k6 printed its banner, exited, or the start timeout passed, whichever first. */
   readonly started: Promise<StartOutcome>;

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { ClientDirectory } from '../../src/auth/clients.ts';
 import { createLogger, type LogLevel } from '../../src/core/log.ts';
 import type { Notifier } from '../../src/notify/notifier.ts';
+import type { KubeTransport } from '../../src/kube/client.ts';
 import type { SecretSource } from '../../src/kube/secret-source.ts';
 import type { Runner } from '../../src/runners/runner.ts';
 import { configFrom } from './config.ts';
@@ -49,6 +50,7 @@ export interface InProcessOptions {
   secrets?: SecretSource;
   runner?: Runner;
   clients?: ClientDirectory;
+  kube?: KubeTransport;
 }
 
 /** The daemon built by the same wiring as main.ts, listening on 127.0.0.1:0. */
@@ -67,6 +69,7 @@ export function startInProcess(opts: InProcessOptions = {}) {
     version: 'test',
     ...(opts.runner ? { runner: opts.runner } : {}),
     ...(opts.clients ? { clients: opts.clients } : {}),
+    ...(opts.kube ? { kube: opts.kube } : {}),
   });
   daemon.app.listen(listenOptions(config));
   const server = daemon.app.server;

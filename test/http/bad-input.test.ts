@@ -236,6 +236,36 @@ const CASES: Case[] = [
     /^expected Content-Type: application\/json/,
   ],
   [
+    'runner unknown',
+    post(meta({ runner: 'k8s' })),
+    400,
+    /metadata.runner: expected one of local, job/,
+  ],
+  [
+    'runner job without a kubernetes client',
+    post(meta({ runner: 'job' })),
+    400,
+    /metadata.runner: runner "job" is not enabled on this k6gate \(--runner, --kubernetes-client\)/,
+  ],
+  [
+    'runner_labels value too long',
+    post(meta({ runner_labels: JSON.stringify({ team: 'x'.repeat(64) }) })),
+    400,
+    /metadata.runner_labels.team: expected a label value/,
+  ],
+  [
+    'runner_labels bad key',
+    post(meta({ runner_labels: '{"bad key":"v"}' })),
+    400,
+    /metadata.runner_labels: keys must be Kubernetes label keys/,
+  ],
+  [
+    'runner_annotations not JSON',
+    post(meta({ runner_annotations: '{oops' })),
+    400,
+    /metadata.runner_annotations: expected a JSON object of strings/,
+  ],
+  [
     'kubernetes_secrets "[]"',
     post(meta({ kubernetes_secrets: '[]' })),
     400,

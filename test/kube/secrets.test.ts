@@ -30,6 +30,17 @@ const VALUE = 'v3ry-s3cret-value';
 const OTHER_VALUE = 'another-secret-value';
 const sha = (v: string) => createHash('sha256').update(v).digest('hex');
 
+// The real transport, counting every request it makes.
+function countCalls(real: KubeTransport) {
+  let n = 0;
+  const counting: KubeTransport = {
+    server: real.server,
+    get: (path, signal) => (n++, real.get(path, signal)),
+    request: (method, path, init) => (n++, real.request(method, path, init)),
+  };
+  return { counting, calls: () => n };
+}
+
 describeKube('kubernetes_secrets against a real API server', () => {
   let env: KubeEnv;
   let canaryNs: string;
@@ -74,16 +85,12 @@ describeKube('kubernetes_secrets against a real API server', () => {
   });
 
   test('one GET per secret, not per key', async () => {
-    let gets = 0;
-    const counting: KubeTransport = {
-      server: transport.server,
-      get: (p, s) => (gets++, transport.get(p, s)),
-    };
+    const { counting, calls } = countCalls(transport);
     const values = await source(counting).resolve(
       refs({ A: 'load-test/token', B: 'load-test/other', C: 'load-test/token' }),
     );
     expect(values).toEqual({ A: VALUE, B: 'x', C: VALUE });
-    expect(gets).toBe(1);
+    expect(calls()).toBe(1);
   });
 
   test('in-cluster mode: the service-account token file and CA, as in a pod', async () => {
@@ -235,14 +242,7 @@ describeKube('kubernetes_secrets against a real API server', () => {
   }, 30_000);
 
   test("another namespace's secret: 403 before any API call, unless --secrets-namespaces lists it", async () => {
-    let apiCalls = 0;
-    const counting: KubeTransport = {
-      server: transport.server,
-      get: (path, signal) => {
-        apiCalls++;
-        return transport.get(path, signal);
-      },
-    };
+    const { counting, calls } = countCalls(transport);
     const payload = (name: string) =>
       flaggerPayload(
         {
@@ -258,7 +258,7 @@ describeKube('kubernetes_secrets against a real API server', () => {
       expect(await res.text()).toBe(
         `error while authorizing request: metadata.kubernetes_secrets.TOKEN: secrets may only come from the canary's namespace "${canaryNs}", not "${otherNs}" (see --secrets-namespaces)\n`,
       );
-      expect(apiCalls).toBe(0);
+      expect(calls()).toBe(0);
       expect(closed.daemon.failures.size()).toBe(0);
     } finally {
       await closed.close();
@@ -269,7 +269,7 @@ describeKube('kubernetes_secrets against a real API server', () => {
     });
     try {
       expect((await postLaunch(open.url, payload('listed'))).status).toBe(200);
-      expect(apiCalls).toBe(1);
+      expect(calls()).toBe(1);
     } finally {
       await open.close();
     }

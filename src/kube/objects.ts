@@ -1,0 +1,84 @@
+// Kubernetes objects over the transport: JSON requests with errors that blame the right party
+// (a missing permission names the verb, resource and namespace, and the chart value that
+// grants it), and watches read as a stream of events (never polled).
+
+import { Upstream } from '../core/errors.ts';
+import type { KubeTransport } from './client.ts';
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+const VERBS: Record<string, string> = {
+  GET: 'get',
+  POST: 'create',
+  DELETE: 'delete',
+  PATCH: 'patch',
+  PUT: 'update',
+};
+
+/** One JSON request; undefined for a 404 on GET/DELETE; throws Upstream otherwise. */
+export async function kubeRequest<T>(
+  kube: KubeTransport,
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<T | undefined> {
+  let res: Response;
+  try {
+    res = await kube.request(method, path, { body, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    throw new Upstream(`kubernetes API unreachable (${method} ${path}): ${(err as Error).message}`);
+  }
+  if (res.ok) return (await res.json()) as T;
+  if (res.status === 404 && method !== 'POST') return undefined;
+  const status = (await res.json().catch(() => ({}))) as { message?: string };
+  throw kubeError(res.status, method, path, status.message ?? `HTTP ${res.status}`);
+}
+
+function kubeError(code: number, method: string, path: string, message: string): Upstream {
+  if (code === 403) {
+    const ns = /\/namespaces\/([^/]+)\//.exec(path)?.[1] ?? '(cluster)';
+    const resource = /\/namespaces\/[^/]+\/([^/?]+)/.exec(path)?.[1] ?? path;
+    return new Upstream(
+      `k6gate may not ${VERBS[method] ?? method} ${resource} in namespace "${ns}": ${message}. Grant it with the chart's runners.namespaces (or runners.rbac: cluster)`,
+    );
+  }
+  return new Upstream(`kubernetes API answered ${code} to ${method} ${path}: ${message}`);
+}
+
+/** Events of a watch (`path` with ?watch=1 and its selectors), until the signal aborts or the
+ * server ends the stream. */
+export async function* watchObjects<T>(
+  kube: KubeTransport,
+  path: string,
+  signal: AbortSignal,
+): AsyncGenerator<WatchEvent<T>> {
+  const res = await kube.request('GET', path, { signal });
+  if (!res.ok || !res.body) {
+    const text = await res.text().catch(() => '');
+    throw kubeError(res.status, 'GET', path, text.slice(0, 300));
+  }
+  const decoder = new TextDecoder();
+  let carry = '';
+  for await (const chunk of res.body) {
+    carry += decoder.decode(chunk as Uint8Array, { stream: true });
+    let nl: number;
+    while ((nl = carry.indexOf('\n')) !== -1) {
+      const line = carry.slice(0, nl).trim();
+      carry = carry.slice(nl + 1);
+      if (line !== '') yield JSON.parse(line) as WatchEvent<T>;
+    }
+  }
+}

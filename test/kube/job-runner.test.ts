@@ -1,0 +1,163 @@
+// runner: job on the kwok cluster (real apiserver, Job controller, garbage collector, scheduler,
+// kwok): every object admitted in a namespace that enforces the restricted Pod Security
+// Standard; the verdict from the runner pod's exit code (kwok's Stages set it per pod through
+// runner_labels / runner_annotations); a caller that goes away deletes the run, and the
+// cascade leaves no Job, Pod or ConfigMap.
+
+import { beforeAll, expect, test } from 'bun:test';
+import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
+import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
+import { DAEMON_USER, describeKube } from '../helpers/kube-apiserver.ts';
+import { getKubeCluster, type KubeCluster } from '../helpers/kube-cluster.ts';
+
+const RESTRICTED = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+  'pod-security.kubernetes.io/warn': 'restricted',
+};
+const FAIL_99 = {
+  runner_labels: JSON.stringify({ 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' }),
+  runner_annotations: JSON.stringify({
+    'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '99',
+    'pod-container-running-failed.stage.kwok.x-k8s.io/reason': 'Error',
+    'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '300ms',
+  }),
+};
+
+describeKube('runner: job on a kwok cluster', () => {
+  let cluster: KubeCluster;
+  let ns: string;
+  let kube: KubeTransport;
+
+  beforeAll(async () => {
+    cluster = await getKubeCluster();
+    ns = await cluster.env.createNamespace('jobs', RESTRICTED);
+    // What the chart's runner RBAC grants: Jobs and ConfigMaps made and deleted, pods watched.
+    await cluster.env.admin('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, {
+      metadata: { name: 'k6gate-runner' },
+      rules: [
+        {
+          apiGroups: ['batch'],
+          resources: ['jobs'],
+          verbs: ['create', 'get', 'list', 'watch', 'delete'],
+        },
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'delete'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      ],
+    });
+    await cluster.env.admin(
+      'POST',
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
+      {
+        metadata: { name: 'k6gate-runner' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'k6gate-runner' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: DAEMON_USER }],
+      },
+    );
+    const kc = loadKubeConfig('kubeconfig', cluster.env.daemonKubeconfig);
+    if (!kc) throw new Error('no kubeconfig');
+    kube = createKubeTransport(kc);
+  }, 120_000);
+
+  const left = async () => {
+    const { admin } = cluster.env;
+    const sel = 'labelSelector=app.kubernetes.io%2Fmanaged-by%3Dk6gate';
+    const [jobs, pods, cms] = await Promise.all([
+      admin('GET', `/apis/batch/v1/namespaces/${ns}/jobs?${sel}`),
+      admin('GET', `/api/v1/namespaces/${ns}/pods?${sel}`),
+      admin('GET', `/api/v1/namespaces/${ns}/configmaps?${sel}`),
+    ]);
+    return jobs.items.length + pods.items.length + cms.items.length;
+  };
+
+  test('a passing run: 200, the pod ran restricted, and nothing is left', async () => {
+    const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(
+          { script: 'export default function () {}', runner: 'job' },
+          { namespace: ns, name: 'pass' },
+        ),
+      );
+      const text = await res.text();
+      expect(res.status).toBe(200);
+      const verdict = d.records.find((r) => r.msg.startsWith('the load test for'));
+      expect(verdict).toMatchObject({ verdict: 'passed', exitCode: 0 });
+      expect(text).toContain("(k6gate: the runner's log is not available"); // no kubelet log source here
+      await until(async () => (await left()) === 0, 'the cascade');
+    } finally {
+      await d.close();
+    }
+  }, 60_000);
+
+  test('thresholds crossed in the pod (exit 99): 400 with the reason', async () => {
+    const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(
+          { script: 'export default function () {}', runner: 'job', ...FAIL_99 },
+          { namespace: ns, name: 'fail' },
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect((await res.text()).split('\n')[0]).toBe(
+        'failed to run: exit status 99 (thresholds crossed)',
+      );
+      await until(async () => (await left()) === 0, 'the cascade');
+    } finally {
+      await d.close();
+    }
+  }, 60_000);
+
+  test('the caller goes away: the Job is deleted and the cascade leaves nothing', async () => {
+    const d = startInProcess({
+      kube,
+      args: ['--start-timeout', '30s', '--kill-grace-period', '1s'],
+    });
+    try {
+      const gone = new AbortController();
+      // A pod that stays running: kwok's chaos Stage fails it only after a long delay.
+      const long = {
+        ...FAIL_99,
+        runner_annotations: JSON.stringify({
+          'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '600s',
+        }),
+      };
+      const pending = postLaunch(
+        d.url,
+        flaggerPayload(
+          { script: 'export default function () {}', runner: 'job', ...long },
+          { namespace: ns, name: 'gone' },
+        ),
+        { signal: gone.signal },
+      ).catch((e: Error) => e);
+      await waitFor(() => d.records.some((r) => r.msg === 'waiting for the results'), 30_000);
+      expect(await left()).toBeGreaterThan(0);
+      gone.abort();
+      expect(((await pending) as Error).name).toBe('AbortError');
+      await waitFor(
+        () =>
+          d.records.some(
+            (r) => r.msg === 'stopping the run: deleting its Job' && r.reason === 'client-gone',
+          ),
+        10_000,
+      );
+      await until(async () => (await left()) === 0, 'the cascade');
+      await waitFor(() => d.daemon.registry.running().length === 0, 30_000);
+      expect(d.daemon.semaphore.inUse()).toBe(0);
+    } finally {
+      await d.close();
+    }
+  }, 90_000);
+});
+
+async function until(probe: () => Promise<boolean>, what: string, ms = 30_000) {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await Bun.sleep(200);
+  }
+}
