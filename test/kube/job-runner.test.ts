@@ -112,39 +112,6 @@ describeKube('runner: job on a kwok cluster', () => {
     }
   }, 60_000);
 
-  test('a pod that never starts: 400 with its waiting reason after --start-timeout, nothing left', async () => {
-    const d = startInProcess({
-      kube,
-      args: ['--start-timeout', '3s', '--kill-grace-period', '1s'],
-    });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(
-          {
-            script: 'export default function () {}',
-            runner: 'job',
-            // kwok's pod-ready Stage never picks it: the pod waits in ContainerCreating for ever,
-            // as one whose image never pulls would (in ImagePullBackOff).
-            runner_annotations: JSON.stringify({
-              'pod-ready.stage.kwok.x-k8s.io/weight': '0',
-              'pod-create.stage.kwok.x-k8s.io/delay': '100ms',
-              'pod-create.stage.kwok.x-k8s.io/jitter-delay': '0s',
-            }),
-          },
-          { namespace: ns, name: 'never-pulls' },
-        ),
-      );
-      expect(res.status).toBe(400);
-      expect((await res.text()).split('\n')[0]).toMatch(
-        /^error while waiting for test to start: timeout \(pod k6gate-[0-9a-f]+-[a-z0-9]+: ContainerCreating\)$/,
-      );
-      await until(async () => (await left()) === 0, 'the cascade');
-    } finally {
-      await d.close();
-    }
-  }, 60_000);
-
   test('the caller goes away: the Job is deleted and the cascade leaves nothing', async () => {
     const d = startInProcess({
       kube,
