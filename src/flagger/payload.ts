@@ -213,20 +213,15 @@ function parseKey<T>(
   return parsed;
 }
 
-// JSON-in-a-string: an object whose values are all strings ("null" and "" mean none).
-function parseJsonStringMap(
-  text: string | undefined,
-  key: 'env_vars' | 'kubernetes_secrets',
-): Record<string, string> {
+// JSON-in-a-string holding an object ("null" and "" mean an empty one); its values are checked
+// by the caller.
+function decodeJsonObject(text: string | undefined, key: string, notJson: string): object {
   if (text === undefined || text.trim() === '' || text.trim() === 'null') return {};
   let decoded: unknown;
   try {
     decoded = JSON.parse(text);
   } catch {
-    throw new BadRequest(
-      `metadata.${key}`,
-      'expected a JSON object of strings encoded as a string, e.g. "{\\"NAME\\": \\"value\\"}"; the text is not valid JSON',
-    );
+    throw new BadRequest(`metadata.${key}`, notJson);
   }
   if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
     throw new BadRequest(
@@ -234,6 +229,19 @@ function parseJsonStringMap(
       `expected a JSON object of strings, got ${describeType(decoded)}`,
     );
   }
+  return decoded;
+}
+
+// JSON-in-a-string: an object whose values are all strings ("null" and "" mean none).
+function parseJsonStringMap(
+  text: string | undefined,
+  key: 'env_vars' | 'kubernetes_secrets',
+): Record<string, string> {
+  const decoded = decodeJsonObject(
+    text,
+    key,
+    'expected a JSON object of strings encoded as a string, e.g. "{\\"NAME\\": \\"value\\"}"; the text is not valid JSON',
+  );
   for (const [name, value] of Object.entries(decoded)) {
     // A name is only echoed (in the field path) once it is known to be plain.
     if (!ENV_NAME.test(name)) {
@@ -320,22 +328,11 @@ function parseMetaMap(
   key: 'runner_labels' | 'runner_annotations',
   value: RegExp,
 ): Record<string, string> {
-  if (text === undefined || text.trim() === '' || text.trim() === 'null') return {};
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(text);
-  } catch {
-    throw new BadRequest(
-      `metadata.${key}`,
-      'expected a JSON object of strings; the text is not valid JSON',
-    );
-  }
-  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
-    throw new BadRequest(
-      `metadata.${key}`,
-      `expected a JSON object of strings, got ${describeType(decoded)}`,
-    );
-  }
+  const decoded = decodeJsonObject(
+    text,
+    key,
+    'expected a JSON object of strings; the text is not valid JSON',
+  );
   for (const [k, v] of Object.entries(decoded)) {
     if (!META_KEY.test(k))
       throw new BadRequest(`metadata.${key}`, 'keys must be Kubernetes label keys ([prefix/]name)');
