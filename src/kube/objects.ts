@@ -47,7 +47,8 @@ export async function kubeRequest<T>(
   throw kubeError(res.status, method, path, status.message ?? `HTTP ${res.status}`);
 }
 
-function kubeError(code: number, method: string, path: string, message: string): Upstream {
+/** The API's refusal as k6gate's error: a missing permission says which chart value grants it. */
+export function kubeError(code: number, method: string, path: string, message: string): Upstream {
   if (code === 403) {
     const ns = /\/namespaces\/([^/]+)\//.exec(path)?.[1] ?? '(cluster)';
     const resource = /\/namespaces\/[^/]+\/([^/?]+)/.exec(path)?.[1] ?? path;

@@ -12,7 +12,7 @@ import { TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { explainExitCode, type Verdict } from '../k6/exit-codes.ts';
 import type { KubeTransport } from '../kube/client.ts';
-import { kubeRequest, watchObjects, type ObjectMeta } from '../kube/objects.ts';
+import { kubeError, kubeRequest, watchObjects, type ObjectMeta } from '../kube/objects.ts';
 import type {
   CancelReason,
   RunHandle,
@@ -56,16 +56,19 @@ const RUN_LABEL = 'k6gate.io/run-id';
 export function createJobRunner(opts: JobRunnerOptions): Runner {
   return {
     async start(spec) {
-      const name = `k6gate-${spec.runId.replace(/[^a-f0-9]/g, '').slice(-16)}`;
+      const name = jobName(spec);
       const jobs = `/apis/batch/v1/namespaces/${spec.namespace}/jobs`;
-      const job = await kubeRequest<{ metadata: ObjectMeta }>(
-        opts.kube,
-        'POST',
-        jobs,
-        jobObject(name, spec, opts),
-      );
-      if (!job?.metadata.uid)
-        throw new TestFailed('error while launching test: the Job was not created');
+      const job = await createOrFind(opts.kube, jobs, jobObject(name, spec, opts));
+      if (job.attached) {
+        opts.logger.info(
+          'attaching to the run already under way for this canary, phase and checksum',
+          {
+            job: `${spec.namespace}/${name}`,
+            runId: job.runId,
+          },
+        );
+        return superviseJob(name, job.runId, spec, opts);
+      }
       await kubeRequest(opts.kube, 'POST', `/api/v1/namespaces/${spec.namespace}/configmaps`, {
         metadata: {
           name,
@@ -75,14 +78,14 @@ export function createJobRunner(opts: JobRunnerOptions): Runner {
               apiVersion: 'batch/v1',
               kind: 'Job',
               name,
-              uid: job.metadata.uid,
+              uid: job.uid,
               blockOwnerDeletion: true,
             },
           ],
         },
         data: { [spec.scriptName]: spec.script },
       });
-      return superviseJob(name, spec, opts);
+      return superviseJob(name, spec.runId, spec, opts);
     },
   };
 }
@@ -199,7 +202,53 @@ function readPod(pod: Pod): { running: boolean; waiting?: string; ended?: Outcom
   };
 }
 
-function superviseJob(name: string, spec: RunSpec, opts: JobRunnerOptions): RunHandle {
+/** One name per canary, phase, checksum and script: a second request for the same run (Flagger's
+ * retry, on this replica or another) finds the Job instead of starting a second one. */
+function jobName(spec: RunSpec): string {
+  const hash = new Bun.CryptoHasher('sha256');
+  for (const k of Object.keys(spec.labels).sort()) hash.update(`${k}=${spec.labels[k]}\n`);
+  hash.update(spec.script);
+  return `k6gate-${hash.digest('hex').slice(0, 16)}`;
+}
+
+type Created = { attached: false; uid: string } | { attached: true; runId: string };
+
+// POST the Job; on 409 (it exists) the run is already under way: attach to it.
+async function createOrFind(
+  kube: KubeTransport,
+  jobs: string,
+  job: { metadata: { name: string } },
+): Promise<Created> {
+  const res = await kube.request('POST', jobs, { body: job });
+  if (res.status === 409) {
+    const found = await kubeRequest<{ metadata: ObjectMeta }>(
+      kube,
+      'GET',
+      `${jobs}/${job.metadata.name}`,
+    );
+    const runId = found?.metadata.labels?.[RUN_LABEL];
+    if (!runId)
+      throw new TestFailed(
+        'error while launching test: a Job of the same run exists but cannot be read',
+      );
+    return { attached: true, runId };
+  }
+  if (!res.ok) {
+    const status = (await res.json().catch(() => ({}))) as { message?: string };
+    throw kubeError(res.status, 'POST', jobs, status.message ?? `HTTP ${res.status}`);
+  }
+  const created = (await res.json()) as { metadata: ObjectMeta };
+  if (!created.metadata.uid)
+    throw new TestFailed('error while launching test: the Job was not created');
+  return { attached: false, uid: created.metadata.uid };
+}
+
+function superviseJob(
+  name: string,
+  runLabel: string,
+  spec: RunSpec,
+  opts: JobRunnerOptions,
+): RunHandle {
   const ns = spec.namespace;
   const startedAt = opts.clock.now();
   const logger = opts.logger.child({
@@ -214,7 +263,7 @@ function superviseJob(name: string, spec: RunSpec, opts: JobRunnerOptions): RunH
   let cancelReason: CancelReason | undefined;
 
   void (async () => {
-    const path = `/api/v1/namespaces/${ns}/pods?watch=1&labelSelector=${encodeURIComponent(`${RUN_LABEL}=${spec.runId}`)}`;
+    const path = `/api/v1/namespaces/${ns}/pods?watch=1&labelSelector=${encodeURIComponent(`${RUN_LABEL}=${runLabel}`)}`;
     try {
       for await (const ev of watchObjects<Pod>(opts.kube, path, watching.signal)) {
         if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') continue;

@@ -1,7 +1,8 @@
 // runner: job on the kwok cluster (real apiserver, Job controller, garbage collector, scheduler,
 // kwok): every object admitted in a namespace that enforces the restricted Pod Security
 // Standard; the verdict from the runner pod's exit code (kwok's Stages set it per pod through
-// runner_labels / runner_annotations); a caller that goes away deletes the run, and the
+// runner_labels / runner_annotations); two identical requests share one run, even through two
+// replicas (the cluster is the state store); a caller that goes away deletes the run, and the
 // cascade leaves no Job, Pod or ConfigMap.
 
 import { beforeAll, expect, test } from 'bun:test';
@@ -111,6 +112,41 @@ describeKube('runner: job on a kwok cluster', () => {
       await d.close();
     }
   }, 60_000);
+
+  test('two identical requests (same canary, phase, checksum) to two replicas: one Job, both answered with its verdict', async () => {
+    const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const e = startInProcess({ kube, args: ['--start-timeout', '30s'] }); // another replica
+    try {
+      const body = flaggerPayload(
+        {
+          script: 'export default function () {}',
+          runner: 'job',
+          // kwok's chaos Stage ends the pod with exit 0 about 10 s after it was created.
+          runner_labels: FAIL_99.runner_labels,
+          runner_annotations: JSON.stringify({
+            'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '0',
+            'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '10s',
+          }),
+        },
+        { namespace: ns, name: 'twice' },
+      );
+      const first = postLaunch(d.url, body);
+      await waitFor(() => d.records.some((r) => r.msg === 'launched k6'), 30_000);
+      const second = postLaunch(e.url, body);
+      const [a, b] = await Promise.all([first, second]);
+      expect([a.status, b.status]).toEqual([200, 200]);
+      expect(
+        e.records.some(
+          (r) =>
+            r.msg === 'attaching to the run already under way for this canary, phase and checksum',
+        ),
+      ).toBe(true);
+      await until(async () => (await left()) === 0, 'the cascade');
+    } finally {
+      await d.close();
+      await e.close();
+    }
+  }, 90_000);
 
   test('the caller goes away: the Job is deleted and the cascade leaves nothing', async () => {
     const d = startInProcess({
