@@ -139,3 +139,13 @@ export class ClientGone extends K6gateError {
   readonly status = 499;
   readonly code = 'client_gone';
 }
+
+/** k6gate itself is set up wrong (k6 missing, say): not the canary's fault, so a 503 that
+ * Flagger retries, logged as the daemon's error, naming the setting to fix. */
+export class Misconfigured extends K6gateError {
+  readonly status = 503;
+  readonly code = 'misconfigured';
+  override headers() {
+    return { 'Retry-After': '30' };
+  }
+}

@@ -3,7 +3,14 @@
 
 import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
-import { Busy, ClientGone, FieldError, K6gateError, MethodNotAllowed } from '../core/errors.ts';
+import {
+  Busy,
+  ClientGone,
+  FieldError,
+  K6gateError,
+  MethodNotAllowed,
+  Misconfigured,
+} from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Counter } from '../core/metrics.ts';
 import { parseLaunchPayload } from '../flagger/payload.ts';
@@ -59,9 +66,15 @@ export function launchPlugin(opts: LaunchRouteOptions) {
         } catch (err) {
           status = err instanceof K6gateError ? err.status : 500;
           if (err instanceof K6gateError) {
-            // 429s come in floods when saturated, and nobody reads a gone client's answer.
-            const quiet = err instanceof Busy || err instanceof ClientGone;
-            logger[quiet ? 'debug' : 'info']('launch request refused', {
+            // 429s come in floods and nobody reads a gone client's answer; k6gate's own
+            // misconfiguration is the daemon's error, not a refused test.
+            const level =
+              err instanceof Busy || err instanceof ClientGone
+                ? 'debug'
+                : err instanceof Misconfigured
+                  ? 'error'
+                  : 'info';
+            logger[level]('launch request refused', {
               status,
               code: err.code,
               field: err instanceof FieldError ? err.field : undefined,

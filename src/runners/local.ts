@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../core/clock.ts';
-import { TestFailed } from '../core/errors.ts';
+import { Misconfigured, TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { explainExitCode, K6_EXIT, type Verdict } from '../k6/exit-codes.ts';
 import { buildChildEnv, buildK6Args } from '../k6/invocation.ts';
@@ -57,7 +57,7 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner {
         return superviseChild(spawnK6(opts, spec, dir, scriptPath), dir, spec, opts);
       } catch (err) {
         await rm(dir, { recursive: true, force: true });
-        if (err instanceof TestFailed) throw err;
+        if (err instanceof TestFailed || err instanceof Misconfigured) throw err;
         throw new TestFailed(
           `error while launching test: ${err instanceof Error ? err.message : String(err)}`,
         );
@@ -75,7 +75,12 @@ interface Child {
 function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPath: string): Child {
   const path = opts.daemonEnv.PATH ?? '';
   // Looked up per spawn (a few µs), so a k6 installed or moved while running is found.
-  const binary = Bun.which(opts.k6Binary, { PATH: path }) ?? opts.k6Binary;
+  const binary = Bun.which(opts.k6Binary, { PATH: path });
+  if (!binary) {
+    throw new Misconfigured(
+      `k6 not found: "${opts.k6Binary}" is not an executable file or on PATH; set --k6-binary / K6_BINARY (the k6gate image ships /usr/bin/k6)`,
+    );
+  }
   const env = buildChildEnv({ ...opts, ...spec, path, runDir: dir });
   const [readFd, writeFd] = openPipe();
   try {

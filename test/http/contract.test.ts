@@ -264,3 +264,20 @@ describe('many quiet runs', () => {
     rmSync(bin, { recursive: true, force: true });
   }, 60_000);
 });
+
+describe("k6gate's own misconfiguration", () => {
+  test('k6 missing: 503 with Retry-After naming the setting, logged as an error, not a failed test', async () => {
+    const d = start(['--k6-binary', '/nonexistent/k6']);
+    const res = await postLaunch(d.url, flaggerPayload({ script: doubleScript('mode=pass') }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(await res.text()).toBe(
+      'k6 not found: "/nonexistent/k6" is not an executable file or on PATH; set --k6-binary / K6_BINARY (the k6gate image ships /usr/bin/k6)\n',
+    );
+    const refused = d.records.find((r) => r.msg === 'launch request refused');
+    expect(refused).toMatchObject({ level: 'error', status: 503, code: 'misconfigured' });
+    expect(d.records.some((r) => r.code === 'test_failed')).toBe(false);
+    expect(d.daemon.failures.size()).toBe(0); // a retry once k6 is there is not refused as "recent"
+    expect(d.daemon.semaphore.inUse()).toBe(0);
+  });
+});
