@@ -80,10 +80,17 @@ export function reservedEnvReason(
   return undefined;
 }
 
+/** What k6gate sets for every k6 it starts, local or in a pod: no usage report to Grafana, no
+ * binary provisioning for `k6/x/…` imports. */
+export const K6_ENV_BY_K6GATE = {
+  K6_NO_USAGE_REPORT: 'true',
+  K6_AUTO_EXTENSION_RESOLUTION: 'false',
+} as const;
+
 export interface ChildEnvInput {
   /** The daemon's environment (main.ts passes process.env). */
   daemonEnv: Readonly<Record<string, string | undefined>>;
-  /** PATH for the child: the directory of the k6 binary first. */
+  /** PATH for the child (the daemon's). */
   path: string;
   /** The run's private directory: HOME and TMPDIR point there, so k6's files go with it. */
   runDir: string;
@@ -104,8 +111,7 @@ export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
   env.PATH = input.path;
   env.HOME = input.runDir;
   env.TMPDIR = input.runDir;
-  env.K6_NO_USAGE_REPORT = 'true';
-  env.K6_AUTO_EXTENSION_RESOLUTION = 'false';
+  Object.assign(env, K6_ENV_BY_K6GATE);
   // Marks every descendant of this run, so one that escapes its process group is still found.
   env.K6GATE_RUN_ID = input.runId;
   // The daemon's cloud token only when uploading, and not over a per-run one from a Secret.

@@ -43,17 +43,20 @@ export async function kubeRequest<T>(
   }
   if (res.ok) return (await res.json()) as T;
   if (res.status === 404 && method !== 'POST') return undefined;
-  const status = (await res.json().catch(() => ({}))) as { message?: string };
-  throw kubeError(res.status, method, path, status.message ?? `HTTP ${res.status}`);
+  throw await refusal(res, method, path);
 }
 
-/** The API's refusal as k6gate's error: a missing permission says which chart value grants it. */
-export function kubeError(code: number, method: string, path: string, message: string): Upstream {
+/** The API's refusal as k6gate's error; a missing permission names the verb, resource and
+ * namespace to grant. */
+export async function refusal(res: Response, method: string, path: string): Promise<Upstream> {
+  const status = (await res.json().catch(() => ({}))) as { message?: string };
+  const message = status.message ?? `HTTP ${res.status}`;
+  const code = res.status;
   if (code === 403) {
     const ns = /\/namespaces\/([^/]+)\//.exec(path)?.[1] ?? '(cluster)';
     const resource = /\/namespaces\/[^/]+\/([^/?]+)/.exec(path)?.[1] ?? path;
     return new Upstream(
-      `k6gate may not ${VERBS[method] ?? method} ${resource} in namespace "${ns}": ${message}. Grant it with the chart's runners.namespaces (or runners.rbac: cluster)`,
+      `k6gate may not ${VERBS[method] ?? method} ${resource} in namespace "${ns}": ${message}. Grant "${VERBS[method] ?? method}" on "${resource}" in that namespace to k6gate's identity with a Role and a RoleBinding`,
     );
   }
   return new Upstream(`kubernetes API answered ${code} to ${method} ${path}: ${message}`);
@@ -67,10 +70,7 @@ export async function* watchObjects<T>(
   signal: AbortSignal,
 ): AsyncGenerator<WatchEvent<T>> {
   const res = await kube.request('GET', path, { signal });
-  if (!res.ok || !res.body) {
-    const text = await res.text().catch(() => '');
-    throw kubeError(res.status, 'GET', path, text.slice(0, 300));
-  }
+  if (!res.ok || !res.body) throw await refusal(res, 'GET', path);
   const decoder = new TextDecoder();
   let carry = '';
   for await (const chunk of res.body) {

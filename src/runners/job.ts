@@ -11,8 +11,9 @@ import type { Clock } from '../core/clock.ts';
 import { TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { explainExitCode, type Verdict } from '../k6/exit-codes.ts';
+import { buildK6Args, K6_ENV_BY_K6GATE } from '../k6/invocation.ts';
 import type { KubeTransport } from '../kube/client.ts';
-import { kubeError, kubeRequest, watchObjects, type ObjectMeta } from '../kube/objects.ts';
+import { kubeRequest, refusal, watchObjects, type ObjectMeta } from '../kube/objects.ts';
 import type {
   CancelReason,
   RunHandle,
@@ -98,8 +99,7 @@ function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
       name: r.env,
       valueFrom: { secretKeyRef: { name: r.name, key: r.key } },
     })),
-    { name: 'K6_NO_USAGE_REPORT', value: 'true' },
-    { name: 'K6_AUTO_EXTENSION_RESOLUTION', value: 'false' },
+    ...Object.entries(K6_ENV_BY_K6GATE).map(([n, value]) => ({ name: n, value })),
   ];
   return {
     apiVersion: 'batch/v1',
@@ -127,11 +127,7 @@ function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
             {
               name: 'k6',
               image: opts.image,
-              args: [
-                'run',
-                ...(spec.uploadToCloud ? ['--out', 'cloud'] : []),
-                `${SCRIPT_DIR}/${spec.scriptName}`,
-              ],
+              args: buildK6Args(`${SCRIPT_DIR}/${spec.scriptName}`, spec.uploadToCloud),
               env,
               workingDir: '/tmp',
               securityContext: {
@@ -233,10 +229,7 @@ async function createOrFind(
       );
     return { attached: true, runId };
   }
-  if (!res.ok) {
-    const status = (await res.json().catch(() => ({}))) as { message?: string };
-    throw kubeError(res.status, 'POST', jobs, status.message ?? `HTTP ${res.status}`);
-  }
+  if (!res.ok) throw await refusal(res, 'POST', jobs);
   const created = (await res.json()) as { metadata: ObjectMeta };
   if (!created.metadata.uid)
     throw new TestFailed('error while launching test: the Job was not created');

@@ -28,7 +28,9 @@ export interface KubeEnv {
   /** Authenticated JSON request as the admin; throws on a non-2xx answer. */
   admin(method: string, path: string, body?: unknown): Promise<any>;
   createNamespace(prefix: string, labels?: Record<string, string>): Promise<string>;
-  /** Lets the daemon user `get` secrets in a namespace (Role + RoleBinding). */
+  /** Grants the daemon user `rules` in a namespace (a Role and a RoleBinding named `name`). */
+  grant(namespace: string, name: string, rules: object[]): Promise<void>;
+  /** Lets the daemon user `get` secrets in a namespace. */
   grantSecretRead(namespace: string): Promise<void>;
   createSecret(namespace: string, name: string, data: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
@@ -222,24 +224,19 @@ export async function startKubeEnv(): Promise<KubeEnv> {
         await admin('POST', '/api/v1/namespaces', { metadata: { name, labels } });
         return name;
       },
-      async grantSecretRead(namespace) {
-        await admin('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
-          metadata: { name: 'k6gate-secret-reader' },
-          rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }],
+      async grant(namespace, name, rules) {
+        const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
+        await admin('POST', `${rbac}/roles`, { metadata: { name }, rules });
+        await admin('POST', `${rbac}/rolebindings`, {
+          metadata: { name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: DAEMON_USER }],
         });
-        await admin(
-          'POST',
-          `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`,
-          {
-            metadata: { name: 'k6gate-secret-reader' },
-            roleRef: {
-              apiGroup: 'rbac.authorization.k8s.io',
-              kind: 'Role',
-              name: 'k6gate-secret-reader',
-            },
-            subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: DAEMON_USER }],
-          },
-        );
+      },
+      grantSecretRead(namespace) {
+        return env.grant(namespace, 'k6gate-secret-reader', [
+          { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+        ]);
       },
       async createSecret(namespace, name, data) {
         await admin('POST', `/api/v1/namespaces/${namespace}/secrets`, {

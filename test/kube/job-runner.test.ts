@@ -8,7 +8,7 @@
 import { beforeAll, expect, test } from 'bun:test';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
-import { DAEMON_USER, describeKube } from '../helpers/kube-apiserver.ts';
+import { describeKube } from '../helpers/kube-apiserver.ts';
 import { getKubeCluster, type KubeCluster } from '../helpers/kube-cluster.ts';
 
 const RESTRICTED = {
@@ -33,29 +33,18 @@ describeKube('runner: job on a kwok cluster', () => {
   beforeAll(async () => {
     cluster = await getKubeCluster();
     ns = await cluster.env.createNamespace('jobs', RESTRICTED);
-    // What the chart's runner RBAC grants: Jobs and ConfigMaps made and deleted, pods watched.
-    await cluster.env.admin('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, {
-      metadata: { name: 'k6gate-runner' },
-      rules: [
-        {
-          apiGroups: ['batch'],
-          resources: ['jobs'],
-          verbs: ['create', 'get', 'list', 'watch', 'delete'],
-        },
-        { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'delete'] },
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-      ],
-    });
-    await cluster.env.admin(
-      'POST',
-      `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
+    // What the job runner needs (README, "Runs in pods"): Jobs and ConfigMaps made and deleted,
+    // pods watched, their logs read.
+    await cluster.env.grant(ns, 'k6gate-runner', [
       {
-        metadata: { name: 'k6gate-runner' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'k6gate-runner' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: DAEMON_USER }],
+        apiGroups: ['batch'],
+        resources: ['jobs'],
+        verbs: ['create', 'get', 'list', 'watch', 'delete'],
       },
-    );
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'delete'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+    ]);
     const kc = loadKubeConfig('kubeconfig', cluster.env.daemonKubeconfig);
     if (!kc) throw new Error('no kubeconfig');
     kube = createKubeTransport(kc);
