@@ -1,0 +1,192 @@
+// Supervision of one run in pods (a Job's pod, or a TestRun's N runner pods): its pods are
+// watched, not polled. Every runner running → started; every runner terminated → the verdict
+// from each k6 exit code (the same table as local runs), OOMKilled or eviction, any runner not
+// 0 failing the run and named in the reason; a run object that reports a failure of its own (a
+// TestRun in stage `error`) ends it at once. k6gate's own start deadline holds for a run that
+// never starts. Whatever ends the run, its object is deleted with a foreground cascade after the
+// outcome was read.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+import type { Verdict } from '../k6/exit-codes.ts';
+import type { KubeTransport } from '../kube/client.ts';
+import { watchObjects } from '../kube/objects.ts';
+import { deleteRunObject, readLog, readPod, type Pod, type PodOutcome } from './pods.ts';
+import type { CancelReason, RunHandle, RunResult, RunSpec, StartOutcome } from './runner.ts';
+
+export interface PodRun {
+  /** `Job` or `TestRun`, for logs and reasons. */
+  kind: string;
+  name: string;
+  /** The run object's API path; deleting it deletes everything of the run. */
+  path: string;
+  /** The run id every pod of the run carries (k6gate.io/run-id). */
+  runLabel: string;
+  /** How many runner pods make the run. */
+  runners: number;
+  /** Which runner a pod is (1-based), or undefined for a helper pod (initializer, starter). */
+  runnerIndex(pod: Pod): number | undefined;
+  /** Settles with a reason when the run object itself reports a failure; rejects on abort. */
+  failure?(signal: AbortSignal): Promise<string>;
+}
+
+export interface PodRunOptions {
+  kube: KubeTransport;
+  startTimeoutMs: number;
+  killGraceMs: number;
+  logger: Logger;
+  clock: Clock;
+}
+
+interface Ending {
+  exitCode: number | null;
+  verdict: Verdict;
+  reason: string;
+  pods: string[];
+}
+
+/** @example return supervisePodRun({ kind: 'Job', name, path, runLabel, runners: 1, … }, spec, opts); */
+export function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunOptions): RunHandle {
+  const startedAt = opts.clock.now();
+  const logger = opts.logger.child({
+    runId: spec.runId,
+    canary: spec.canary,
+    [run.kind === 'Job' ? 'job' : 'testrun']: `${spec.namespace}/${run.name}`,
+  });
+  const watching = new AbortController();
+  const started = Promise.withResolvers<StartOutcome>();
+  const ended = Promise.withResolvers<Ending>();
+  let cancelReason: CancelReason | undefined;
+  const state = watchPods(run, spec, opts, watching.signal, {
+    started: () => started.resolve({ kind: 'started', cloudUrl: undefined }),
+    ended: (e) => ended.resolve(e),
+    aborted: () => cancelReason !== undefined,
+    logger,
+  });
+  run
+    .failure?.(watching.signal)
+    .then((reason) => {
+      const helper = state.helperEnded ? `; ${state.helperEnded}` : '';
+      ended.resolve({ exitCode: null, verdict: 'error', reason: `${reason}${helper}`, pods: [] });
+    })
+    .catch(() => {});
+  void sleep(opts.startTimeoutMs, undefined, { signal: watching.signal })
+    .then(() => started.resolve({ kind: 'timeout', ...stuckReason(state.stuck) }))
+    .catch(() => {});
+
+  function cancel(reason: CancelReason) {
+    if (cancelReason !== undefined) return;
+    cancelReason = reason;
+    logger.info(`stopping the run: deleting its ${run.kind}`, { reason });
+    void deleteRunObject(opts.kube, run.path, logger);
+    // A pod that never ran leaves no event to wait for beyond its deletion; bound the wait.
+    void sleep(opts.killGraceMs + 10_000, undefined, { signal: watching.signal })
+      .then(() => ended.resolve({ exitCode: null, verdict: 'aborted', reason: '', pods: [] }))
+      .catch(() => {});
+  }
+
+  const result = (async (): Promise<RunResult> => {
+    const ending = await ended.promise;
+    started.resolve({ kind: 'exited' });
+    const output = await readLogs(opts.kube, spec.namespace, ending.pods, logger);
+    watching.abort();
+    if (!cancelReason) await deleteRunObject(opts.kube, run.path, logger);
+    const aborted = cancelReason !== undefined;
+    return {
+      runId: spec.runId,
+      exitCode: ending.exitCode,
+      signal: null,
+      verdict: aborted ? 'aborted' : ending.verdict,
+      reason: aborted ? `canceled (${cancelReason}); the ${run.kind} was deleted` : ending.reason,
+      durationMs: opts.clock.now() - startedAt,
+      timedOut: cancelReason === 'timeout' || cancelReason === 'start-timeout',
+      canceled: aborted,
+      cancelReason,
+      forceKilled: false,
+      thresholds: [],
+      output,
+      truncated: false,
+      outputBytes: Buffer.byteLength(output),
+    };
+  })();
+
+  return { runId: spec.runId, startedAt, started: started.promise, result, cancel, output: () => '' };
+}
+
+function stuckReason(stuck: string | undefined): { stuck?: string } {
+  return stuck ? { stuck } : {};
+}
+
+interface WatchHooks {
+  started(): void;
+  ended(e: Ending): void;
+  aborted(): boolean;
+  logger: Logger;
+}
+
+// Follows every pod of the run; `state` tells what held the start up and how a helper pod ended.
+function watchPods(
+  run: PodRun,
+  spec: RunSpec,
+  opts: PodRunOptions,
+  signal: AbortSignal,
+  hooks: WatchHooks,
+) {
+  const state: { stuck?: string; helperEnded?: string } = {};
+  const live = new Set<number>();
+  const outcomes = new Map<number, PodOutcome>();
+  const selector = encodeURIComponent(`k6gate.io/run-id=${run.runLabel}`);
+  const path = `/api/v1/namespaces/${spec.namespace}/pods?watch=1&labelSelector=${selector}`;
+  void (async () => {
+    try {
+      for await (const ev of watchObjects<Pod>(opts.kube, path, signal)) {
+        if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') continue;
+        const seen = readPod(ev.object);
+        if (seen.waiting) state.stuck = seen.waiting;
+        const index = run.runnerIndex(ev.object);
+        if (index === undefined) {
+          const e = seen.ended;
+          if (e && e.exitCode !== 0) state.helperEnded = `pod ${e.pod} exited ${e.exitCode} (${e.reason})`;
+          continue;
+        }
+        if (seen.running) live.add(index);
+        if (seen.ended) outcomes.set(index, seen.ended);
+        if (new Set([...live, ...outcomes.keys()]).size >= run.runners) hooks.started();
+        if (outcomes.size >= run.runners) return hooks.ended(combine(outcomes, run.runners));
+        if (ev.type === 'DELETED' && hooks.aborted())
+          return hooks.ended({ exitCode: null, verdict: 'aborted', reason: '', pods: [] });
+      }
+    } catch (err) {
+      if (!signal.aborted) hooks.logger.warn('watching the runner pods failed', { err });
+    }
+  })();
+  return state;
+}
+
+/** One runner: its own outcome. Several: passed only if every runner passed; otherwise the
+ * first failing runner gives the verdict and exit code, and every failing runner is named. */
+function combine(outcomes: Map<number, PodOutcome>, runners: number): Ending {
+  const ordered = [...outcomes.entries()].sort(([a], [b]) => a - b);
+  const pods = ordered.map(([, o]) => o.pod);
+  if (runners === 1) {
+    const only = ordered[0]![1];
+    return { exitCode: only.exitCode, verdict: only.verdict, reason: only.reason, pods };
+  }
+  const failing = ordered.filter(([, o]) => o.verdict !== 'passed');
+  if (failing.length === 0) {
+    return { exitCode: 0, verdict: 'passed', reason: `all ${runners} runners passed`, pods };
+  }
+  const [, first] = failing[0]!;
+  const reason = failing
+    .map(([i, o]) => `runner ${i} of ${runners} (pod ${o.pod}): ${o.reason}`)
+    .join('; ');
+  return { exitCode: first.exitCode, verdict: first.verdict, reason, pods };
+}
+
+// Every runner's output; with several, each under a header naming the runner.
+async function readLogs(kube: KubeTransport, ns: string, pods: string[], logger: Logger) {
+  const logs = await Promise.all(pods.map((p) => readLog(kube, ns, p, logger)));
+  if (logs.length === 1) return logs[0]!;
+  return logs.map((log, i) => `── runner ${i + 1} (pod ${pods[i]}) ──\n${log}`).join('\n');
+}
