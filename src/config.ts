@@ -294,9 +294,50 @@ const TABLE = {
     flag: '--runner',
     env: 'RUNNER',
     fallback: 'local',
-    help: 'where a run happens when its metadata names no runner: local (a child process) or job (one Kubernetes Job per run; needs --kubernetes-client)',
-    expected: 'local or job',
-    schema: v.picklist(['local', 'job'] as const),
+    help: 'where a run happens when its metadata names no runner: local (a child process), job (one Kubernetes Job per run) or k6-operator (a TestRun over N runner pods); pod runners need --kubernetes-client',
+    expected: 'local, job or k6-operator',
+    schema: v.picklist(['local', 'job', 'k6-operator'] as const),
+  }),
+  maxParallelism: setting({
+    flag: '--max-parallelism',
+    env: 'MAX_PARALLELISM',
+    fallback: '50',
+    help: 'most runner pods one k6-operator run may ask for (metadata parallelism)',
+    expected: 'an integer from 1 to 1000',
+    schema: integer(1, 1000),
+  }),
+  maxConcurrentPodRuns: setting({
+    flag: '--max-concurrent-pod-runs',
+    env: 'MAX_CONCURRENT_POD_RUNS',
+    fallback: '20',
+    help: 'job and k6-operator runs allowed at once (counted apart from local runs); more get 429',
+    expected: 'an integer from 1 to 100000',
+    schema: integer(1, 100_000),
+  }),
+  runnerImagesAllowed: setting({
+    flag: '--runner-images-allowed',
+    env: 'RUNNER_IMAGES_ALLOWED',
+    fallback: '',
+    help: 'comma-separated images a request may pick with metadata runner_image (exact, or a prefix ending in *); empty allows none',
+    expected: 'image references such as "grafana/k6:2.1.0,registry.example/k6:*"',
+    schema: v.pipe(
+      v.string(),
+      v.transform((text) =>
+        text
+          .split(',')
+          .map((g) => g.trim())
+          .filter((g) => g !== ''),
+      ),
+      v.check((list) => list.every((g) => /^[A-Za-z0-9][A-Za-z0-9./:@_-]*\*?$/.test(g))),
+    ),
+  }),
+  runnerServiceAccount: setting({
+    flag: '--runner-service-account',
+    env: 'RUNNER_SERVICE_ACCOUNT',
+    fallback: '',
+    help: "the service account of runner pods (its token is never mounted); empty: the namespace's default",
+    expected: 'a service account name',
+    schema: v.pipe(v.string(), v.regex(/^$|^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/)),
   }),
   runnerImage: setting({
     flag: '--runner-image',

@@ -10,7 +10,7 @@ import { createMetricsRegistry, type MetricsRegistry } from './core/metrics.ts';
 import { registerProcessMetrics } from './core/process-metrics.ts';
 import { createApp } from './http/app.ts';
 import { createFailureCache, type FailureCache } from './launch/failure-cache.ts';
-import { createLaunchPolicy } from './launch/policy.ts';
+import { createLaunchPolicy, createRunnerRules } from './launch/policy.ts';
 import { createRunRegistry, type RunRegistry } from './launch/run-registry.ts';
 import { createSemaphore, type Semaphore } from './launch/semaphore.ts';
 import { createLaunchService } from './launch/service.ts';
@@ -21,6 +21,7 @@ import { createJobRunner } from './runners/job.ts';
 import { createLocalRunner } from './runners/local.ts';
 import type { OrphanSweeper } from './runners/orphans.ts';
 import type { Runner } from './runners/runner.ts';
+import { createTestRunRunner } from './runners/testrun.ts';
 
 export interface DaemonParts {
   config: Config;
@@ -33,7 +34,7 @@ export interface DaemonParts {
   clock?: Clock;
   runner?: Runner;
   orphans?: OrphanSweeper;
-  /** The Kubernetes API, when a client is configured: enables the job runner. */
+  /** The Kubernetes API, when a client is configured: enables the pod runners (job, k6-operator). */
   kube?: KubeTransport;
 }
 
@@ -42,6 +43,7 @@ export function buildDaemon(parts: DaemonParts) {
   const clock = parts.clock ?? systemClock;
   const metrics = createMetricsRegistry();
   const semaphore = createSemaphore(config.maxConcurrentTests);
+  const podSemaphore = createSemaphore(config.maxConcurrentPodRuns);
   const registry = createRunRegistry();
   const failures = createFailureCache(clock);
   registerDaemonMetrics(metrics, { version: parts.version, semaphore, registry, failures });
@@ -55,12 +57,22 @@ export function buildDaemon(parts: DaemonParts) {
       clock,
       orphans: parts.orphans,
     });
-  const job =
-    parts.kube &&
-    createJobRunner({ ...config, kube: parts.kube, image: config.runnerImage, logger, clock });
+  const pods = parts.kube && {
+    ...config,
+    kube: parts.kube,
+    image: config.runnerImage,
+    serviceAccount: config.runnerServiceAccount,
+    logger,
+    clock,
+  };
+  const podRunners = pods
+    ? { job: createJobRunner(pods), 'k6-operator': createTestRunRunner(pods) }
+    : {};
   const launch = createLaunchService({
-    runners: { local: runner, ...(job ? { job } : {}) },
+    runners: { local: runner, ...podRunners },
     defaultRunner: config.runner,
+    runnerRules: createRunnerRules(config),
+    podSemaphore,
     notifier: parts.notifier,
     secrets: parts.secrets,
     semaphore,

@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import { BadRequest } from '../core/errors.ts';
 import { parseGoBool, parseGoDuration } from '../core/go-syntax.ts';
 import { ENV_NAME, reservedEnvReason } from '../k6/invocation.ts';
+import { parsePodOptions, POD_OPTION_KEYS, type PodOptions } from './pod-options.ts';
 
 const DEFAULT_MIN_FAILURE_DELAY_MS = 2 * 60_000;
 
@@ -21,12 +22,12 @@ const METADATA_KEYS = [
   'kubernetes_secrets',
   // k6gate's own keys
   'runner',
-  'runner_labels',
-  'runner_annotations',
+  ...POD_OPTION_KEYS,
 ] as const;
 
-/** Where a run happens: a child process of k6gate, or one Kubernetes Job per run. */
-const RUNNER_KINDS = ['local', 'job'] as const;
+/** Where a run happens: a child process of k6gate, one Kubernetes Job per run, or a k6-operator
+ * TestRun over N runner pods. */
+const RUNNER_KINDS = ['local', 'job', 'k6-operator'] as const;
 export type RunnerKind = (typeof RUNNER_KINDS)[number];
 
 export interface SecretRefSpec {
@@ -55,8 +56,8 @@ export interface LaunchRequest {
   unknownMetadataKeys: string[];
   /** undefined: the daemon's default (--runner). */
   runner: RunnerKind | undefined;
-  runnerLabels: Record<string, string>;
-  runnerAnnotations: Record<string, string>;
+  /** How the pods of a pod run look (labels, parallelism, resources, …). */
+  pod: PodOptions;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -185,8 +186,7 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     envVars: parseEnvVars(m.env_vars),
     secretRefs: parseSecretRefs(m.kubernetes_secrets, payload.namespace),
     runner: parseRunner(m.runner),
-    runnerLabels: parseMetaMap(m.runner_labels, 'runner_labels', LABEL_VALUE),
-    runnerAnnotations: parseMetaMap(m.runner_annotations, 'runner_annotations', /^[\s\S]{0,4096}$/),
+    pod: parsePodOptions(m),
     unknownMetadataKeys: Object.keys(m).filter(
       (k) => !(METADATA_KEYS as readonly string[]).includes(k),
     ),
@@ -315,35 +315,4 @@ function parseRunner(text: string | undefined): RunnerKind | undefined {
   const kind = RUNNER_KINDS.find((k) => k === text);
   if (!kind) throw new BadRequest('metadata.runner', `expected one of ${RUNNER_KINDS.join(', ')}`);
   return kind;
-}
-
-// Kubernetes label/annotation keys: an optional DNS-subdomain prefix and a name of at most 63.
-const META_KEY =
-  /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(|[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
-
-/** runner_labels / runner_annotations: a JSON object of strings with Kubernetes key rules. */
-function parseMetaMap(
-  text: string | undefined,
-  key: 'runner_labels' | 'runner_annotations',
-  value: RegExp,
-): Record<string, string> {
-  const decoded = decodeJsonObject(
-    text,
-    key,
-    'expected a JSON object of strings; the text is not valid JSON',
-  );
-  for (const [k, v] of Object.entries(decoded)) {
-    if (!META_KEY.test(k))
-      throw new BadRequest(`metadata.${key}`, 'keys must be Kubernetes label keys ([prefix/]name)');
-    if (typeof v !== 'string' || !value.test(v)) {
-      throw new BadRequest(
-        `metadata.${key}.${k}`,
-        key === 'runner_labels'
-          ? 'expected a label value (at most 63 letters, digits, "-", "_", ".")'
-          : 'expected a string of at most 4096 characters',
-      );
-    }
-  }
-  return decoded as Record<string, string>;
 }

@@ -1,6 +1,6 @@
 // Admission of a launch, in order: the failure cache (a recent failure of this hook fails at
 // once), draining (503 while shutting down), then a concurrency slot (429 with an honest
-// Retry-After when none is free). Validation came before, in the HTTP layer: a bad request
+// Retry-After when none is free), local and pod runs from separate pools. Validation came before, in the HTTP layer: a bad request
 // never takes a slot.
 
 import type { Clock } from '../core/clock.ts';
@@ -13,7 +13,10 @@ import type { Semaphore, Slot } from './semaphore.ts';
 
 export interface AdmissionDeps {
   failures: FailureCache;
+  /** Local runs' slots (--max-concurrent-tests). */
   semaphore: Semaphore;
+  /** Pod runs' slots (--max-concurrent-pod-runs): they load the cluster, not this pod. */
+  podSemaphore: Semaphore;
   registry: RunRegistry;
   clock: Clock;
   rejections: Counter;
@@ -24,9 +27,11 @@ export interface Admitted {
   slot: Slot;
 }
 
-export function createAdmission(deps: AdmissionDeps): (req: LaunchRequest) => Admitted {
+export function createAdmission(
+  deps: AdmissionDeps,
+): (req: LaunchRequest, inPods: boolean) => Admitted {
   const retryAfter = throttledRetryAfter(deps.registry, deps.clock);
-  return (req) => {
+  return (req, inPods) => {
     const key = hookKeyOf(req);
     const remaining = deps.failures.remainingMs(key, req.minFailureDelayMs);
     if (remaining > 0) {
@@ -34,7 +39,7 @@ export function createAdmission(deps: AdmissionDeps): (req: LaunchRequest) => Ad
       throw new RecentFailure(Math.ceil(remaining / 1000));
     }
     if (deps.registry.draining) throw new ShuttingDown();
-    const slot = deps.semaphore.tryAcquire();
+    const slot = (inPods ? deps.podSemaphore : deps.semaphore).tryAcquire();
     if (!slot) {
       deps.rejections.inc({ reason: 'busy' });
       throw new Busy(retryAfter());

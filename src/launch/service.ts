@@ -12,6 +12,7 @@ import type { Notifier } from '../notify/notifier.ts';
 import { describeExit, type RunHandle, type Runner, type RunResult } from '../runners/runner.ts';
 import { createAdmission, type Admitted } from './admission.ts';
 import type { FailureCache } from './failure-cache.ts';
+import type { RunnerRules } from './policy.ts';
 import type { RunRegistry } from './run-registry.ts';
 import type { Semaphore } from './semaphore.ts';
 import { createVerdicts, type VerdictMetrics } from './verdict.ts';
@@ -23,6 +24,9 @@ export interface LaunchDeps {
   notifier: Notifier;
   secrets: SecretSource;
   semaphore: Semaphore;
+  podSemaphore: Semaphore;
+  /** Whether a request's pod options fit its runner (policy.ts). */
+  runnerRules: RunnerRules;
   failures: FailureCache;
   registry: RunRegistry;
   clock: Clock;
@@ -62,6 +66,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         `runner "${kind}" is not enabled on this k6gate (--runner, --kubernetes-client)`,
       );
     }
+    deps.runnerRules(req, kind);
     return { kind, runner };
   }
 
@@ -87,8 +92,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         namespace: req.namespace,
         labels: runLabels(req),
         secretRefs: req.secretRefs,
-        podLabels: req.runnerLabels,
-        podAnnotations: req.runnerAnnotations,
+        pod: req.pod,
       });
     } catch (err) {
       admitted.slot.release();
@@ -101,7 +105,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   return {
     async launch(req, ctx) {
       const picked = pickRunner(req);
-      const admitted = admit(req);
+      const admitted = admit(req, picked.kind !== 'local');
       const handle = await begin(req, ctx, admitted, picked);
       void handle.result.then(() => admitted.slot.release());
       deps.registry.track(handle, {

@@ -21,8 +21,10 @@ import type { Runner, RunSpec } from './runner.ts';
 
 export interface JobRunnerOptions {
   kube: KubeTransport;
-  /** The k6 image runner pods use. */
+  /** The k6 image runner pods use unless the request picks an allowed one. */
   image: string;
+  /** The runner pod's service account ('' for the namespace's default); its token is never mounted. */
+  serviceAccount: string;
   startTimeoutMs: number;
   /** Hard deadline per run; 0 disables. */
   maxRunMs: number;
@@ -58,6 +60,7 @@ export function createJobRunner(opts: JobRunnerOptions): Runner {
 
 function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
   const labels = { ...spec.labels, [RUN_LABEL]: spec.runId };
+  const pod = spec.pod;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -67,18 +70,22 @@ function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
       ...(opts.maxRunMs > 0 ? { activeDeadlineSeconds: Math.ceil(opts.maxRunMs / 1000) } : {}),
       template: {
         metadata: {
-          labels: { ...spec.podLabels, ...labels },
-          annotations: { ...spec.podAnnotations },
+          labels: { ...pod.labels, ...labels },
+          annotations: { ...pod.annotations },
         },
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: POD_SECURITY,
+          ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
+          ...(Object.keys(pod.nodeSelector).length ? { nodeSelector: pod.nodeSelector } : {}),
+          ...(pod.tolerations.length ? { tolerations: pod.tolerations } : {}),
           containers: [
             {
               name: 'k6',
-              image: opts.image,
+              image: pod.image ?? opts.image,
+              ...(pod.resources ? { resources: pod.resources } : {}),
               args: buildK6Args(`${SCRIPT_DIR}/${spec.scriptName}`, spec.uploadToCloud),
               env: runnerEnv(spec),
               workingDir: '/tmp',

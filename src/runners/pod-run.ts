@@ -111,7 +111,14 @@ export function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunOptions)
     };
   })();
 
-  return { runId: spec.runId, startedAt, started: started.promise, result, cancel, output: () => '' };
+  return {
+    runId: spec.runId,
+    startedAt,
+    started: started.promise,
+    result,
+    cancel,
+    output: () => '',
+  };
 }
 
 function stuckReason(stuck: string | undefined): { stuck?: string } {
@@ -147,7 +154,8 @@ function watchPods(
         const index = run.runnerIndex(ev.object);
         if (index === undefined) {
           const e = seen.ended;
-          if (e && e.exitCode !== 0) state.helperEnded = `pod ${e.pod} exited ${e.exitCode} (${e.reason})`;
+          if (e && e.exitCode !== 0)
+            state.helperEnded = `pod ${e.pod} exited ${e.exitCode} (${e.reason})`;
           continue;
         }
         if (seen.running) live.add(index);

@@ -136,7 +136,10 @@ export function readPod(pod: Pod): { running: boolean; waiting?: string; ended?:
   if (k6?.running) return { running: true };
   const w = k6?.waiting;
   if (!w?.reason) return { running: false };
-  return { running: false, waiting: `pod ${name}: ${w.reason}${w.message ? `: ${w.message}` : ''}` };
+  return {
+    running: false,
+    waiting: `pod ${name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`,
+  };
 }
 
 /** Deletes a run object with a foreground cascade (its pods, services and ConfigMap go too). */

@@ -2,6 +2,7 @@
 // process today; pods later). One run = one RunHandle; its result never rejects.
 
 import type { SecretRefSpec } from '../flagger/payload.ts';
+import type { PodOptions } from '../flagger/pod-options.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
 
 export type CancelReason =
@@ -23,9 +24,9 @@ export interface RunSpec {
   labels: Readonly<Record<string, string>>;
   /** Secret references, passed by reference to pod runners (never read by k6gate for them). */
   secretRefs: readonly SecretRefSpec[];
-  /** Extra labels and annotations for runner pods (e.g. to keep a mesh sidecar out). */
-  podLabels: Readonly<Record<string, string>>;
-  podAnnotations: Readonly<Record<string, string>>;
+  /** How runner pods look: labels, annotations (e.g. to keep a mesh sidecar out), parallelism,
+   * resources, placement, image. Local runs have none set. */
+  pod: Readonly<PodOptions>;
 }
 
 export type StartOutcome =

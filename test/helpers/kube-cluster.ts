@@ -17,7 +17,8 @@ export interface KubeCluster {
 }
 
 /** Every Stage manifest kwok ships that a test cluster wants: node lifecycle, the general pod
- * lifecycle (Job pods complete with exit 0), and the chaos Stages selected by pod labels. */
+ * lifecycle (Job pods complete with exit 0), and the chaos Stages selected by pod labels; plus
+ * the repo's Stage for an image that never pulls. */
 function stageFiles(binDir: string): string[] {
   const root = join(binDir, 'stages');
   const pick = (dir: string) =>
@@ -31,6 +32,8 @@ function stageFiles(binDir: string): string[] {
     ...pick('node/heartbeat'),
     ...pick('pod/general'),
     ...pick('pod/chaos'),
+    // The repo's own test Stage: an image that never pulls (ImagePullBackOff).
+    join(import.meta.dir, '../fixtures/kwok/pod-image-pull-backoff.yaml'),
   ];
 }
 
@@ -129,3 +132,29 @@ const live = new Set<Bun.Subprocess[]>();
 process.on('exit', () => {
   for (const procs of live) for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
 });
+
+/** Every object a run may leave in a test namespace (`kind/name`), for cascade checks. */
+export async function objectsLeft(env: KubeEnv, ns: string): Promise<string[]> {
+  const lists = await Promise.all([
+    env.admin('GET', `/apis/k6.io/v1alpha1/namespaces/${ns}/testruns`),
+    env.admin('GET', `/apis/batch/v1/namespaces/${ns}/jobs`),
+    env.admin('GET', `/api/v1/namespaces/${ns}/pods`),
+    env.admin('GET', `/api/v1/namespaces/${ns}/services`),
+    env.admin('GET', `/api/v1/namespaces/${ns}/configmaps`),
+  ]);
+  const kinds = ['TestRun', 'Job', 'Pod', 'Service', 'ConfigMap'];
+  return lists.flatMap((l, i) =>
+    (l.items as { metadata: { name: string } }[])
+      .filter((o) => o.metadata.name !== 'kube-root-ca.crt')
+      .map((o) => `${kinds[i]}/${o.metadata.name}`),
+  );
+}
+
+/** Polls `probe` every 200 ms until it holds; throws naming `what` after `ms`. */
+export async function until(probe: () => Promise<boolean>, what: string, ms = 30_000) {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await Bun.sleep(200);
+  }
+}

@@ -1,0 +1,139 @@
+// The k6-operator runner: one k6.io/v1alpha1 TestRun per run in the canary's namespace, spread
+// over `parallelism` runner pods by the operator (execution segments). The script goes in a
+// ConfigMap owned by the TestRun (the operator mounts it at /test). The operator gives no
+// verdict (stage `finished` whether runners passed or failed), so pod-run.ts reads every runner
+// pod's k6 exit code; the TestRun is watched only for stage `error`. k6gate never sets
+// `cleanup: post` (it would race the reading) and deletes the TestRun itself.
+
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+import type { KubeTransport } from '../kube/client.ts';
+import { watchObjects, type ObjectMeta } from '../kube/objects.ts';
+import { supervisePodRun, type PodRun } from './pod-run.ts';
+import {
+  CONTAINER_SECURITY,
+  createOrAttach,
+  createScriptConfigMap,
+  POD_SECURITY,
+  RUN_LABEL,
+  runnerEnv,
+  runObjectName,
+  type Pod,
+} from './pods.ts';
+import type { Runner, RunSpec } from './runner.ts';
+
+export interface TestRunRunnerOptions {
+  kube: KubeTransport;
+  /** The k6 image runner pods use unless the request picks an allowed one. */
+  image: string;
+  /** The runner pods' service account ('' for the namespace's default); its token is never mounted. */
+  serviceAccount: string;
+  startTimeoutMs: number;
+  killGraceMs: number;
+  logger: Logger;
+  clock: Clock;
+}
+
+interface TestRunObject {
+  metadata: ObjectMeta;
+  status?: { stage?: string; conditions?: { type: string; status: string; message?: string }[] };
+}
+
+/** @example const runner = createTestRunRunner({ kube, image: 'grafana/k6:2.1.0', … }); */
+export function createTestRunRunner(opts: TestRunRunnerOptions): Runner {
+  return {
+    async start(spec) {
+      const name = runObjectName(spec);
+      const testruns = `/apis/k6.io/v1alpha1/namespaces/${spec.namespace}/testruns`;
+      const made = await createOrAttach(opts.kube, testruns, testRunObject(name, spec, opts));
+      if (made.attached) {
+        opts.logger.info(
+          'attaching to the run already under way for this canary, phase and checksum',
+          { testrun: `${spec.namespace}/${name}`, runId: made.runId },
+        );
+      } else {
+        const owner = { apiVersion: 'k6.io/v1alpha1', kind: 'TestRun', uid: made.uid };
+        await createScriptConfigMap(opts.kube, spec, name, owner);
+      }
+      const run: PodRun = {
+        kind: 'TestRun',
+        name,
+        path: `${testruns}/${name}`,
+        runLabel: made.attached ? made.runId : spec.runId,
+        runners: spec.pod.parallelism ?? 1,
+        runnerIndex: (pod) => runnerIndex(pod, name),
+        failure: (signal) => stageError(opts.kube, testruns, name, signal),
+      };
+      return supervisePodRun(run, spec, opts);
+    },
+  };
+}
+
+function testRunObject(name: string, spec: RunSpec, opts: TestRunRunnerOptions) {
+  const labels = { ...spec.labels, [RUN_LABEL]: spec.runId };
+  const pod = spec.pod;
+  // Every pod the operator makes (initializer, runners, starter) carries the run's labels and
+  // the restricted security context.
+  const common = {
+    metadata: { labels: { ...pod.labels, ...labels }, annotations: { ...pod.annotations } },
+    automountServiceAccountToken: 'false',
+    securityContext: POD_SECURITY,
+    containerSecurityContext: CONTAINER_SECURITY,
+    ...(Object.keys(pod.nodeSelector).length ? { nodeSelector: pod.nodeSelector } : {}),
+    ...(pod.tolerations.length ? { tolerations: pod.tolerations } : {}),
+  };
+  return {
+    apiVersion: 'k6.io/v1alpha1',
+    kind: 'TestRun',
+    metadata: { name, labels },
+    spec: {
+      parallelism: pod.parallelism ?? 1,
+      separate: pod.separate,
+      script: { configMap: { name, file: spec.scriptName } },
+      quiet: 'false',
+      runner: {
+        ...common,
+        image: pod.image ?? opts.image,
+        env: runnerEnv(spec),
+        ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
+        ...(pod.resources ? { resources: pod.resources } : {}),
+        // k6 writes nothing but temp files; the root filesystem stays read-only.
+        volumes: [{ name: 'tmp', emptyDir: {} }],
+        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+      },
+      starter: common,
+    },
+  };
+}
+
+// Runner pods carry `runner=true` and the job name `<name>-<i>`; others are helpers.
+function runnerIndex(pod: Pod, name: string): number | undefined {
+  const labels = pod.metadata.labels ?? {};
+  if (labels.runner !== 'true') return undefined;
+  const m = /^(.*)-([0-9]+)$/.exec(labels['job-name'] ?? '');
+  return m && m[1] === name ? Number(m[2]) : undefined;
+}
+
+// Settles when the operator puts the TestRun in stage `error` (an invalid spec, a failed
+// initializer or `k6 inspect`, or parallelism above the script's VUs).
+async function stageError(
+  kube: KubeTransport,
+  testruns: string,
+  name: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const path = `${testruns}?watch=1&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
+  for await (const ev of watchObjects<TestRunObject>(kube, path, signal)) {
+    if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') continue;
+    const status = ev.object.status;
+    if (status?.stage !== 'error') continue;
+    const said = (status.conditions ?? [])
+      .filter((c) => c.message)
+      .map((c) => `${c.type}: ${c.message}`);
+    return [
+      `the k6-operator put the TestRun in stage "error" (an invalid spec, a failed initializer or k6 inspect, or parallelism above the script's VUs)`,
+      ...said,
+    ].join('; ');
+  }
+  throw new Error('the watch ended');
+}
