@@ -67,6 +67,9 @@ function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
     metadata: { name, labels },
     spec: {
       backoffLimit: 0,
+      // A Job no k6gate came back for (its daemon stopped, no retry) is deleted an hour after
+      // it ended by the TTL controller.
+      ttlSecondsAfterFinished: 3600,
       ...(opts.maxRunMs > 0 ? { activeDeadlineSeconds: Math.ceil(opts.maxRunMs / 1000) } : {}),
       template: {
         metadata: {

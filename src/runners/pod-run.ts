@@ -4,7 +4,7 @@
 // 0 failing the run and named in the reason; a run object that reports a failure of its own (a
 // TestRun in stage `error`) ends it at once. k6gate's own start deadline holds for a run that
 // never starts. Whatever ends the run, its object is deleted with a foreground cascade after the
-// outcome was read.
+// outcome was read — except on k6gate's shutdown, when the run is left to a retry.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../core/clock.ts';
@@ -78,6 +78,12 @@ export function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunOptions)
   function cancel(reason: CancelReason) {
     if (cancelReason !== undefined) return;
     cancelReason = reason;
+    if (reason === 'shutdown') {
+      // The run goes on in its pods: Flagger's retry, to any replica, re-attaches to it.
+      logger.info(`k6gate is shutting down: leaving the ${run.kind} running for a retry to attach`);
+      ended.resolve({ exitCode: null, verdict: 'aborted', reason: '', pods: [] });
+      return;
+    }
     logger.info(`stopping the run: deleting its ${run.kind}`, { reason });
     void deleteRunObject(opts.kube, run.path, logger);
     // A pod that never ran leaves no event to wait for beyond its deletion; bound the wait.
@@ -98,7 +104,7 @@ export function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunOptions)
       exitCode: ending.exitCode,
       signal: null,
       verdict: aborted ? 'aborted' : ending.verdict,
-      reason: aborted ? `canceled (${cancelReason}); the ${run.kind} was deleted` : ending.reason,
+      reason: aborted ? canceledReason(run.kind, cancelReason!) : ending.reason,
       durationMs: opts.clock.now() - startedAt,
       timedOut: cancelReason === 'timeout' || cancelReason === 'start-timeout',
       canceled: aborted,
@@ -119,6 +125,12 @@ export function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunOptions)
     cancel,
     output: () => '',
   };
+}
+
+function canceledReason(kind: string, reason: CancelReason): string {
+  if (reason === 'shutdown')
+    return `k6gate shut down; the ${kind} goes on and a retry attaches to it`;
+  return `canceled (${reason}); the ${kind} was deleted`;
 }
 
 function stuckReason(stuck: string | undefined): { stuck?: string } {
@@ -149,6 +161,8 @@ function watchPods(
     try {
       for await (const ev of watchObjects<Pod>(opts.kube, path, signal)) {
         if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') continue;
+        if (ev.type === 'DELETED' && hooks.aborted())
+          return hooks.ended({ exitCode: null, verdict: 'aborted', reason: '', pods: [] });
         const seen = readPod(ev.object);
         if (seen.waiting) state.stuck = seen.waiting;
         const index = run.runnerIndex(ev.object);
@@ -162,8 +176,6 @@ function watchPods(
         if (seen.ended) outcomes.set(index, seen.ended);
         if (new Set([...live, ...outcomes.keys()]).size >= run.runners) hooks.started();
         if (outcomes.size >= run.runners) return hooks.ended(combine(outcomes, run.runners));
-        if (ev.type === 'DELETED' && hooks.aborted())
-          return hooks.ended({ exitCode: null, verdict: 'aborted', reason: '', pods: [] });
       }
     } catch (err) {
       if (!signal.aborted) hooks.logger.warn('watching the runner pods failed', { err });

@@ -9,7 +9,7 @@ import { beforeAll, expect, test } from 'bun:test';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
-import { getKubeCluster, type KubeCluster } from '../helpers/kube-cluster.ts';
+import { getKubeCluster, objectsLeft, until, type KubeCluster } from '../helpers/kube-cluster.ts';
 
 const RESTRICTED = {
   'pod-security.kubernetes.io/enforce': 'restricted',
@@ -177,12 +177,67 @@ describeKube('runner: job on a kwok cluster', () => {
       await d.close();
     }
   }, 90_000);
-});
+  test('an image that never pulls: 400 after the start deadline with the waiting reason, nothing left', async () => {
+    const d = startInProcess({ kube, args: ['--start-timeout', '5s'] });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(
+          {
+            script: 'export default function () {}',
+            runner: 'job',
+            runner_annotations: JSON.stringify({ 'k6gate.test/image-never-pulls': 'true' }),
+          },
+          { namespace: ns, name: 'never-pulls' },
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect((await res.text()).split('\n')[0]).toMatch(
+        /^error while waiting for test to start: timeout \(pod k6gate-[0-9a-f]{16}-[a-z0-9]+: ImagePullBackOff: Back-off pulling image "grafana\/k6:/,
+      );
+      await until(async () => (await objectsLeft(cluster.env, ns)).length === 0, 'the cascade');
+    } finally {
+      await d.close();
+    }
+  }, 90_000);
 
-async function until(probe: () => Promise<boolean>, what: string, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await Bun.sleep(200);
-  }
-}
+  test('k6gate restarts mid-run: the Job goes on, and the retry to a new daemon attaches to it', async () => {
+    const body = flaggerPayload(
+      {
+        script: 'export default function () {}',
+        runner: 'job',
+        // kwok's chaos Stage ends the pod with exit 0 about 8 s after it was created.
+        runner_labels: FAIL_99.runner_labels,
+        runner_annotations: JSON.stringify({
+          'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '0',
+          'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '8s',
+        }),
+      },
+      { namespace: ns, name: 'restart' },
+    );
+    const before = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const first = postLaunch(before.url, body);
+    await waitFor(() => before.records.some((r) => r.msg === 'waiting for the results'), 30_000);
+    await before.close(); // SIGTERM's drain: the waiting caller gets 503, the Job stays
+    expect((await first).status).toBe(503);
+    expect(
+      before.records.some((r) =>
+        r.msg.startsWith('k6gate is shutting down: leaving the Job running'),
+      ),
+    ).toBe(true);
+    const jobs = await cluster.env.admin('GET', `/apis/batch/v1/namespaces/${ns}/jobs`);
+    expect(jobs.items).toHaveLength(1);
+
+    const after = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    try {
+      const retry = await postLaunch(after.url, body); // Flagger's retry
+      expect(retry.status).toBe(200);
+      expect(
+        after.records.some((r) => r.msg.startsWith('attaching to the run already under way')),
+      ).toBe(true);
+      await until(async () => (await objectsLeft(cluster.env, ns)).length === 0, 'the cascade');
+    } finally {
+      await after.close();
+    }
+  }, 90_000);
+});
