@@ -7,12 +7,12 @@ import * as v from 'valibot';
 import { BadRequest } from '../core/errors.ts';
 import { parseGoBool } from '../core/go-syntax.ts';
 
-export interface ResourceList {
+interface ResourceList {
   cpu?: string;
   memory?: string;
   'ephemeral-storage'?: string;
 }
-export interface Toleration {
+interface Toleration {
   key?: string;
   operator?: 'Exists' | 'Equal';
   value?: string;
@@ -46,7 +46,7 @@ export const POD_OPTION_KEYS = [
 ] as const;
 
 /** The most runner pods a request may name; the daemon's --max-parallelism may lower it. */
-export const PARALLELISM_LIMIT = 1000;
+const PARALLELISM_LIMIT = 1000;
 
 // Kubernetes label/annotation keys: an optional DNS-subdomain prefix and a name of at most 63.
 const META_KEY =
@@ -64,19 +64,28 @@ const resourceList = v.strictObject({
   memory: v.optional(quantity),
   'ephemeral-storage': v.optional(quantity),
 });
-const ResourcesSchema = v.strictObject({
-  requests: v.optional(resourceList),
-  limits: v.optional(resourceList),
-});
+const ResourcesSchema = v.strictObject(
+  { requests: v.optional(resourceList), limits: v.optional(resourceList) },
+  'expected only "requests" and "limits", each {cpu, memory, ephemeral-storage}',
+);
 const TolerationsSchema = v.pipe(
   v.array(
-    v.strictObject({
-      key: v.optional(v.pipe(v.string(), v.regex(META_KEY, 'expected a label key'))),
-      operator: v.optional(v.picklist(['Exists', 'Equal'])),
-      value: v.optional(v.pipe(v.string(), v.regex(LABEL_VALUE, 'expected a label value'))),
-      effect: v.optional(v.picklist(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])),
-      tolerationSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-    }),
+    v.strictObject(
+      {
+        key: v.optional(v.pipe(v.string(), v.regex(META_KEY, 'expected a label key'))),
+        operator: v.optional(v.picklist(['Exists', 'Equal'], 'expected Exists or Equal')),
+        value: v.optional(v.pipe(v.string(), v.regex(LABEL_VALUE, 'expected a label value'))),
+        effect: v.optional(
+          v.picklist(
+            ['NoSchedule', 'PreferNoSchedule', 'NoExecute'],
+            'expected NoSchedule, PreferNoSchedule or NoExecute',
+          ),
+        ),
+        tolerationSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+      },
+      'expected a toleration {key, operator, value, effect, tolerationSeconds}',
+    ),
+    'expected a JSON array of tolerations',
   ),
   v.maxLength(32, 'at most 32 tolerations'),
 );
