@@ -9,6 +9,7 @@ import { parseAuthFile } from '../../src/auth/clients.ts';
 import { SETTINGS } from '../../src/config.ts';
 import { configFrom } from '../helpers/config.ts';
 import { CHART, describeHelm, helm, renderChart } from '../helpers/helm.ts';
+import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
 
 const ciFiles = readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('.yaml'));
 const byKind = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -215,6 +216,54 @@ describeHelm('helm chart charts/k6gate', () => {
     const cluster = renderChart(['-f', join(CHART, 'ci/rbac-cluster-values.yaml')]);
     expect(byKind(cluster, 'ClusterRole')[0].rules[0].verbs).toEqual(['get']);
     expect(byKind(renderChart(), 'Role')).toEqual([]);
+  });
+
+  test('runners: RBAC generated from the enabled kinds (the rights the kube tests run with), env for the daemon, bad combinations refused', () => {
+    const objs = renderChart(['-f', join(CHART, 'ci/runners-values.yaml')]);
+    const roles = byKind(objs, 'Role').filter((r) => r.metadata.name.endsWith('-runner'));
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    const granted = roles[0].rules;
+    for (const rule of [...RUNNER_RULES.job, ...RUNNER_RULES['k6-operator']])
+      expect(granted).toContainEqual(rule);
+    const env = Object.fromEntries(
+      (container(objs).env as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      RUNNER: 'job',
+      RUNNER_IMAGES_ALLOWED: 'grafana/k6:2.1.0,registry.example/k6:*',
+      RUNNER_SERVICE_ACCOUNT: 'k6-runner',
+      MAX_PARALLELISM: '20',
+    });
+    const onlyJob = renderChart([
+      '-f',
+      join(CHART, 'ci/runners-values.yaml'),
+      '--set-json',
+      'runners.enabled=["job"]',
+    ]);
+    const jobRules = byKind(onlyJob, 'Role').find((r) => r.metadata.name.endsWith('-runner')).rules;
+    expect(jobRules.some((r: { apiGroups: string[] }) => r.apiGroups.includes('k6.io'))).toBe(
+      false,
+    );
+    const cluster = renderChart([
+      '-f',
+      join(CHART, 'ci/runners-values.yaml'),
+      '--set',
+      'runners.rbac=cluster',
+    ]);
+    expect(byKind(cluster, 'ClusterRole').map((r) => r.metadata.name)).toContain('k6gate-runner');
+    const refused: [string[], string][] = [
+      [['--set-json', 'runners.enabled=["job"]'], 'runners.enabled needs kubernetes.enabled=true'],
+      [
+        ['--set', 'kubernetes.enabled=true', '--set-json', 'runners.enabled=["job"]'],
+        'runners.rbac=namespaced needs runners.namespaces',
+      ],
+      [['--set', 'runners.default=job'], 'runners.default "job" is not in runners.enabled'],
+    ];
+    for (const [args, message] of refused) {
+      const out = helm(['template', 't', CHART, ...args]);
+      expect(out.code).not.toBe(0);
+      expect(out.stderr).toContain(message);
+    }
   });
 });
 

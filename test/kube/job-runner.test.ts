@@ -9,6 +9,7 @@ import { beforeAll, expect, test } from 'bun:test';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
+import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
 import { getKubeCluster, objectsLeft, until, type KubeCluster } from '../helpers/kube-cluster.ts';
 
 const RESTRICTED = {
@@ -33,18 +34,8 @@ describeKube('runner: job on a kwok cluster', () => {
   beforeAll(async () => {
     cluster = await getKubeCluster();
     ns = await cluster.env.createNamespace('jobs', RESTRICTED);
-    // What the job runner needs (README, "Runs in pods"): Jobs and ConfigMaps made and deleted,
-    // pods watched, their logs read.
-    await cluster.env.grant(ns, 'k6gate-runner', [
-      {
-        apiGroups: ['batch'],
-        resources: ['jobs'],
-        verbs: ['create', 'get', 'list', 'watch', 'delete'],
-      },
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'delete'] },
-      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-    ]);
+    // What the job runner needs, as the chart grants it (README, "Runs in pods").
+    await cluster.env.grant(ns, 'k6gate-runner', RUNNER_RULES.job);
     const kc = loadKubeConfig('kubeconfig', cluster.env.daemonKubeconfig);
     if (!kc) throw new Error('no kubeconfig');
     kube = createKubeTransport(kc);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
+import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
 import { getKubeCluster, objectsLeft, until, type KubeCluster } from '../helpers/kube-cluster.ts';
 import { startOperatorDouble, type OperatorDouble } from '../helpers/k6-operator-double.ts';
 
@@ -35,17 +36,8 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
     cluster = await getKubeCluster();
     operator = startOperatorDouble(cluster.env);
     ns = await cluster.env.createNamespace('testruns', RESTRICTED);
-    // What the k6-operator runner needs (README, "Runs in pods").
-    await cluster.env.grant(ns, 'k6gate-testruns', [
-      {
-        apiGroups: ['k6.io'],
-        resources: ['testruns'],
-        verbs: ['create', 'get', 'list', 'watch', 'delete'],
-      },
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
-      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-    ]);
+    // What the k6-operator runner needs, as the chart grants it (README, "Runs in pods").
+    await cluster.env.grant(ns, 'k6gate-testruns', RUNNER_RULES['k6-operator']);
     const kc = loadKubeConfig('kubeconfig', cluster.env.daemonKubeconfig);
     if (!kc) throw new Error('no kubeconfig');
     kube = createKubeTransport(kc);
