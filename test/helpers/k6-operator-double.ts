@@ -57,8 +57,19 @@ export interface OperatorDouble {
   stop(): Promise<void>;
 }
 
+let shared: OperatorDouble | undefined;
+/** The run's double, started on first use and stopped by the preload after all tests. */
+export function getOperatorDouble(env: KubeEnv): OperatorDouble {
+  shared ??= startOperatorDouble(env);
+  return shared;
+}
+export async function stopOperatorDouble() {
+  await shared?.stop();
+  shared = undefined;
+}
+
 /** Starts the double's reconcile loop (every 250 ms, as the admin). */
-export function startOperatorDouble(env: KubeEnv): OperatorDouble {
+function startOperatorDouble(env: KubeEnv): OperatorDouble {
   const stages = new Map<string, string[]>();
   let running = true;
   const loop = (async () => {

@@ -9,8 +9,10 @@ process.on('unhandledRejection', (reason) => {
 import { afterAll } from 'bun:test';
 import { stopAllKubeEnvs } from './kube-apiserver.ts';
 import { stopKubeCluster } from './kube-cluster.ts';
+import { stopOperatorDouble } from './k6-operator-double.ts';
 
 afterAll(async () => {
+  await stopOperatorDouble();
   await stopKubeCluster();
   await stopAllKubeEnvs();
 });

@@ -4,13 +4,13 @@
 // come from kwok's Stages (set per test through runner_labels / runner_annotations); the double
 // reports no verdict, so the verdict is k6gate's reading of the runner pods.
 
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { beforeAll, expect, test } from 'bun:test';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
 import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
 import { getKubeCluster, objectsLeft, until, type KubeCluster } from '../helpers/kube-cluster.ts';
-import { startOperatorDouble, type OperatorDouble } from '../helpers/k6-operator-double.ts';
+import { getOperatorDouble, type OperatorDouble } from '../helpers/k6-operator-double.ts';
 
 const RESTRICTED = {
   'pod-security.kubernetes.io/enforce': 'restricted',
@@ -34,7 +34,7 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
 
   beforeAll(async () => {
     cluster = await getKubeCluster();
-    operator = startOperatorDouble(cluster.env);
+    operator = getOperatorDouble(cluster.env);
     ns = await cluster.env.createNamespace('testruns', RESTRICTED);
     // What the k6-operator runner needs, as the chart grants it (README, "Runs in pods").
     await cluster.env.grant(ns, 'k6gate-testruns', RUNNER_RULES['k6-operator']);
@@ -42,9 +42,6 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
     if (!kc) throw new Error('no kubeconfig');
     kube = createKubeTransport(kc);
   }, 120_000);
-  afterAll(async () => {
-    await operator?.stop();
-  });
 
   const launch = async (name: string, meta: Record<string, string>, args: string[] = []) => {
     const d = startInProcess({ kube, args: ['--start-timeout', '30s', ...args] });
