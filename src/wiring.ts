@@ -17,6 +17,7 @@ import { createLaunchService } from './launch/service.ts';
 import type { KubeTransport } from './kube/client.ts';
 import type { SecretSource } from './kube/secret-source.ts';
 import type { Notifier } from './notify/notifier.ts';
+import { startJanitor } from './runners/janitor.ts';
 import { createJobRunner } from './runners/job.ts';
 import { createLocalRunner } from './runners/local.ts';
 import type { OrphanSweeper } from './runners/orphans.ts';
@@ -57,8 +58,10 @@ export function buildDaemon(parts: DaemonParts) {
       clock,
       orphans: parts.orphans,
     });
+  const usedNamespaces = new Set<string>();
   const pods = parts.kube && {
     ...config,
+    usedNamespaces,
     kube: parts.kube,
     image: config.runnerImage,
     serviceAccount: config.runnerServiceAccount,
@@ -68,6 +71,15 @@ export function buildDaemon(parts: DaemonParts) {
   const podRunners = pods
     ? { job: createJobRunner(pods), 'k6-operator': createTestRunRunner(pods) }
     : {};
+  if (pods) {
+    const exact = config.allowedNamespaces.filter((n) => !/[*?]/.test(n));
+    startJanitor({
+      ...pods,
+      intervalMs: 60_000,
+      namespaces: () => new Set([...usedNamespaces, ...exact]),
+      stopped: () => registry.draining,
+    });
+  }
   const launch = createLaunchService({
     runners: { local: runner, ...podRunners },
     defaultRunner: config.runner,

@@ -14,6 +14,7 @@ import {
   createScriptConfigMap,
   POD_SECURITY,
   RUN_LABEL,
+  runObjectMeta,
   runnerEnv,
   runObjectName,
 } from './pods.ts';
@@ -26,6 +27,8 @@ export interface JobRunnerOptions {
   /** The runner pod's service account ('' for the namespace's default); its token is never mounted. */
   serviceAccount: string;
   startTimeoutMs: number;
+  /** Namespaces where runs were made, for the janitor. */
+  usedNamespaces: Set<string>;
   /** Hard deadline per run; 0 disables. */
   maxRunMs: number;
   killGraceMs: number;
@@ -39,6 +42,7 @@ const SCRIPT_DIR = '/scripts';
 export function createJobRunner(opts: JobRunnerOptions): Runner {
   return {
     async start(spec) {
+      opts.usedNamespaces.add(spec.namespace);
       const name = runObjectName(spec);
       const jobs = `/apis/batch/v1/namespaces/${spec.namespace}/jobs`;
       const job = await createOrAttach(opts.kube, jobs, jobObject(name, spec, opts));
@@ -64,7 +68,7 @@ function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, labels },
+    metadata: runObjectMeta(name, spec, opts),
     spec: {
       backoffLimit: 0,
       // A Job no k6gate came back for (its daemon stopped, no retry) is deleted an hour after

@@ -34,6 +34,8 @@ export interface PodRun {
 export interface PodRunOptions {
   kube: KubeTransport;
   startTimeoutMs: number;
+  /** Hard deadline per run (--max-run-duration); 0 disables. */
+  maxRunMs: number;
   killGraceMs: number;
   logger: Logger;
   clock: Clock;
@@ -74,6 +76,12 @@ export function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunOptions)
   void sleep(opts.startTimeoutMs, undefined, { signal: watching.signal })
     .then(() => started.resolve({ kind: 'timeout', ...stuckReason(state.stuck) }))
     .catch(() => {});
+
+  if (opts.maxRunMs > 0) {
+    void sleep(opts.maxRunMs, undefined, { signal: watching.signal })
+      .then(() => cancel('timeout'))
+      .catch(() => {});
+  }
 
   function cancel(reason: CancelReason) {
     if (cancelReason !== undefined) return;

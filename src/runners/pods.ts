@@ -13,6 +13,24 @@ import { kubeRequest, refusal, type ObjectMeta } from '../kube/objects.ts';
 import type { RunSpec } from './runner.ts';
 
 export const RUN_LABEL = 'k6gate.io/run-id';
+export const DEADLINE_ANNOTATION = 'k6gate.io/deadline';
+
+/** The metadata of a run object: the run's labels, and the deadline past which the janitor may
+ * delete it (none when --max-run-duration is 0). */
+export function runObjectMeta(
+  name: string,
+  spec: RunSpec,
+  opts: { startTimeoutMs: number; maxRunMs: number; clock: { now(): number } },
+) {
+  const deadline = opts.clock.now() + opts.startTimeoutMs + opts.maxRunMs;
+  return {
+    name,
+    labels: { ...spec.labels, [RUN_LABEL]: spec.runId },
+    ...(opts.maxRunMs > 0
+      ? { annotations: { [DEADLINE_ANNOTATION]: new Date(deadline).toISOString() } }
+      : {}),
+  };
+}
 
 /** The restricted Pod Security Standard, for every pod k6gate asks for. */
 export const POD_SECURITY = {

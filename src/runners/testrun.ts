@@ -16,6 +16,7 @@ import {
   createScriptConfigMap,
   POD_SECURITY,
   RUN_LABEL,
+  runObjectMeta,
   runnerEnv,
   runObjectName,
   type Pod,
@@ -29,6 +30,10 @@ export interface TestRunRunnerOptions {
   /** The runner pods' service account ('' for the namespace's default); its token is never mounted. */
   serviceAccount: string;
   startTimeoutMs: number;
+  /** Namespaces where runs were made, for the janitor. */
+  usedNamespaces: Set<string>;
+  /** Hard deadline per run; 0 disables. */
+  maxRunMs: number;
   killGraceMs: number;
   logger: Logger;
   clock: Clock;
@@ -43,6 +48,7 @@ interface TestRunObject {
 export function createTestRunRunner(opts: TestRunRunnerOptions): Runner {
   return {
     async start(spec) {
+      opts.usedNamespaces.add(spec.namespace);
       const name = runObjectName(spec);
       const testruns = `/apis/k6.io/v1alpha1/namespaces/${spec.namespace}/testruns`;
       const made = await createOrAttach(opts.kube, testruns, testRunObject(name, spec, opts));
@@ -85,7 +91,7 @@ function testRunObject(name: string, spec: RunSpec, opts: TestRunRunnerOptions) 
   return {
     apiVersion: 'k6.io/v1alpha1',
     kind: 'TestRun',
-    metadata: { name, labels },
+    metadata: runObjectMeta(name, spec, opts),
     spec: {
       parallelism: pod.parallelism ?? 1,
       separate: pod.separate,

@@ -8,14 +8,18 @@
 // the TestRun (deleting it cascades). No verdict: stage `finished` whether runners passed or not.
 // kwok runs the pods. The real operator cannot be built here (its Go module links k6, AGPL).
 //
-// One test-only hook stands in for k6 itself failing on one runner's segment: runner annotations
-// `k6-operator-double.test/fail-runner: "<i>"` and `…/exit-code: "<n>"` put kwok's chaos Stage
-// (which ends a running container with that exit code) on runner i's pod only.
+// Two test-only hooks stand in for what k6 itself does in the runners (the initializer, a copy of
+// the runner pod, is not affected): runner annotations `k6-operator-double.test/fail-runner:
+// "<i>"` and `…/exit-code: "<n>"` put kwok's chaos Stage (which ends a running container with
+// that exit code) on runner i's pod only; `…/long-test: "true"` keeps every runner running for
+// ten minutes (kwok's pod-complete Stage delayed).
 
 import type { KubeEnv } from './kube-apiserver.ts';
 
 const FAIL_RUNNER = 'k6-operator-double.test/fail-runner';
 const FAIL_CODE = 'k6-operator-double.test/exit-code';
+const LONG_TEST = 'k6-operator-double.test/long-test';
+const COMPLETE = 'pod-complete.stage.kwok.x-k8s.io';
 const CHAOS = 'pod-container-running-failed.stage.kwok.x-k8s.io';
 
 interface PodSpecish {
@@ -311,6 +315,10 @@ function runnerJob(tr: TestRun, i: number) {
       : [];
   const annotations = pod.metadata?.annotations ?? {};
   const failing = annotations[FAIL_RUNNER] === String(i);
+  const long: Record<string, string> =
+    annotations[LONG_TEST] === 'true'
+      ? { [`${COMPLETE}/delay`]: '600s', [`${COMPLETE}/jitter-delay`]: '600s' }
+      : {};
   return job(
     tr,
     `${name}-${i}`,
@@ -334,10 +342,12 @@ function runnerJob(tr: TestRun, i: number) {
     },
     {
       hostname: `${name}-${i}`,
+      annotations: long,
       ...(failing
         ? {
             labels: { [CHAOS]: 'true' },
             annotations: {
+              ...long,
               [`${CHAOS}/exit-code`]: annotations[FAIL_CODE] ?? '99',
               [`${CHAOS}/reason`]: 'Error',
               [`${CHAOS}/delay`]: '300ms',

@@ -6,6 +6,8 @@
 // cascade leaves no Job, Pod or ConfigMap.
 
 import { beforeAll, expect, test } from 'bun:test';
+import { createLogger } from '../../src/core/log.ts';
+import { sweepOrphans } from '../../src/runners/janitor.ts';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
@@ -230,5 +232,40 @@ describeKube('runner: job on a kwok cluster', () => {
     } finally {
       await after.close();
     }
+  }, 90_000);
+  test('the janitor deletes a run no k6gate came back for, once past its deadline, and nothing else', async () => {
+    const body = flaggerPayload(
+      {
+        script: 'export default function () {}',
+        runner: 'job',
+        runner_labels: FAIL_99.runner_labels,
+        runner_annotations: JSON.stringify({
+          'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '600s',
+        }),
+      },
+      { namespace: ns, name: 'orphan' },
+    );
+    const d = startInProcess({
+      kube,
+      args: ['--start-timeout', '30s', '--max-run-duration', '10m'],
+    });
+    const pending = postLaunch(d.url, body);
+    await waitFor(() => d.records.some((r) => r.msg === 'waiting for the results'), 30_000);
+    await d.close(); // the run is left for a retry that never comes
+    expect((await pending).status).toBe(503);
+    const [job] = (await cluster.env.admin('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)).items;
+    const deadline = Date.parse(job.metadata.annotations['k6gate.io/deadline']);
+    expect(deadline - Date.parse(job.metadata.creationTimestamp)).toBeGreaterThan(10 * 60_000);
+
+    const sweep = (now: number) =>
+      sweepOrphans({
+        kube,
+        logger: createLogger({ level: 'error', format: 'json' }),
+        clock: { now: () => now },
+        namespaces: () => [ns],
+      });
+    expect(await sweep(deadline - 1000)).toBe(0); // not yet
+    expect(await sweep(deadline + 1000)).toBe(1);
+    await until(async () => (await objectsLeft(cluster.env, ns)).length === 0, 'the cascade');
   }, 90_000);
 });

@@ -147,9 +147,9 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
             script: SCRIPT,
             runner: 'k6-operator',
             parallelism: '2',
-            // Runners that stay running: kwok's pod-complete Stage waits 10 minutes.
+            // Runners that stay running (a long test).
             runner_annotations: annotations({
-              'pod-complete.stage.kwok.x-k8s.io/delay': '600s',
+              'k6-operator-double.test/long-test': 'true',
             }),
           },
           { namespace: ns, name: 'gone' },

@@ -1,0 +1,72 @@
+// The janitor of pod runs: deletes a Job or TestRun of k6gate's that is past its deadline
+// (annotation k6gate.io/deadline: created + --start-timeout + --max-run-duration) — one left by
+// a daemon that stopped and got no retry to attach. It sweeps, every interval, the namespaces
+// where this process made runs and those named exactly in --allowed-namespaces; a run this
+// process still supervises is never touched (its own deadline ends it first).
+
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+import type { KubeTransport } from '../kube/client.ts';
+import { kubeRequest, type ObjectMeta } from '../kube/objects.ts';
+import { DEADLINE_ANNOTATION, deleteRunObject } from './pods.ts';
+
+const MANAGED = encodeURIComponent('app.kubernetes.io/managed-by=k6gate');
+const COLLECTIONS = [
+  (ns: string) => `/apis/batch/v1/namespaces/${ns}/jobs`,
+  (ns: string) => `/apis/k6.io/v1alpha1/namespaces/${ns}/testruns`,
+];
+
+export interface JanitorOptions {
+  kube: KubeTransport;
+  clock: Clock;
+  logger: Logger;
+  /** Namespaces to sweep, asked anew at each sweep. */
+  namespaces(): Iterable<string>;
+}
+
+/** Deletes every run past its deadline in the namespaces; answers how many it deleted. */
+export async function sweepOrphans(opts: JanitorOptions): Promise<number> {
+  let deleted = 0;
+  for (const ns of opts.namespaces()) {
+    for (const collection of COLLECTIONS.map((c) => c(ns))) {
+      const list = await listQuietly(opts, `${collection}?labelSelector=${MANAGED}`);
+      for (const item of list) {
+        const deadline = Date.parse(item.metadata.annotations?.[DEADLINE_ANNOTATION] ?? '');
+        if (!(deadline < opts.clock.now())) continue;
+        opts.logger.warn('deleting a run left past its deadline (no k6gate came back for it)', {
+          run: `${ns}/${item.metadata.name}`,
+          deadline: new Date(deadline).toISOString(),
+        });
+        await deleteRunObject(opts.kube, `${collection}/${item.metadata.name}`, opts.logger);
+        deleted++;
+      }
+    }
+  }
+  return deleted;
+}
+
+// A namespace without the right to list, or without the TestRun CRD, is skipped (logged at debug).
+async function listQuietly(opts: JanitorOptions, path: string) {
+  try {
+    const list = await kubeRequest<{ items: { metadata: ObjectMeta }[] }>(opts.kube, 'GET', path);
+    return list?.items ?? [];
+  } catch (err) {
+    opts.logger.debug('janitor: cannot list runs', { path, err });
+    return [];
+  }
+}
+
+/** Sweeps every `intervalMs` until `stopped()` says so (k6gate shutting down); the timer
+ * never keeps the process alive. */
+export function startJanitor(
+  opts: JanitorOptions & { intervalMs: number; stopped(): boolean },
+): void {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (opts.stopped()) return clearInterval(timer);
+    if (busy) return;
+    busy = true;
+    void sweepOrphans(opts).finally(() => (busy = false));
+  }, opts.intervalMs);
+  timer.unref();
+}
