@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build test typecheck lint format demo bench clean tools
+.PHONY: all deps build test typecheck lint format demo bench bench-pods clean tools
 
 all: build
 
@@ -54,6 +54,12 @@ demo: deps build
 bench: deps build
 	bash bench/tools.sh
 	$(BUN) bench/run.ts
+	$(BUN) bench/pods.ts
+
+# Pod runs alone (50 concurrent job runs, one TestRun of 50 runners on the kwok cluster).
+bench-pods: deps build
+	bash scripts/kube-env build
+	$(BUN) bench/pods.ts
 
 clean:
 	rm -rf dist
