@@ -227,7 +227,7 @@ async function main() {
     '|---|---|',
     `| ${JOBS} concurrent job runs | ${passed} passed, ${results.jobRuns.wallSeconds.toFixed(1)} s wall |`,
     `| verdict after the run's pod terminated (p50 / p99) | ${results.jobRuns.verdictLatencyAfterLastPodMs.p50.toFixed(0)} / ${results.jobRuns.verdictLatencyAfterLastPodMs.p99.toFixed(0)} ms |`,
-    `| API requests per job run (k6gate's kinds; watches and deletes include controllers') | ${Object.entries(
+    `| API requests per job run, of the kinds k6gate makes | ${Object.entries(
       results.jobRuns.apiRequestsPerRun,
     )
       .filter(([, v]) => v > 0)

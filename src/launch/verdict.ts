@@ -65,7 +65,11 @@ export function createVerdicts(deps: {
       if (result.cancelReason === 'shutdown') throw new ShuttingDown();
       observe(result);
       output = result.output;
-      message = `error while waiting for test to start: k6 exited before starting (${describeExit(result)}: ${result.reason})`;
+      // A pod run that ended without any k6 exit (a TestRun in stage error) says why itself.
+      message =
+        result.exitCode === null && result.signal === null
+          ? `error while waiting for test to start: ${result.reason}`
+          : `error while waiting for test to start: k6 exited before starting (${describeExit(result)}: ${result.reason})`;
     }
     deps.failures.recordFailure(run.key);
     run.logger.warn(message, { outputTail: tailForLog(output) });

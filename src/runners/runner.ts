@@ -77,5 +77,6 @@ export interface Runner {
 /** The original's wording for a non-passing process: `exit status N` or `signal: killed`. */
 export function describeExit(result: Pick<RunResult, 'exitCode' | 'signal'>): string {
   if (result.exitCode !== null) return `exit status ${result.exitCode}`;
+  if (result.signal === null) return 'no exit status'; // a pod run: evicted, or never ran k6
   return result.signal === 'SIGKILL' ? 'signal: killed' : `signal: ${result.signal ?? 'unknown'}`;
 }

@@ -108,7 +108,9 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
     try {
       expect(res.status).toBe(400);
       const first = text.split('\n')[0]!;
-      expect(first).toContain('the k6-operator put the TestRun in stage "error"');
+      expect(first).toStartWith(
+        'error while waiting for test to start: the k6-operator put the TestRun in stage "error"',
+      );
       expect(first).toMatch(/pod k6gate-[0-9a-f]{16}-initializer-[a-z0-9]+ exited 107/);
       await nothingLeft();
     } finally {
