@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
+import { mergeSummaries } from '../k6/summary-merge.ts';
 import type { KubeTransport } from '../kube/client.ts';
 import { watchObjects } from '../kube/objects.ts';
 import { deleteRunObject, readLog, readPod, type Pod, type PodOutcome } from './pods.ts';
@@ -212,9 +213,11 @@ function combine(outcomes: Map<number, PodOutcome>, runners: number): Ending {
   return { exitCode: first.exitCode, verdict: first.verdict, reason, pods };
 }
 
-// Every runner's output; with several, each under a header naming the runner.
+// Every runner's output; with several, their merged summary first, then each under a header.
 async function readLogs(kube: KubeTransport, ns: string, pods: string[], logger: Logger) {
   const logs = await Promise.all(pods.map((p) => readLog(kube, ns, p, logger)));
   if (logs.length === 1) return logs[0]!;
-  return logs.map((log, i) => `── runner ${i + 1} (pod ${pods[i]}) ──\n${log}`).join('\n');
+  const merged = mergeSummaries(logs);
+  const each = logs.map((log, i) => `── runner ${i + 1} (pod ${pods[i]}) ──\n${log}`);
+  return [...(merged ? [merged] : []), ...each].join('\n');
 }
