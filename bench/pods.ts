@@ -6,7 +6,7 @@
 // runner pod terminated (as seen by a watch of the bench's own), k6gate's RSS per concurrent run.
 // Results go to bench/results/pods-<time>.{json,md}. Loopback only; every wait is bounded.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getOperatorDouble, stopOperatorDouble } from '../test/helpers/k6-operator-double.ts';
 import { stopAllKubeEnvs } from '../test/helpers/kube-apiserver.ts';
@@ -56,7 +56,7 @@ function diff(before: Map<string, number>, after: Map<string, number>) {
 }
 
 function rssKiB(pid: number): number {
-  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
