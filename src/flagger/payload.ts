@@ -187,9 +187,7 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     secretRefs: parseSecretRefs(m.kubernetes_secrets, payload.namespace),
     runner: parseRunner(m.runner),
     pod: parsePodOptions(m),
-    unknownMetadataKeys: Object.keys(m).filter(
-      (k) => !(METADATA_KEYS as readonly string[]).includes(k),
-    ),
+    unknownMetadataKeys: unknownKeys(m),
   };
 }
 
@@ -315,4 +313,30 @@ function parseRunner(text: string | undefined): RunnerKind | undefined {
   const kind = RUNNER_KINDS.find((k) => k === text);
   if (!kind) throw new BadRequest('metadata.runner', `expected one of ${RUNNER_KINDS.join(', ')}`);
   return kind;
+}
+
+/** Keys k6gate does not know. One within two edits of a known key is a typo whose value would
+ * silently do nothing (`wait_for_result: "false"` holding Flagger's call): a 400 names the key. */
+function unknownKeys(m: Record<string, string>): string[] {
+  const known = METADATA_KEYS as readonly string[];
+  const unknown = Object.keys(m).filter((k) => !known.includes(k));
+  for (const key of unknown) {
+    const near = known.find((k) => editDistance(key.toLowerCase(), k) <= 2);
+    if (near) throw new BadRequest(`metadata.${key}`, `unknown key; did you mean "${near}"?`);
+  }
+  return unknown;
+}
+
+// Levenshtein distance, for keys of a few dozen characters.
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
 }

@@ -266,6 +266,24 @@ const CASES: Case[] = [
     /metadata.runner_annotations: expected a JSON object of strings/,
   ],
   [
+    'a misspelt key (wait_for_result)',
+    post(meta({ wait_for_result: 'false' })),
+    400,
+    /metadata.wait_for_result: unknown key; did you mean "wait_for_results"\?/,
+  ],
+  [
+    'a misspelt key (slack_channel)',
+    post(meta({ slack_channel: 'deploys' })),
+    400,
+    /metadata.slack_channel: unknown key; did you mean "slack_channels"\?/,
+  ],
+  [
+    'a misspelt key in capitals (Script)',
+    post(meta({ Script: 'x' })),
+    400,
+    /metadata.Script: unknown key; did you mean "script"\?/,
+  ],
+  [
     'parallelism 0',
     post(meta({ parallelism: '0' })),
     400,
@@ -410,7 +428,9 @@ describe('bad input: a clear 4xx, the daemon lives', () => {
   test('unknown metadata keys are ignored and logged at debug', async () => {
     const res = await app.handle(
       new Request('http://localhost/launch-test', {
-        ...post(meta({ scrpt: 'typo', kubernetes_secrets: '{"A":"s/k"}', min_failure_delay: '0' })),
+        ...post(
+          meta({ team_owner: 'web', kubernetes_secrets: '{"A":"s/k"}', min_failure_delay: '0' }),
+        ),
       }),
     );
     // Refused for the (unconfigured) secrets, not for the unknown key.
@@ -418,7 +438,7 @@ describe('bad input: a clear 4xx, the daemon lives', () => {
     const record = lines
       .map((l) => JSON.parse(l))
       .find((r) => r.msg === 'ignoring unknown metadata keys');
-    expect(record).toMatchObject({ level: 'debug', keys: ['scrpt'] });
+    expect(record).toMatchObject({ level: 'debug', keys: ['team_owner'] });
   });
 
   test('still healthy afterwards', async () => {
