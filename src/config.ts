@@ -210,6 +210,14 @@ const TABLE = {
     expected: 'a positive Go duration such as 60s',
     schema: duration(false),
   }),
+  progressIntervalMs: setting({
+    flag: '--progress-interval',
+    env: 'PROGRESS_INTERVAL',
+    fallback: '30s',
+    help: 'while a run goes on, log a "still running" line with k6\'s last progress line this often; 0 disables',
+    expected: 'a Go duration such as 30s, or 0',
+    schema: duration(true),
+  }),
   maxRunMs: setting({
     flag: '--max-run-duration',
     env: 'MAX_RUN_DURATION',

@@ -92,6 +92,7 @@ export function buildDaemon(parts: DaemonParts) {
     registry,
     clock,
     newRunId: () => Bun.randomUUIDv7(),
+    progressIntervalMs: config.progressIntervalMs,
     metrics: {
       runsTotal: metrics.counter('k6gate_runs_total', 'Finished k6 runs by verdict'),
       runDurationSeconds: metrics.histogram(

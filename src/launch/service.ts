@@ -32,6 +32,8 @@ export interface LaunchDeps {
   clock: Clock;
   metrics: VerdictMetrics;
   newRunId: () => string;
+  /** A "still running" log line this often (--progress-interval); 0 disables. */
+  progressIntervalMs: number;
 }
 
 interface LaunchContext {

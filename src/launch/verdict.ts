@@ -4,6 +4,7 @@
 
 import { ShuttingDown, TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Counter, Histogram } from '../core/metrics.ts';
 import type { LaunchRequest } from '../flagger/payload.ts';
 import type { Notifier, NotifyTarget } from '../notify/notifier.ts';
@@ -38,6 +39,9 @@ export function createVerdicts(deps: {
   failures: FailureCache;
   registry: RunRegistry;
   metrics: VerdictMetrics;
+  clock: Clock;
+  /** A "still running" log line this often (--progress-interval); 0 disables. */
+  progressIntervalMs: number;
 }) {
   function observe(result: RunResult) {
     deps.metrics.runsTotal.inc({ verdict: result.verdict });
@@ -93,6 +97,7 @@ export function createVerdicts(deps: {
 
     /** Announces the run and, in the background, reports its verdict. */
     follow(run: StartedRun, cloudUrl: string | undefined) {
+      reportProgress(run, deps.progressIntervalMs, deps.clock);
       const target = notifyTarget(run.req, cloudUrl);
       const threads = deps.notifier.started(target);
       const report = run.handle.result.then(async (result) => {
@@ -107,6 +112,21 @@ export function createVerdicts(deps: {
       deps.registry.trackTask(report);
     },
   };
+}
+
+/** A log line every `intervalMs` while the run goes on: elapsed time and k6's last line (its
+ * progress), so a held run is not silent for minutes. 0 disables. */
+function reportProgress(run: StartedRun, intervalMs: number, clock: Clock) {
+  if (intervalMs <= 0) return;
+  const timer = setInterval(() => {
+    const last = run.handle.output().trimEnd().split('\n').pop() ?? '';
+    run.logger.info('still running', {
+      elapsedSeconds: Math.round((clock.now() - run.handle.startedAt) / 1000),
+      progress: last.slice(0, 300),
+    });
+  }, intervalMs);
+  timer.unref();
+  void run.handle.result.finally(() => clearInterval(timer));
 }
 
 function logVerdict(run: StartedRun, result: RunResult) {

@@ -281,3 +281,26 @@ describe("k6gate's own misconfiguration", () => {
     expect(d.daemon.semaphore.inUse()).toBe(0);
   });
 });
+
+describe('feedback on long runs', () => {
+  test('a held run logs "still running" with the elapsed time and k6\'s last progress line', async () => {
+    const d = startInProcess({ args: ['--progress-interval', '1200ms'] });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload({ script: doubleScript('mode=pass duration=4s') }),
+      );
+      expect(res.status).toBe(200);
+      const ticks = d.records.filter((r) => r.msg === 'still running');
+      expect(ticks.length).toBeGreaterThanOrEqual(2);
+      expect(ticks[0]).toMatchObject({ level: 'info', canary: expect.stringContaining('/') });
+      expect(ticks.at(-1)!.progress).toMatch(/default\s+\[\s*\d+% \]/);
+      expect(ticks.at(-1)!.elapsedSeconds).toBeGreaterThanOrEqual(2);
+      const after = ticks.length;
+      await Bun.sleep(1500); // none after the verdict
+      expect(d.records.filter((r) => r.msg === 'still running').length).toBe(after);
+    } finally {
+      await d.close();
+    }
+  }, 20_000);
+});
