@@ -27,3 +27,11 @@ export function parseCrossedThresholds(text: string): string[] {
     .map((m) => m.trim())
     .filter(Boolean);
 }
+
+/** k6's output without its logo: everything before the execution description goes (when the
+ * description is near the top; otherwise the text is returned whole). */
+export function dropBanner(text: string): string {
+  const lines = text.split('\n');
+  const at = lines.slice(0, 40).findIndex((l) => /^\s*execution: /.test(l));
+  return at > 0 ? lines.slice(at).join('\n') : text;
+}

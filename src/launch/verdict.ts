@@ -106,7 +106,12 @@ export function createVerdicts(deps: {
         if (result.verdict !== 'passed' && result.cancelReason !== 'shutdown') {
           deps.failures.recordFailure(run.key);
         }
-        const outcome = result.verdict === 'passed' ? 'succeeded' : 'failed';
+        const outcome = {
+          verdict: result.verdict === 'passed' ? ('succeeded' as const) : ('failed' as const),
+          reason: result.reason,
+          durationMs: result.durationMs,
+          phase: run.req.phase,
+        };
         await deps.notifier.finished(target, await threads, outcome, result.output);
       });
       deps.registry.trackTask(report);

@@ -28,7 +28,8 @@ export function createNoopNotifier(logger: Logger): Notifier {
       });
       logger.debug("Slack disabled. Would've updated messages", {
         ...describe(target),
-        status: outcome === 'succeeded' ? 'has succeeded' : 'has failed',
+        status: outcome.verdict === 'succeeded' ? 'has succeeded' : 'has failed',
+        reason: outcome.reason,
       });
     },
     async didNotStart(target, output) {

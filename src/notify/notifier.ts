@@ -12,6 +12,16 @@ export interface NotifyTarget {
   cloudUrl?: string;
 }
 
+/** How a run ended, for the final message. */
+export interface RunOutcome {
+  verdict: 'succeeded' | 'failed';
+  /** One line: why (e.g. "thresholds crossed"). */
+  reason: string;
+  durationMs: number;
+  /** Flagger's phase of the hook call (e.g. Progressing). */
+  phase: string;
+}
+
 /** Opaque handle returned by `started`, passed back to `finished`. */
 export interface NotifyThreads {
   /** channel ID (as Slack returned it) → ts of the "has started" message */
@@ -21,12 +31,13 @@ export interface NotifyThreads {
 export interface Notifier {
   /** ":warning: Load testing of `name` in namespace `ns` has started" in every channel. */
   started(target: NotifyTarget): Promise<NotifyThreads>;
-  /** Uploads `output` as k6-results.txt into each thread, then updates each start message to
-   * ":large_green_circle: … has succeeded" or ":red_circle: … has failed". */
+  /** Uploads `output` (without k6's logo) as k6-results.txt into each thread, then updates each
+   * start message to ":large_green_circle: … has succeeded" or ":red_circle: … has failed",
+   * followed by the verdict's reason, the duration and the phase. */
   finished(
     target: NotifyTarget,
     threads: NotifyThreads,
-    outcome: 'succeeded' | 'failed',
+    outcome: RunOutcome,
     output: string,
   ): Promise<void>;
   /** ":red_circle: … didn't start successfully" as a new message, with the output in its thread. */

@@ -11,9 +11,11 @@ import {
   type Logger as SlackLogger,
 } from '@slack/web-api';
 import type { Logger, LogLevel as DaemonLogLevel } from '../core/log.ts';
+import { dropBanner } from '../k6/output.ts';
 import {
   RESULTS_FILE_NAME,
   type Notifier,
+  type RunOutcome,
   type NotifyTarget,
   type NotifyThreads,
 } from './notifier.ts';
@@ -56,6 +58,13 @@ export function formatMessage(
   status: MessageStatus,
 ): string {
   return `${EMOJI[status]} Load testing of \`${target.name}\` in namespace \`${target.namespace}\` ${status}`;
+}
+
+/** "thresholds crossed (2m 5s, phase Progressing)": the end of the final message. */
+export function describeOutcome(o: RunOutcome): string {
+  const s = Math.round(o.durationMs / 1000);
+  const took = s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`;
+  return `${o.reason} (${took}, phase ${o.phase})`;
 }
 
 /** The context line: the caller's text with Slack's control characters escaped (no mentions
@@ -116,10 +125,11 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
     async finished(target, threads: NotifyThreads, outcome, output) {
       if (threads.threads.size === 0) return;
       const call = new SlackCall(settings);
-      const text = formatMessage(target, outcome === 'succeeded' ? 'has succeeded' : 'has failed');
+      const status = outcome.verdict === 'succeeded' ? 'has succeeded' : 'has failed';
+      const text = `${formatMessage(target, status)}: ${describeOutcome(outcome)}`;
       await Promise.all(
         [...threads.threads].map(async ([channelId, ts]) => {
-          await call.upload(channelId, ts, output);
+          await call.upload(channelId, ts, dropBanner(output));
           await call.update(channelId, ts, text, renderContext(target));
         }),
       );
@@ -133,7 +143,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       await Promise.all(
         channels.map(async (channel) => {
           const p = await call.post(channel, text, renderContext(target));
-          if (p) await call.upload(p.channel, p.ts, output);
+          if (p) await call.upload(p.channel, p.ts, dropBanner(output));
         }),
       );
     },

@@ -20,8 +20,21 @@ import {
 const TOKEN = 'xoxb-test-token-never-logged';
 const STARTED = ':warning: Load testing of `podinfo` in namespace `test` has started';
 const SUCCEEDED =
-  ':large_green_circle: Load testing of `podinfo` in namespace `test` has succeeded';
-const FAILED = ':red_circle: Load testing of `podinfo` in namespace `test` has failed';
+  ':large_green_circle: Load testing of `podinfo` in namespace `test` has succeeded: all thresholds passed (1m 5s, phase Progressing)';
+const FAILED =
+  ':red_circle: Load testing of `podinfo` in namespace `test` has failed: thresholds crossed (12s, phase Progressing)';
+const OK = {
+  verdict: 'succeeded',
+  reason: 'all thresholds passed',
+  durationMs: 65_000,
+  phase: 'Progressing',
+} as const;
+const BAD = {
+  verdict: 'failed',
+  reason: 'thresholds crossed',
+  durationMs: 12_400,
+  phase: 'Progressing',
+} as const;
 const DID_NOT_START =
   ":red_circle: Load testing of `podinfo` in namespace `test` didn't start successfully";
 const CLOUD_CONTEXT = 'Cluster: `dev`\nCloud URL: <https://app.k6.io/runs/1157843>';
@@ -83,7 +96,7 @@ describe('slack notifier: the calls for each event', () => {
       const t = target(['team'], 'Cluster: `dev`', 'https://app.k6.io/runs/1157843');
       const threads = await notifier.started(t);
       expect([...threads.threads]).toEqual([['CTEAM', '1700000000.000001']]);
-      await notifier.finished(t, threads, 'succeeded', 'k6 output\n');
+      await notifier.finished(t, threads, OK, 'k6 output\n');
 
       expect(recorder.methods()).toEqual(FULL_FLOW);
       const [post, getUrl, upload, complete, update] = recorder.calls;
@@ -120,7 +133,7 @@ describe('slack notifier: the calls for each event', () => {
   test('a failing run: the same flow, updated to has failed', async () => {
     await withSlack(async ({ recorder, notifier }) => {
       const t = target(['alerts']);
-      await notifier.finished(t, await notifier.started(t), 'failed', 'boom\n');
+      await notifier.finished(t, await notifier.started(t), BAD, 'boom\n');
       expect(recorder.methods()).toEqual(FULL_FLOW);
       expect(recorder.calls[4]?.params.text).toBe(FAILED);
       expect(recorder.calls[4]?.params.ts).toBe(recorder.calls[3]?.params.thread_ts);
@@ -134,7 +147,7 @@ describe('slack notifier: the calls for each event', () => {
       expect(recorder.methods()).toEqual(['chat.postMessage', 'chat.postMessage']);
       expect(new Set(threads.threads.keys())).toEqual(new Set(['CTEAM', 'CEXISTING']));
 
-      await notifier.finished(t, threads, 'succeeded', 'later\n');
+      await notifier.finished(t, threads, OK, 'later\n');
       for (const [channel, ts] of threads.threads) {
         const complete = callsFor(recorder, 'files.completeUploadExternal').find(
           (c) => c.params.channel_id === channel,
@@ -170,7 +183,7 @@ describe('slack notifier: the calls for each event', () => {
       const t = target([]);
       const threads = await notifier.started(t);
       expect(threads.threads.size).toBe(0);
-      await notifier.finished(t, threads, 'succeeded', 'x');
+      await notifier.finished(t, threads, OK, 'x');
       await notifier.didNotStart(t, 'x');
       expect(recorder.calls).toEqual([]);
     });
@@ -187,7 +200,7 @@ describe('slack notifier: the calls for each event', () => {
   test('empty output uploads a placeholder line (Slack refuses a 0-byte file)', async () => {
     await withSlack(async ({ recorder, notifier, records }) => {
       const t = target(['c']);
-      await notifier.finished(t, await notifier.started(t), 'failed', '');
+      await notifier.finished(t, await notifier.started(t), BAD, '');
       expect(recorder.methods()).toEqual(FULL_FLOW);
       expect(callsFor(recorder, 'upload')[0]?.uploaded).toBe('(k6 printed nothing)\n');
       expect(errorsOf(records)).toEqual([]);
@@ -217,7 +230,7 @@ describe('slack notifier: message content', () => {
     async (_name, given, cloudUrl, context) => {
       await withSlack(async ({ recorder, notifier }) => {
         const t = target(['team'], given, cloudUrl);
-        await notifier.finished(t, await notifier.started(t), 'succeeded', 'out');
+        await notifier.finished(t, await notifier.started(t), OK, 'out');
         for (const call of [
           ...callsFor(recorder, 'chat.postMessage'),
           ...callsFor(recorder, 'chat.update'),
@@ -239,7 +252,7 @@ describe('slack notifier: message content', () => {
   test('every message carries a plain text fallback equal to its section text', async () => {
     await withSlack(async ({ recorder, notifier, lines }) => {
       const t = target(['team']);
-      await notifier.finished(t, await notifier.started(t), 'failed', 'out');
+      await notifier.finished(t, await notifier.started(t), BAD, 'out');
       await notifier.didNotStart(t, 'out');
       const messages = recorder.calls.filter((c) => c.method.startsWith('chat.'));
       expect(messages.map((c) => c.params.text)).toEqual([STARTED, FAILED, DID_NOT_START]);
@@ -276,7 +289,7 @@ describe('slack notifier: failures are logged and swallowed', () => {
         const t = target(['good', 'bad', 'other']);
         const threads = await notifier.started(t);
         expect(new Set(threads.threads.keys())).toEqual(new Set(['CGOOD', 'COTHER']));
-        await notifier.finished(t, threads, 'succeeded', 'out');
+        await notifier.finished(t, threads, OK, 'out');
         for (const id of ['CGOOD', 'COTHER']) {
           expect(
             callsFor(recorder, 'files.completeUploadExternal').map((c) => c.params.channel_id),
@@ -301,7 +314,7 @@ describe('slack notifier: failures are logged and swallowed', () => {
     await withSlack(
       async ({ recorder, notifier, records }) => {
         const t = target(['team']);
-        await notifier.finished(t, await notifier.started(t), 'succeeded', 'out');
+        await notifier.finished(t, await notifier.started(t), OK, 'out');
         expect(recorder.methods()).toEqual(FULL_FLOW);
         expect(errorsOf(records)).toEqual([
           expect.objectContaining({
@@ -319,7 +332,7 @@ describe('slack notifier: failures are logged and swallowed', () => {
     await withSlack(
       async ({ notifier, records }) => {
         const t = target(['team']);
-        await notifier.finished(t, await notifier.started(t), 'failed', 'out');
+        await notifier.finished(t, await notifier.started(t), BAD, 'out');
         expect(errorsOf(records)).toEqual([
           expect.objectContaining({
             msg: 'error updating message 1700000000.000001 in channel CTEAM: internal_error',
@@ -375,7 +388,7 @@ describe('slack notifier: failures are logged and swallowed', () => {
         // One attempt plus one retry of 300 ms each, then the error.
         expect(await timed(() => notifier.started(t))).toBeLessThan(budgetMs + 500);
         const threads = { threads: new Map([['CTEAM', '1700000000.000001']]) };
-        expect(await timed(() => notifier.finished(t, threads, 'failed', 'out'))).toBeLessThan(
+        expect(await timed(() => notifier.finished(t, threads, BAD, 'out'))).toBeLessThan(
           budgetMs + 500,
         );
         expect(await timed(() => notifier.didNotStart(t, 'out'))).toBeLessThan(budgetMs + 500);
@@ -397,7 +410,7 @@ describe('slack notifier: failures are logged and swallowed', () => {
     await withSlack(
       async ({ recorder, notifier, records }) => {
         const t = target(['team']);
-        await notifier.finished(t, await notifier.started(t), 'succeeded', 'out');
+        await notifier.finished(t, await notifier.started(t), OK, 'out');
         expect(recorder.methods()).toEqual([
           'chat.postMessage',
           'files.getUploadURLExternal',
@@ -440,7 +453,7 @@ describe('slack notifier: the token', () => {
     await withSlack(
       async ({ recorder, notifier, lines }) => {
         const t = target(['team', 'bad']);
-        await notifier.finished(t, await notifier.started(t), 'succeeded', 'out');
+        await notifier.finished(t, await notifier.started(t), OK, 'out');
         await notifier.didNotStart(t, 'out');
         expect(recorder.calls.length).toBeGreaterThan(5);
         for (const c of recorder.calls) expect(c.authorization).toBe(`Bearer ${TOKEN}`);
@@ -472,7 +485,7 @@ describe('no-op notifier', () => {
     const t = target(['team']);
     const threads = await noop.started(t);
     expect(threads.threads.size).toBe(0);
-    await noop.finished(t, threads, 'succeeded', 'out');
+    await noop.finished(t, threads, OK, 'out');
     await noop.didNotStart(t, 'out');
     expect(records.map((r) => [r.level, r.msg])).toEqual([
       ['debug', "Slack disabled. Would've sent the following message"],
@@ -487,8 +500,34 @@ describe('no-op notifier', () => {
     const { logger, records } = createCapturingLogger();
     const noop = createNoopNotifier(logger);
     const t = target([]);
-    await noop.finished(t, await noop.started(t), 'failed', '');
+    await noop.finished(t, await noop.started(t), BAD, '');
     await noop.didNotStart(t, '');
     expect(records).toEqual([]);
   }, 5_000);
+});
+
+describe('the uploaded results', () => {
+  test("k6's logo is left out of the file; the execution description and summary stay", async () => {
+    await withSlack(async ({ recorder, notifier }) => {
+      const t = target(['team']);
+      const output = [
+        '',
+        '         /\\      Grafana   /‾‾/  ',
+        '    /\\  /  \\     |\\  __   /  /   ',
+        '   /  \\/    \\    | |/ /  /   ‾‾\\ ',
+        '',
+        '     execution: local',
+        '        script: /tmp/run/test.js',
+        '        output: -',
+        '',
+        'http_reqs......................: 180 4.36938/s',
+        '',
+      ].join('\n');
+      await notifier.finished(t, await notifier.started(t), OK, output);
+      const uploaded = recorder.calls.find((c) => c.uploaded !== undefined)?.uploaded as string;
+      expect(uploaded.startsWith('     execution: local\n')).toBe(true);
+      expect(uploaded).toContain('http_reqs');
+      expect(uploaded).not.toContain('Grafana');
+    });
+  }, 10_000);
 });
