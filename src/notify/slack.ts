@@ -61,7 +61,7 @@ export function formatMessage(
 }
 
 /** "thresholds crossed (2m 5s, phase Progressing)": the end of the final message. */
-export function describeOutcome(o: RunOutcome): string {
+function describeOutcome(o: RunOutcome): string {
   const s = Math.round(o.durationMs / 1000);
   const took = s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`;
   return `${o.reason} (${took}, phase ${o.phase})`;
