@@ -73,13 +73,15 @@ async function buildNotifier(config: Config, logger: Logger) {
     '--slack-token-file / SLACK_TOKEN_FILE',
   );
   if (!token) return createNoopNotifier(logger);
-  const { createSlackNotifier } = await import('./notify/slack.ts');
-  return createSlackNotifier({
+  const { checkSlackToken, createSlackNotifier } = await import('./notify/slack.ts');
+  const options = {
     token,
     apiUrl: config.slackApiUrl || undefined,
     allowedChannels: config.slackAllowedChannels,
     logger,
-  });
+  };
+  void checkSlackToken(options); // in the background: start-up does not wait for Slack
+  return createSlackNotifier(options);
 }
 
 function loadClients(config: Config, logger: Logger) {

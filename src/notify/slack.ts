@@ -150,6 +150,29 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   };
 }
 
+/** Checks the token once (auth.test) so a bad one shows at start, not at the first run: logs
+ * who it is on success, an error naming Slack's answer otherwise. Never throws. */
+export async function checkSlackToken(opts: SlackNotifierOptions): Promise<boolean> {
+  const logger = opts.logger.child({ component: 'slack' });
+  const client = new WebClient(opts.token, {
+    ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
+    timeout: opts.timeoutMs ?? DEFAULT_SLACK_TIMEOUT_MS,
+    retryConfig: { retries: 0 },
+    logger: adaptLogger(logger.child({ component: 'slack-sdk' }), opts.token),
+  });
+  try {
+    const who = await client.auth.test();
+    logger.info('slack token accepted', { team: who.team, user: who.user });
+    return true;
+  } catch (err) {
+    logger.error(
+      'slack refused the token at start: notifications will fail until it is fixed (--slack-token / SLACK_TOKEN, or the token file)',
+      { ...describeSlackError(err, opts.token) },
+    );
+    return false;
+  }
+}
+
 /** One notifier call: its own client, so that its deadline can abort every request of the call
  * (the SDK has no per-call signal; its own `timeout` bounds one attempt only). */
 class SlackCall {

@@ -1,5 +1,5 @@
 // A local stand-in for the Slack Web API (Slack cannot be reached from tests): a real HTTP
-// server on 127.0.0.1:0 that answers chat.postMessage, chat.update and the external-upload
+// server on 127.0.0.1:0 that answers auth.test, chat.postMessage, chat.update and the external-upload
 // flow (files.getUploadURLExternal → POST to upload_url → files.completeUploadExternal) the way
 // Slack does: HTTP 200 with `{ok:true,…}` or `{ok:false,error}`, channel IDs for names, ts
 // strings, 429 + Retry-After when rate-limited. It records every call in order and can fail
@@ -90,6 +90,16 @@ export function startSlackRecorder(opts: SlackRecorderOptions = {}) {
     if (channel && failing.has(channel)) return slackError('channel_not_found');
     if (opts.failMethods?.includes(method)) return slackError('internal_error');
     switch (method) {
+      case 'auth.test':
+        return Response.json({
+          ok: true,
+          url: 'https://k6gate-test.slack.com/',
+          team: 'k6gate test',
+          user: 'k6gate',
+          team_id: 'T0001',
+          user_id: 'U0001',
+          bot_id: 'B0001',
+        });
       case 'chat.postMessage': {
         if (!channel) return slackError('channel_not_found');
         if (!params.text && !params.blocks) return slackError('no_text');

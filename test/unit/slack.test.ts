@@ -6,6 +6,7 @@ import { describe, expect, test } from 'bun:test';
 import type { NotifyTarget } from '../../src/notify/notifier.ts';
 import { createNoopNotifier } from '../../src/notify/noop.ts';
 import {
+  checkSlackToken,
   createSlackNotifier,
   formatMessage,
   type SlackNotifierOptions,
@@ -529,5 +530,27 @@ describe('the uploaded results', () => {
       expect(uploaded).toContain('http_reqs');
       expect(uploaded).not.toContain('Grafana');
     });
+  }, 10_000);
+});
+
+describe('the token is checked at start (auth.test)', () => {
+  test("a good token: one info line naming the bot; a refused one: an error naming Slack's answer, no token in it", async () => {
+    const recorder = startSlackRecorder({ token: 'xoxb-good' });
+    try {
+      for (const [token, ok] of [
+        ['xoxb-good', true],
+        ['xoxb-bad-secret', false],
+      ] as const) {
+        const { logger, records } = createCapturingLogger();
+        const accepted = await checkSlackToken({ token, apiUrl: recorder.apiUrl, logger });
+        expect(accepted).toBe(ok);
+        const line = records.find((r) => r.msg.startsWith('slack'))!;
+        if (ok) expect(line).toMatchObject({ level: 'info', user: 'k6gate', team: 'k6gate test' });
+        else expect(line).toMatchObject({ level: 'error', error: 'invalid_auth' });
+        expect(JSON.stringify(records)).not.toContain('xoxb-bad-secret');
+      }
+    } finally {
+      await recorder.stop();
+    }
   }, 10_000);
 });
