@@ -21,9 +21,9 @@ COPY package.json package-lock.json ./
 RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-ARG VERSION=0.0.0-dev
-# The same command as `make build`.
-RUN bun build src/main.ts --compile --minify --bytecode \
+# The same command as `make build`; the version is package.json's, as everywhere.
+RUN VERSION="$(bun -e 'console.log(require("./package.json").version)')" && \
+    bun build src/main.ts --compile --minify --bytecode \
       --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
       --define K6GATE_VERSION="\"${VERSION}\"" --outfile /out/k6gate
 

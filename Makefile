@@ -3,7 +3,9 @@
 
 SHELL := /bin/bash
 BUN := node_modules/.bin/bun
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+# One version for everything: package.json's (the binary, the chart's version and appVersion,
+# the image tag); test/unit/version.test.ts keeps them equal.
+VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
