@@ -2,17 +2,21 @@
 // parallel, each with a timeout. Errors name the secret, key or missing permission and never
 // carry a value; an unreachable API server is a 503 (Flagger retries) and not the canary's fault.
 
-import { BadRequest, Upstream } from '../core/errors.ts';
+import { BadRequest, Misconfigured, Upstream } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { KubeTransport } from './client.ts';
 import type { SecretSource } from './secret-source.ts';
 
 const FIELD = 'metadata.kubernetes_secrets';
 
-/** When KUBERNETES_CLIENT=none: fine without refs, a 400 with them. */
+/** When KUBERNETES_CLIENT=none: fine without refs; with them, k6gate's misconfiguration (503). */
 export const unconfiguredSecretSource: SecretSource = {
   async resolve(refs) {
-    if (refs.length > 0) throw new BadRequest(FIELD, 'kubernetes client is not configured');
+    if (refs.length > 0) {
+      throw new Misconfigured(
+        'kubernetes client is not configured: kubernetes_secrets needs --kubernetes-client / KUBERNETES_CLIENT (chart: kubernetes.enabled=true)',
+      );
+    }
     return {};
   },
 };

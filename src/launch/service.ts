@@ -4,7 +4,7 @@
 // metrics, failure cache, Slack) is in verdict.ts.
 
 import type { Clock } from '../core/clock.ts';
-import { BadRequest, K6gateError, ShuttingDown, TestFailed } from '../core/errors.ts';
+import { K6gateError, Misconfigured, ShuttingDown, TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
@@ -63,9 +63,8 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     const kind = req.runner ?? deps.defaultRunner;
     const runner = deps.runners[kind];
     if (!runner) {
-      throw new BadRequest(
-        'metadata.runner',
-        `runner "${kind}" is not enabled on this k6gate (--runner, --kubernetes-client)`,
+      throw new Misconfigured(
+        `runner "${kind}" is not enabled on this k6gate: pod runners need --kubernetes-client / KUBERNETES_CLIENT (chart: kubernetes.enabled=true and runners.enabled)`,
       );
     }
     deps.runnerRules(req, kind);

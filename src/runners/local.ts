@@ -47,8 +47,9 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner {
   return {
     async start(spec) {
       const dir = await mkdtemp(join(opts.tempDir, 'k6gate-run-')).catch((err: Error) => {
-        throw new TestFailed(
-          `error while launching test: cannot create a run directory: ${err.message}`,
+        // k6gate's own misconfiguration (a read-only or missing temp dir), not a failed test.
+        throw new Misconfigured(
+          `cannot create a run directory in ${opts.tempDir}: ${err.message}; set --temp-dir / TEMP_DIR to a writable directory (the chart mounts an emptyDir at /tmp)`,
         );
       });
       try {

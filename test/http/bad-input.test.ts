@@ -242,10 +242,10 @@ const CASES: Case[] = [
     /metadata.runner: expected one of local, job/,
   ],
   [
-    'runner job without a kubernetes client',
+    'runner job without a kubernetes client: k6gate misconfigured (503)',
     post(meta({ runner: 'job' })),
-    400,
-    /metadata.runner: runner "job" is not enabled on this k6gate \(--runner, --kubernetes-client\)/,
+    503,
+    /runner "job" is not enabled on this k6gate: pod runners need --kubernetes-client \/ KUBERNETES_CLIENT \(chart: kubernetes.enabled=true and runners.enabled\)/,
   ],
   [
     'runner_labels value too long',
@@ -363,10 +363,10 @@ const CASES: Case[] = [
     /metadata.kubernetes_secrets.A: the key part/,
   ],
   [
-    'kubernetes_secrets when none configured',
+    'kubernetes_secrets when none configured: k6gate misconfigured (503)',
     post(meta({ kubernetes_secrets: '{"A":"s/k"}' })),
-    400,
-    /kubernetes client is not configured/,
+    503,
+    /kubernetes client is not configured: kubernetes_secrets needs --kubernetes-client \/ KUBERNETES_CLIENT \(chart: kubernetes.enabled=true\)/,
   ],
   [
     'huge body',

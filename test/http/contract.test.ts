@@ -280,6 +280,18 @@ describe("k6gate's own misconfiguration", () => {
     expect(d.daemon.failures.size()).toBe(0); // a retry once k6 is there is not refused as "recent"
     expect(d.daemon.semaphore.inUse()).toBe(0);
   });
+
+  test('a temp dir k6gate cannot write: 503 naming --temp-dir, not a failed test', async () => {
+    const d = start(['--temp-dir', '/nonexistent/k6gate-tmp']);
+    const res = await postLaunch(d.url, flaggerPayload({ script: doubleScript('mode=pass') }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(await res.text()).toMatch(
+      /^cannot create a run directory in \/nonexistent\/k6gate-tmp: .*ENOENT.*; set --temp-dir \/ TEMP_DIR to a writable directory/,
+    );
+    expect(d.daemon.failures.size()).toBe(0);
+    expect(d.daemon.semaphore.inUse()).toBe(0);
+  });
 });
 
 describe('feedback on long runs', () => {
