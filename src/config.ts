@@ -5,6 +5,7 @@
 
 import { tmpdir } from 'node:os';
 import * as v from 'valibot';
+import { ResourcesSchema } from './flagger/pod-options.ts';
 import { parseGoDuration } from './core/go-syntax.ts';
 import type { LogLevel } from './core/log.ts';
 
@@ -51,6 +52,19 @@ const integer = (min: number, max: number) =>
     v.minValue(min),
     v.maxValue(max),
   );
+/** JSON of Kubernetes resources ({"requests": {…}, "limits": {…}}); empty means none. */
+const resourcesJson = v.pipe(
+  v.string(),
+  v.transform((text): unknown => {
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return null;
+    }
+  }),
+  v.optional(ResourcesSchema),
+);
 const LOG_LEVELS: Record<string, LogLevel> = {
   trace: 'trace',
   debug: 'debug',
@@ -338,6 +352,15 @@ const TABLE = {
       ),
       v.check((list) => list.every((g) => /^[A-Za-z0-9][A-Za-z0-9./:@_-]*\*?$/.test(g))),
     ),
+  }),
+  runnerResources: setting({
+    flag: '--runner-resources',
+    env: 'RUNNER_RESOURCES',
+    fallback: '',
+    help: 'resources of runner pods when a request names none (metadata runner_resources), as JSON',
+    expected:
+      'JSON such as {"requests": {"cpu": "1", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}',
+    schema: resourcesJson,
   }),
   runnerServiceAccount: setting({
     flag: '--runner-service-account',

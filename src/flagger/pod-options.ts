@@ -20,6 +20,8 @@ interface Toleration {
   tolerationSeconds?: number;
 }
 
+export type RunnerResources = v.InferOutput<typeof ResourcesSchema>;
+
 export interface PodOptions {
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -27,6 +29,7 @@ export interface PodOptions {
   parallelism: number | undefined;
   /** One runner per node (k6-operator `separate`). */
   separate: boolean;
+  /** undefined: the daemon's --runner-resources. */
   resources: { requests?: ResourceList; limits?: ResourceList } | undefined;
   nodeSelector: Record<string, string>;
   tolerations: Toleration[];
@@ -64,7 +67,7 @@ const resourceList = v.strictObject({
   memory: v.optional(quantity),
   'ephemeral-storage': v.optional(quantity),
 });
-const ResourcesSchema = v.strictObject(
+export const ResourcesSchema = v.strictObject(
   { requests: v.optional(resourceList), limits: v.optional(resourceList) },
   'expected only "requests" and "limits", each {cpu, memory, ephemeral-storage}',
 );

@@ -27,6 +27,16 @@ const VERBS: Record<string, string> = {
   PUT: 'update',
 };
 
+/** The chart values whose RBAC grants each resource k6gate uses. */
+const CHART_VALUE: Record<string, string> = {
+  secrets: 'chart: kubernetes.secretNamespaces, or a Role and a RoleBinding',
+  jobs: 'chart: runners.enabled [job] and runners.namespaces, or a Role and a RoleBinding',
+  testruns:
+    'chart: runners.enabled [k6-operator] and runners.namespaces, or a Role and a RoleBinding',
+  configmaps: 'chart: runners.enabled and runners.namespaces, or a Role and a RoleBinding',
+  pods: 'chart: runners.enabled and runners.namespaces, or a Role and a RoleBinding',
+};
+
 /** One JSON request; undefined for a 404 on GET/DELETE; throws Upstream otherwise. */
 export async function kubeRequest<T>(
   kube: KubeTransport,
@@ -55,8 +65,9 @@ export async function refusal(res: Response, method: string, path: string): Prom
   if (code === 403) {
     const ns = /\/namespaces\/([^/]+)\//.exec(path)?.[1] ?? '(cluster)';
     const resource = /\/namespaces\/[^/]+\/([^/?]+)/.exec(path)?.[1] ?? path;
+    const verb = VERBS[method] ?? method;
     return new Upstream(
-      `k6gate may not ${VERBS[method] ?? method} ${resource} in namespace "${ns}": ${message}. Grant "${VERBS[method] ?? method}" on "${resource}" in that namespace to k6gate's identity with a Role and a RoleBinding`,
+      `k6gate may not ${verb} ${resource} in namespace "${ns}": ${message}. Grant "${verb}" on "${resource}" in that namespace to k6gate's identity (${CHART_VALUE[resource] ?? 'a Role and a RoleBinding'})`,
     );
   }
   return new Upstream(`kubernetes API answered ${code} to ${method} ${path}: ${message}`);

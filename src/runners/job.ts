@@ -15,9 +15,11 @@ import {
   POD_SECURITY,
   RUN_LABEL,
   runObjectMeta,
+  resourcesOf,
   runnerEnv,
   runObjectName,
 } from './pods.ts';
+import type { RunnerResources } from '../flagger/pod-options.ts';
 import type { Runner, RunSpec } from './runner.ts';
 
 export interface JobRunnerOptions {
@@ -26,6 +28,8 @@ export interface JobRunnerOptions {
   image: string;
   /** The runner pod's service account ('' for the namespace's default); its token is never mounted. */
   serviceAccount: string;
+  /** Resources of runner pods when a request names none (--runner-resources). */
+  runnerResources: RunnerResources | undefined;
   startTimeoutMs: number;
   /** Namespaces where runs were made, for the janitor. */
   usedNamespaces: Set<string>;
@@ -92,7 +96,7 @@ function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
             {
               name: 'k6',
               image: pod.image ?? opts.image,
-              ...(pod.resources ? { resources: pod.resources } : {}),
+              ...resourcesOf(pod.resources ?? opts.runnerResources),
               args: buildK6Args(`${SCRIPT_DIR}/${spec.scriptName}`, spec.uploadToCloud),
               env: runnerEnv(spec),
               workingDir: '/tmp',

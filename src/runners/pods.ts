@@ -10,6 +10,7 @@ import { explainExitCode, type Verdict } from '../k6/exit-codes.ts';
 import { K6_ENV_BY_K6GATE } from '../k6/invocation.ts';
 import type { KubeTransport } from '../kube/client.ts';
 import { kubeRequest, refusal, type ObjectMeta } from '../kube/objects.ts';
+import type { RunnerResources } from '../flagger/pod-options.ts';
 import type { RunSpec } from './runner.ts';
 
 export const RUN_LABEL = 'k6gate.io/run-id';
@@ -79,6 +80,11 @@ export function runnerEnv(spec: RunSpec) {
     })),
     ...Object.entries(K6_ENV_BY_K6GATE).map(([name, value]) => ({ name, value })),
   ];
+}
+
+/** A container's `resources`, when any are set. */
+export function resourcesOf(resources: RunnerResources | undefined) {
+  return resources ? { resources } : {};
 }
 
 /** One name per canary, phase, checksum and script: a second request for the same run (Flagger's

@@ -17,10 +17,12 @@ import {
   POD_SECURITY,
   RUN_LABEL,
   runObjectMeta,
+  resourcesOf,
   runnerEnv,
   runObjectName,
   type Pod,
 } from './pods.ts';
+import type { RunnerResources } from '../flagger/pod-options.ts';
 import type { Runner, RunSpec } from './runner.ts';
 
 export interface TestRunRunnerOptions {
@@ -29,6 +31,8 @@ export interface TestRunRunnerOptions {
   image: string;
   /** The runner pods' service account ('' for the namespace's default); its token is never mounted. */
   serviceAccount: string;
+  /** Resources of runner pods when a request names none (--runner-resources). */
+  runnerResources: RunnerResources | undefined;
   startTimeoutMs: number;
   /** Namespaces where runs were made, for the janitor. */
   usedNamespaces: Set<string>;
@@ -102,7 +106,7 @@ function testRunObject(name: string, spec: RunSpec, opts: TestRunRunnerOptions) 
         image: pod.image ?? opts.image,
         env: runnerEnv(spec),
         ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
-        ...(pod.resources ? { resources: pod.resources } : {}),
+        ...resourcesOf(pod.resources ?? opts.runnerResources),
         // k6 writes nothing but temp files; the root filesystem stays read-only.
         volumes: [{ name: 'tmp', emptyDir: {} }],
         volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

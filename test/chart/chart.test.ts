@@ -233,6 +233,7 @@ describeHelm('helm chart charts/k6gate', () => {
       RUNNER_IMAGES_ALLOWED: 'grafana/k6:2.1.0,registry.example/k6:*',
       RUNNER_SERVICE_ACCOUNT: 'k6-runner',
       MAX_PARALLELISM: '20',
+      RUNNER_RESOURCES: '{"limits":{"memory":"1Gi"},"requests":{"cpu":"1","memory":"256Mi"}}',
     });
     const onlyJob = renderChart([
       '-f',

@@ -268,4 +268,100 @@ describeKube('runner: job on a kwok cluster', () => {
     expect(await sweep(deadline + 1000)).toBe(1);
     await until(async () => (await objectsLeft(cluster.env, ns)).length === 0, 'the cascade');
   }, 90_000);
+  test('OOMKilled in the pod: 400 naming it and what to raise', async () => {
+    const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(
+          {
+            script: 'export default function () {}',
+            runner: 'job',
+            runner_labels: FAIL_99.runner_labels,
+            runner_annotations: JSON.stringify({
+              'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '137',
+              'pod-container-running-failed.stage.kwok.x-k8s.io/reason': 'OOMKilled',
+              'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '300ms',
+            }),
+          },
+          { namespace: ns, name: 'oom' },
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect((await res.text()).split('\n')[0]).toMatch(
+        /^failed to run: exit status 137 \(runner pod k6gate-[0-9a-f]{16}-[a-z0-9]+: k6 was OOMKilled \(raise its memory limit\)\)$/,
+      );
+    } finally {
+      await d.close();
+    }
+  }, 60_000);
+
+  test('pod runs have their own slots (--max-concurrent-pod-runs): the second gets 429 with Retry-After; local slots are untouched', async () => {
+    const d = startInProcess({
+      kube,
+      args: [
+        '--start-timeout',
+        '30s',
+        '--max-concurrent-pod-runs',
+        '1',
+        '--kill-grace-period',
+        '1s',
+      ],
+    });
+    try {
+      const gone = new AbortController();
+      const long = JSON.stringify({
+        'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '600s',
+      });
+      const first = postLaunch(
+        d.url,
+        flaggerPayload(
+          {
+            script: 'export default function () {}',
+            runner: 'job',
+            runner_labels: FAIL_99.runner_labels,
+            runner_annotations: long,
+          },
+          { namespace: ns, name: 'slot-1' },
+        ),
+        { signal: gone.signal },
+      ).catch((e: Error) => e);
+      await waitFor(() => d.records.some((r) => r.msg === 'launched k6'), 30_000);
+      const second = await postLaunch(
+        d.url,
+        flaggerPayload(
+          { script: 'export default function () {}', runner: 'job' },
+          { namespace: ns, name: 'slot-2' },
+        ),
+      );
+      expect(second.status).toBe(429);
+      expect(second.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(d.daemon.semaphore.inUse()).toBe(0); // local slots untouched
+      gone.abort();
+      await first;
+      await until(async () => (await objectsLeft(cluster.env, ns)).length === 0, 'the cascade');
+    } finally {
+      await d.close();
+    }
+  }, 90_000);
+
+  test('no RBAC in the namespace: 503 naming the verb, resource, namespace and the chart values that grant it', async () => {
+    const bare = await cluster.env.createNamespace('no-rbac', RESTRICTED);
+    const d = startInProcess({ kube });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(
+          { script: 'export default function () {}', runner: 'job' },
+          { namespace: bare, name: 'x' },
+        ),
+      );
+      expect(res.status).toBe(503);
+      const text = await res.text();
+      expect(text).toContain(`k6gate may not create jobs in namespace "${bare}"`);
+      expect(text).toContain('chart: runners.enabled [job] and runners.namespaces');
+    } finally {
+      await d.close();
+    }
+  }, 30_000);
 });

@@ -67,3 +67,32 @@ describe('config', () => {
     expect(parseArgs(['--version'], {}).command).toBe('version');
   });
 });
+
+describe('pod runner settings', () => {
+  test('--runner-resources: JSON resources, empty for none; a bad one exits before listening, naming it', () => {
+    expect(configFrom([], {}).runnerResources).toBeUndefined();
+    expect(
+      configFrom([], { RUNNER_RESOURCES: '{"requests":{"cpu":"1"},"limits":{"memory":"1Gi"}}' })
+        .runnerResources,
+    ).toEqual({ requests: { cpu: '1' }, limits: { memory: '1Gi' } });
+    for (const bad of ['{oops', '{"limits":{"cpu":"lots"}}', '{"gpu":{}}']) {
+      expect(() => configFrom(['--runner-resources', bad], {})).toThrow(ConfigError);
+      expect(() => configFrom(['--runner-resources', bad], {})).toThrow(/--runner-resources/);
+    }
+  });
+
+  test('--runner-images-allowed, --max-parallelism, --max-concurrent-pod-runs', () => {
+    expect(
+      configFrom([], {
+        RUNNER_IMAGES_ALLOWED: 'grafana/k6:2.1.0, registry.example/k6:*',
+        MAX_PARALLELISM: '8',
+        MAX_CONCURRENT_POD_RUNS: '3',
+      }),
+    ).toMatchObject({
+      runnerImagesAllowed: ['grafana/k6:2.1.0', 'registry.example/k6:*'],
+      maxParallelism: 8,
+      maxConcurrentPodRuns: 3,
+    });
+    expect(() => configFrom(['--max-parallelism', '0'], {})).toThrow(ConfigError);
+  });
+});
