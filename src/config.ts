@@ -312,6 +312,22 @@ const TABLE = {
       ),
     ),
   }),
+  prometheusRwUrl: setting({
+    flag: '--prometheus-rw-url',
+    env: 'PROMETHEUS_RW_URL',
+    fallback: '',
+    help: 'Prometheus remote-write URL: every run sends its metrics there, tagged testid=<namespace>/<name>/<run id> (metadata prometheus_rw "false" opts out); empty disables',
+    expected: 'an http(s) URL such as http://prometheus:9090/api/v1/write',
+    schema: v.pipe(v.string(), v.regex(/^$|^https?:\/\/\S+$/)),
+  }),
+  grafanaUrl: setting({
+    flag: '--grafana-url',
+    env: 'GRAFANA_URL',
+    fallback: '',
+    help: "URL of the k6 Prometheus dashboard (Grafana 19665) as imported in your Grafana: answers and Slack link to it filtered on the run's testid",
+    expected: 'an http(s) URL such as https://grafana.example/d/k6/k6-prometheus',
+    schema: v.pipe(v.string(), v.regex(/^$|^https?:\/\/\S+$/)),
+  }),
   runner: setting({
     flag: '--runner',
     env: 'RUNNER',

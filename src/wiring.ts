@@ -93,6 +93,8 @@ export function buildDaemon(parts: DaemonParts) {
     clock,
     newRunId: () => Bun.randomUUIDv7(),
     progressIntervalMs: config.progressIntervalMs,
+    prometheusRwUrl: config.prometheusRwUrl,
+    grafanaUrl: config.grafanaUrl,
     metrics: {
       runsTotal: metrics.counter('k6gate_runs_total', 'Finished k6 runs by verdict'),
       runDurationSeconds: metrics.histogram(

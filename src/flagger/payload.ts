@@ -21,6 +21,7 @@ const METADATA_KEYS = [
   'env_vars',
   'kubernetes_secrets',
   // k6gate's own keys
+  'prometheus_rw',
   'runner',
   ...POD_OPTION_KEYS,
 ] as const;
@@ -54,6 +55,8 @@ export interface LaunchRequest {
   secretRefs: SecretRefSpec[];
   /** Metadata keys k6gate does not know (ignored, logged at debug). */
   unknownMetadataKeys: string[];
+  /** Send metrics to --prometheus-rw-url (when the daemon has one); "false" opts out. */
+  prometheusRw: boolean;
   /** undefined: the daemon's default (--runner). */
   runner: RunnerKind | undefined;
   /** How the pods of a pod run look (labels, parallelism, resources, …). */
@@ -185,6 +188,7 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     ),
     envVars: parseEnvVars(m.env_vars),
     secretRefs: parseSecretRefs(m.kubernetes_secrets, payload.namespace),
+    prometheusRw: parseKey(m, 'prometheus_rw', true, parseGoBool, BOOL_EXPECTED),
     runner: parseRunner(m.runner),
     pod: parsePodOptions(m),
     unknownMetadataKeys: unknownKeys(m),

@@ -99,6 +99,7 @@ export interface ChildEnvInput {
   cloudToken: string;
   envVars: Readonly<Record<string, string>>;
   secrets: Readonly<Record<string, string>>;
+  prometheusRw?: K6Outputs['prometheusRw'];
 }
 
 export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
@@ -111,7 +112,7 @@ export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
   env.PATH = input.path;
   env.HOME = input.runDir;
   env.TMPDIR = input.runDir;
-  Object.assign(env, K6_ENV_BY_K6GATE);
+  Object.assign(env, K6_ENV_BY_K6GATE, outputEnv(input));
   // Marks every descendant of this run, so one that escapes its process group is still found.
   env.K6GATE_RUN_ID = input.runId;
   // The daemon's cloud token only when uploading, and not over a per-run one from a Secret.
@@ -121,7 +122,34 @@ export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
   return env;
 }
 
-/** k6's argv: `run [--out cloud] <script>`, the same in k6 v1 and v2. */
-export function buildK6Args(scriptPath: string, uploadToCloud: boolean): string[] {
-  return ['run', ...(uploadToCloud ? ['--out', 'cloud'] : []), scriptPath];
+/** Where a run's metrics go besides k6's own summary. */
+export interface K6Outputs {
+  uploadToCloud: boolean;
+  /** Prometheus remote write: the receiver's URL and the run's `testid` tag. */
+  prometheusRw?: { url: string; testId: string } | undefined;
+}
+
+/** The trend stats remote write sends: what the k6 Prometheus dashboard (Grafana 19665) shows. */
+const RW_TREND_STATS = 'p(95),p(99),min,max';
+
+/** The output flags: `--out cloud`, and remote write tagged with the run's testid. */
+export function outputArgs(outputs: K6Outputs): string[] {
+  const rw = outputs.prometheusRw;
+  return [
+    ...(outputs.uploadToCloud ? ['--out', 'cloud'] : []),
+    ...(rw ? ['--out', 'experimental-prometheus-rw', '--tag', `testid=${rw.testId}`] : []),
+  ];
+}
+
+/** k6's argv: `run [--out cloud] [--out experimental-prometheus-rw --tag testid=…] <script>`,
+ * the same in k6 v1 and v2. */
+export function buildK6Args(scriptPath: string, outputs: K6Outputs): string[] {
+  return ['run', ...outputArgs(outputs), scriptPath];
+}
+
+/** The env remote write needs (K6_PROMETHEUS_RW_ is reserved: callers cannot set it). */
+export function outputEnv(outputs: K6Outputs): Record<string, string> {
+  const rw = outputs.prometheusRw;
+  if (!rw) return {};
+  return { K6_PROMETHEUS_RW_SERVER_URL: rw.url, K6_PROMETHEUS_RW_TREND_STATS: RW_TREND_STATS };
 }

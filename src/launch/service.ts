@@ -34,6 +34,9 @@ export interface LaunchDeps {
   newRunId: () => string;
   /** A "still running" log line this often (--progress-interval); 0 disables. */
   progressIntervalMs: number;
+  /** Remote write for every run ('' disables) and the dashboard the answers link to. */
+  prometheusRwUrl: string;
+  grafanaUrl: string;
 }
 
 interface LaunchContext {
@@ -76,6 +79,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     ctx: LaunchContext,
     admitted: Admitted,
     { kind, runner }: { kind: RunnerKind; runner: Runner },
+    runId: string,
   ): Promise<RunHandle> {
     try {
       // Pod runs get secrets by reference (secretKeyRef); only local runs need their values.
@@ -83,7 +87,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
       if (local) ctx.logger.info('fetching secrets (if any)', { secrets: req.secretRefs.length });
       const secrets = local ? await deps.secrets.resolve(req.secretRefs, ctx.signal) : {};
       return await runner.start({
-        runId: deps.newRunId(),
+        runId,
         canary: `${req.namespace}/${req.name}`,
         scriptName: scriptFileName(req),
         script: req.script,
@@ -94,6 +98,9 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         labels: runLabels(req),
         secretRefs: req.secretRefs,
         pod: req.pod,
+        ...(deps.prometheusRwUrl && req.prometheusRw
+          ? { prometheusRw: { url: deps.prometheusRwUrl, testId: testIdOf(req, runId) } }
+          : {}),
       });
     } catch (err) {
       admitted.slot.release();
@@ -107,7 +114,9 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     async launch(req, ctx) {
       const picked = pickRunner(req);
       const admitted = admit(req, picked.kind !== 'local');
-      const handle = await begin(req, ctx, admitted, picked);
+      const runId = deps.newRunId();
+      const handle = await begin(req, ctx, admitted, picked, runId);
+      const dashboardUrl = dashboardLink(deps, req, runId);
       void handle.result.then(() => admitted.slot.release());
       deps.registry.track(handle, {
         runId: handle.runId,
@@ -124,8 +133,13 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         handle,
         key: admitted.key,
         logger: ctx.logger.child({ runId: handle.runId, pid: handle.pid }),
+        dashboardUrl,
       };
-      run.logger.info('launched k6', { upload: req.uploadToCloud, wait: req.waitForResults });
+      run.logger.info('launched k6', {
+        upload: req.uploadToCloud,
+        wait: req.waitForResults,
+        ...(dashboardUrl ? { dashboardUrl } : {}),
+      });
 
       const start = await cancelIfCallerLeaves(ctx.signal, handle, handle.started);
       const cloudUrl = await verdicts.checkStart(run, start);
@@ -137,7 +151,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         return { runId: handle.runId, body: '' };
       }
       run.logger.info('waiting for the results');
-      return answer(await cancelIfCallerLeaves(ctx.signal, handle, handle.result));
+      return answer(await cancelIfCallerLeaves(ctx.signal, handle, handle.result), dashboardUrl);
     },
   };
 }
@@ -158,10 +172,30 @@ async function cancelIfCallerLeaves<T>(
   }
 }
 
-function answer(result: RunResult): LaunchOutcome {
-  if (result.verdict === 'passed') return { runId: result.runId, body: result.output };
+// The verdict as Flagger reads it: k6's output (200) or the reason first (400); a dashboard link,
+// when there is one, as the last line.
+function answer(result: RunResult, dashboardUrl: string | undefined): LaunchOutcome {
+  const link = dashboardUrl ? `\nk6gate: dashboard: ${dashboardUrl}\n` : '';
+  if (result.verdict === 'passed') return { runId: result.runId, body: result.output + link };
   if (result.cancelReason === 'shutdown') throw new ShuttingDown();
-  throw new TestFailed(`failed to run: ${describeExit(result)} (${result.reason})`, result.output);
+  const reason = `failed to run: ${describeExit(result)} (${result.reason})`;
+  throw new TestFailed(reason, result.output + link);
+}
+
+/** The run's `testid` tag in remote write: namespace/name/run id. */
+function testIdOf(req: Pick<LaunchRequest, 'namespace' | 'name'>, runId: string): string {
+  return `${req.namespace}/${req.name}/${runId}`;
+}
+
+/** The k6 dashboard (--grafana-url) filtered on the run's testid, when the run remote-writes. */
+function dashboardLink(
+  deps: Pick<LaunchDeps, 'prometheusRwUrl' | 'grafanaUrl'>,
+  req: LaunchRequest,
+  runId: string,
+): string | undefined {
+  if (!deps.grafanaUrl || !deps.prometheusRwUrl || !req.prometheusRw) return undefined;
+  const sep = deps.grafanaUrl.includes('?') ? '&' : '?';
+  return `${deps.grafanaUrl}${sep}var-testid=${encodeURIComponent(testIdOf(req, runId))}`;
 }
 
 /** Labels on every object of a pod run, so any replica can find it again. Values are label-safe:

@@ -28,6 +28,8 @@ export interface StartedRun {
   handle: RunHandle;
   key: HookKey;
   logger: Logger;
+  /** The k6 dashboard filtered on this run (--grafana-url with remote write). */
+  dashboardUrl?: string | undefined;
 }
 
 /** k6 output logged with a failed verdict: the last lines, capped in bytes. */
@@ -98,7 +100,7 @@ export function createVerdicts(deps: {
     /** Announces the run and, in the background, reports its verdict. */
     follow(run: StartedRun, cloudUrl: string | undefined) {
       reportProgress(run, deps.progressIntervalMs, deps.clock);
-      const target = notifyTarget(run.req, cloudUrl);
+      const target = { ...notifyTarget(run.req, cloudUrl), dashboardUrl: run.dashboardUrl };
       const threads = deps.notifier.started(target);
       const report = run.handle.result.then(async (result) => {
         observe(result);

@@ -10,6 +10,8 @@ export interface NotifyTarget {
   context: string;
   /** The k6 Cloud results URL, when the run uploads there. */
   cloudUrl?: string;
+  /** The k6 dashboard in Grafana filtered on the run (remote write with --grafana-url). */
+  dashboardUrl?: string | undefined;
 }
 
 /** How a run ended, for the final message. */

@@ -69,9 +69,17 @@ function describeOutcome(o: RunOutcome): string {
 
 /** The context line: the caller's text with Slack's control characters escaped (no mentions
  * such as <!channel> or <@U123>, no link whose label hides its URL), then k6gate's cloud URL. */
-function renderContext(target: Pick<NotifyTarget, 'context' | 'cloudUrl'>): string {
+function renderContext(
+  target: Pick<NotifyTarget, 'context' | 'cloudUrl' | 'dashboardUrl'>,
+): string {
   const escaped = target.context.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  return [escaped, target.cloudUrl && `Cloud URL: <${target.cloudUrl}>`].filter(Boolean).join('\n');
+  return [
+    escaped,
+    target.cloudUrl && `Cloud URL: <${target.cloudUrl}>`,
+    target.dashboardUrl && `Dashboard: <${target.dashboardUrl}>`,
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 /** The original's blocks: a mrkdwn section, and a context block only when there is context. */

@@ -97,7 +97,7 @@ function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
               name: 'k6',
               image: pod.image ?? opts.image,
               ...resourcesOf(pod.resources ?? opts.runnerResources),
-              args: buildK6Args(`${SCRIPT_DIR}/${spec.scriptName}`, spec.uploadToCloud),
+              args: buildK6Args(`${SCRIPT_DIR}/${spec.scriptName}`, spec),
               env: runnerEnv(spec),
               workingDir: '/tmp',
               securityContext: CONTAINER_SECURITY,

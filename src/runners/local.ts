@@ -85,7 +85,7 @@ function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPat
   const env = buildChildEnv({ ...opts, ...spec, path, runDir: dir });
   const [readFd, writeFd] = openPipe();
   try {
-    const proc = Bun.spawn([binary, ...buildK6Args(scriptPath, spec.uploadToCloud)], {
+    const proc = Bun.spawn([binary, ...buildK6Args(scriptPath, spec)], {
       cwd: dir,
       env,
       stdin: 'ignore',
@@ -153,7 +153,7 @@ function superviseChild(
     }
   })();
 
-  logger.debug('k6 started', { argv: buildK6Args(spec.scriptName, spec.uploadToCloud) });
+  logger.debug('k6 started', { argv: buildK6Args(spec.scriptName, spec) });
   return {
     runId: spec.runId,
     pid,

@@ -7,7 +7,7 @@
 import { TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { explainExitCode, type Verdict } from '../k6/exit-codes.ts';
-import { K6_ENV_BY_K6GATE } from '../k6/invocation.ts';
+import { K6_ENV_BY_K6GATE, outputEnv } from '../k6/invocation.ts';
 import type { KubeTransport } from '../kube/client.ts';
 import { kubeRequest, refusal, type ObjectMeta } from '../kube/objects.ts';
 import type { RunnerResources } from '../flagger/pod-options.ts';
@@ -78,7 +78,10 @@ export function runnerEnv(spec: RunSpec) {
       name: r.env,
       valueFrom: { secretKeyRef: { name: r.name, key: r.key } },
     })),
-    ...Object.entries(K6_ENV_BY_K6GATE).map(([name, value]) => ({ name, value })),
+    ...Object.entries({ ...K6_ENV_BY_K6GATE, ...outputEnv(spec) }).map(([name, value]) => ({
+      name,
+      value,
+    })),
   ];
 }
 

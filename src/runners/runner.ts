@@ -16,6 +16,8 @@ export interface RunSpec {
   scriptName: string;
   script: string;
   uploadToCloud: boolean;
+  /** Prometheus remote write for this run (--prometheus-rw-url), tagged testid. */
+  prometheusRw?: { url: string; testId: string } | undefined;
   envVars: Readonly<Record<string, string>>;
   /** Resolved secret values (local runs). */
   secrets: Readonly<Record<string, string>>;

@@ -7,6 +7,7 @@
 
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
+import { outputArgs } from '../k6/invocation.ts';
 import type { KubeTransport } from '../kube/client.ts';
 import { watchObjects, type ObjectMeta } from '../kube/objects.ts';
 import { supervisePodRun, type PodRun } from './pod-run.ts';
@@ -101,6 +102,8 @@ function testRunObject(name: string, spec: RunSpec, opts: TestRunRunnerOptions) 
       separate: pod.separate,
       script: { configMap: { name, file: spec.scriptName } },
       quiet: 'false',
+      // Extra k6 flags (space-split by the operator): remote write with the run's testid.
+      ...(outputArgs(spec).length ? { arguments: outputArgs(spec).join(' ') } : {}),
       runner: {
         ...common,
         image: pod.image ?? opts.image,

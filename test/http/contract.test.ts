@@ -316,3 +316,67 @@ describe('feedback on long runs', () => {
     }
   }, 20_000);
 });
+
+describe('Prometheus remote write (--prometheus-rw-url, --grafana-url)', () => {
+  const RW = 'http://127.0.0.1:9/api/v1/write';
+  const GRAFANA = 'https://grafana.example/d/k6/k6-prometheus';
+  const sha = (v: string) => new Bun.CryptoHasher('sha256').update(v).digest('hex');
+  const script = doubleScript(
+    'mode=pass duration=0s report-argv=true report-env=K6_PROMETHEUS_RW_SERVER_URL,K6_PROMETHEUS_RW_TREND_STATS',
+  );
+
+  test('every run remote-writes, tagged testid=<namespace>/<name>/<run id>; the answer and the log link the dashboard', async () => {
+    const d = startInProcess({ args: ['--prometheus-rw-url', RW, '--grafana-url', GRAFANA] });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload({ script }, { namespace: 'team-a', name: 'web' }),
+      );
+      expect(res.status).toBe(200);
+      const body = await res.text();
+      const runId = d.records.find((r) => r.msg === 'launched k6')!.runId as string;
+      const testId = `team-a/web/${runId}`;
+      const argv = JSON.parse(/k6-double argv (.*)/.exec(body)![1]!) as string[];
+      expect(argv.slice(0, 5)).toEqual([
+        'run',
+        '--out',
+        'experimental-prometheus-rw',
+        '--tag',
+        `testid=${testId}`,
+      ]);
+      expect(body).toContain(`output: Prometheus remote write (${RW})`);
+      expect(body).toContain(`k6-double env K6_PROMETHEUS_RW_SERVER_URL sha256=${sha(RW)}`);
+      expect(body).toContain(
+        `k6-double env K6_PROMETHEUS_RW_TREND_STATS sha256=${sha('p(95),p(99),min,max')}`,
+      );
+      const link = `${GRAFANA}?var-testid=${encodeURIComponent(testId)}`;
+      expect(body.trimEnd().split('\n').at(-1)).toBe(`k6gate: dashboard: ${link}`);
+      expect(d.records.find((r) => r.msg === 'launched k6')).toMatchObject({ dashboardUrl: link });
+    } finally {
+      await d.close();
+    }
+  });
+
+  test('metadata prometheus_rw "false" opts a run out; a caller cannot point it elsewhere', async () => {
+    const d = startInProcess({ args: ['--prometheus-rw-url', RW, '--grafana-url', GRAFANA] });
+    try {
+      const res = await postLaunch(d.url, flaggerPayload({ script, prometheus_rw: 'false' }));
+      const body = await res.text();
+      expect(res.status).toBe(200);
+      expect(body).not.toContain('experimental-prometheus-rw');
+      expect(body).toContain('k6-double env K6_PROMETHEUS_RW_SERVER_URL unset');
+      expect(body).not.toContain('k6gate: dashboard:');
+      const hijack = await postLaunch(
+        d.url,
+        flaggerPayload({
+          script,
+          env_vars: JSON.stringify({ K6_PROMETHEUS_RW_SERVER_URL: 'http://evil/' }),
+        }),
+      );
+      expect(hijack.status).toBe(400);
+      expect(await hijack.text()).toContain('K6_PROMETHEUS_RW_SERVER_URL may not be set');
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -147,8 +147,22 @@ describe('child environment', () => {
   ])('%s reserved: %p', (name, reserved) => {
     expect(reservedEnvReason(name) !== undefined).toBe(reserved);
   });
-  test('argv: run [--out cloud] <script>', () => {
-    expect(buildK6Args('/r/s.js', false)).toEqual(['run', '/r/s.js']);
-    expect(buildK6Args('/r/s.js', true)).toEqual(['run', '--out', 'cloud', '/r/s.js']);
+  test('argv: run [--out cloud] [--out experimental-prometheus-rw --tag testid=…] <script>', () => {
+    expect(buildK6Args('/r/s.js', { uploadToCloud: false })).toEqual(['run', '/r/s.js']);
+    expect(buildK6Args('/r/s.js', { uploadToCloud: true })).toEqual([
+      'run',
+      '--out',
+      'cloud',
+      '/r/s.js',
+    ]);
+    const rw = { url: 'http://prom:9090/api/v1/write', testId: 'team-a/web/r1' };
+    expect(buildK6Args('/r/s.js', { uploadToCloud: false, prometheusRw: rw })).toEqual([
+      'run',
+      '--out',
+      'experimental-prometheus-rw',
+      '--tag',
+      'testid=team-a/web/r1',
+      '/r/s.js',
+    ]);
   });
 });
