@@ -224,6 +224,14 @@ const TABLE = {
     expected: 'a positive Go duration such as 60s',
     schema: duration(false),
   }),
+  reattachGraceMs: setting({
+    flag: '--reattach-grace',
+    env: 'REATTACH_GRACE',
+    fallback: '10s',
+    help: "when a waiting caller goes away (Flagger's client timeout), how long its run goes on for the retry to attach to it before it is stopped; 0 stops it at once",
+    expected: 'a Go duration such as 10s, or 0',
+    schema: duration(true),
+  }),
   progressIntervalMs: setting({
     flag: '--progress-interval',
     env: 'PROGRESS_INTERVAL',

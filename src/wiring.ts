@@ -93,6 +93,7 @@ export function buildDaemon(parts: DaemonParts) {
     clock,
     newRunId: () => Bun.randomUUIDv7(),
     progressIntervalMs: config.progressIntervalMs,
+    reattachGraceMs: config.reattachGraceMs,
     prometheusRwUrl: config.prometheusRwUrl,
     grafanaUrl: config.grafanaUrl,
     metrics: {

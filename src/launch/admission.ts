@@ -48,7 +48,8 @@ export function createAdmission(
   };
 }
 
-function hookKeyOf(req: LaunchRequest): HookKey {
+/** The hook a request is for: canary, phase, checksum and a digest of the script. */
+export function hookKeyOf(req: LaunchRequest): HookKey {
   const script = new Bun.CryptoHasher('sha256').update(req.script).digest('hex');
   return {
     namespace: req.namespace,

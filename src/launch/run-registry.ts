@@ -10,6 +10,8 @@ export interface RunInfo {
   name: string;
   phase: string;
   mode: 'wait' | 'async';
+  /** The hook the run answers (canary, phase, checksum, script), for re-attaching. */
+  hook: string;
   pid?: number;
   startedAt: number;
 }
@@ -20,6 +22,8 @@ export interface RunRegistry {
   /** Tracks a background task so shutdown waits for it; its rejection is the task's problem. */
   trackTask(task: Promise<unknown>): void;
   running(): RunInfo[];
+  /** A live waited run of this hook, which a retried call can wait on instead of a new run. */
+  attachable(hook: string): RunHandle | undefined;
   /** Durations of the most recent finished runs, newest last. */
   recentDurationsMs(): number[];
   readonly draining: boolean;
@@ -54,6 +58,8 @@ export function createRunRegistry(): RunRegistry {
       void settled.finally(() => tasks.delete(settled));
     },
     running: () => [...runs.values()].map((r) => r.info),
+    attachable: (hook) =>
+      [...runs.values()].find((r) => r.info.hook === hook && r.info.mode === 'wait')?.handle,
     recentDurationsMs: () => [...recent],
     get draining() {
       return draining;

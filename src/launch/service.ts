@@ -10,8 +10,9 @@ import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import { describeExit, type RunHandle, type Runner, type RunResult } from '../runners/runner.ts';
-import { createAdmission, type Admitted } from './admission.ts';
+import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
 import type { FailureCache } from './failure-cache.ts';
+import { createAttachments } from './attach.ts';
 import type { RunnerRules } from './policy.ts';
 import type { RunRegistry } from './run-registry.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -34,6 +35,8 @@ export interface LaunchDeps {
   newRunId: () => string;
   /** A "still running" log line this often (--progress-interval); 0 disables. */
   progressIntervalMs: number;
+  /** How long a run whose waiting caller left may wait for a retry to attach (0: cancel at once). */
+  reattachGraceMs: number;
   /** Remote write for every run ('' disables) and the dashboard the answers link to. */
   prometheusRwUrl: string;
   grafanaUrl: string;
@@ -110,8 +113,35 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     }
   }
 
+  const attachments = createAttachments(deps.reattachGraceMs);
+
+  // Holds the run while this caller waits; a caller that leaves hands it to the attachments.
+  function holdWhileCallerWaits(signal: AbortSignal, handle: RunHandle): () => void {
+    attachments.join(handle);
+    const onGone = () => attachments.leave(handle);
+    if (signal.aborted) onGone();
+    else signal.addEventListener('abort', onGone, { once: true });
+    return () => signal.removeEventListener('abort', onGone);
+  }
+
+  // A retried blocking call (Flagger's, after its client timeout) waits on the run under way.
+  async function attach(handle: RunHandle, ctx: LaunchContext): Promise<LaunchOutcome> {
+    ctx.logger.info('attaching to the run already under way for this canary, phase and checksum', {
+      runId: handle.runId,
+    });
+    const release = holdWhileCallerWaits(ctx.signal, handle);
+    try {
+      return answer(await handle.result, undefined);
+    } finally {
+      release();
+    }
+  }
+
   return {
     async launch(req, ctx) {
+      const hook = JSON.stringify(hookKeyOf(req));
+      const underWay = req.waitForResults ? deps.registry.attachable(hook) : undefined;
+      if (underWay) return attach(underWay, ctx);
       const picked = pickRunner(req);
       const admitted = admit(req, picked.kind !== 'local');
       const runId = deps.newRunId();
@@ -125,6 +155,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         name: req.name,
         phase: req.phase,
         mode: req.waitForResults ? 'wait' : 'async',
+        hook,
         ...(handle.pid === undefined ? {} : { pid: handle.pid }),
         startedAt: handle.startedAt,
       });
@@ -141,35 +172,23 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         ...(dashboardUrl ? { dashboardUrl } : {}),
       });
 
-      const start = await cancelIfCallerLeaves(ctx.signal, handle, handle.started);
-      const cloudUrl = await verdicts.checkStart(run, start);
-      verdicts.follow(run, cloudUrl);
-      if (!req.waitForResults) {
-        run.logger.info(
-          `the load test for ${req.name}.${req.namespace} was launched successfully!`,
-        );
-        return { runId: handle.runId, body: '' };
+      const release = holdWhileCallerWaits(ctx.signal, handle);
+      try {
+        const cloudUrl = await verdicts.checkStart(run, await handle.started);
+        verdicts.follow(run, cloudUrl);
+        if (!req.waitForResults) {
+          run.logger.info(
+            `the load test for ${req.name}.${req.namespace} was launched successfully!`,
+          );
+          return { runId: handle.runId, body: '' };
+        }
+        run.logger.info('waiting for the results');
+        return answer(await handle.result, dashboardUrl);
+      } finally {
+        release();
       }
-      run.logger.info('waiting for the results');
-      return answer(await cancelIfCallerLeaves(ctx.signal, handle, handle.result), dashboardUrl);
     },
   };
-}
-
-// Waits for `step`; if the caller goes away meanwhile, the run is canceled.
-async function cancelIfCallerLeaves<T>(
-  signal: AbortSignal,
-  handle: RunHandle,
-  step: Promise<T>,
-): Promise<T> {
-  const onGone = () => handle.cancel('client-gone');
-  if (signal.aborted) onGone();
-  signal.addEventListener('abort', onGone, { once: true });
-  try {
-    return await step;
-  } finally {
-    signal.removeEventListener('abort', onGone);
-  }
 }
 
 // The verdict as Flagger reads it: k6's output (200) or the reason first (400); a dashboard link,

@@ -190,8 +190,8 @@ describe('supervision', () => {
     expect(performance.now() - t0).toBeLessThan(10_000);
   }, 30_000);
 
-  test('the caller going away cancels a waited run', async () => {
-    const d = start(['--kill-grace-period', '5s']);
+  test('the caller going away cancels a waited run once the re-attach grace passed with no retry', async () => {
+    const d = start(['--kill-grace-period', '5s', '--reattach-grace', '1s']);
     const controller = new AbortController();
     const pending = postLaunch(d.url, flaggerPayload({ script: doubleScript('mode=hang') }), {
       signal: controller.signal,
@@ -379,4 +379,31 @@ describe('Prometheus remote write (--prometheus-rw-url, --grafana-url)', () => {
       await d.close();
     }
   });
+});
+
+describe('re-attaching a retried blocking call', () => {
+  test("Flagger's retry after its client timeout waits on the same k6 process: one process, two requests", async () => {
+    const d = startInProcess({ args: ['--reattach-grace', '5s'] });
+    try {
+      const body = flaggerPayload({ script: doubleScript('mode=pass duration=3s') });
+      const gone = new AbortController();
+      const first = postLaunch(d.url, body, { signal: gone.signal }).catch((e: Error) => e);
+      await waitFor(() => d.records.some((r) => r.msg === 'waiting for the results'));
+      const pid = d.daemon.registry.running()[0]?.pid;
+      gone.abort(); // the client timeout
+      expect(await first).not.toBeInstanceOf(Response);
+      const retry = await postLaunch(d.url, body);
+      expect(retry.status).toBe(200);
+      expect(await retry.text()).toContain('output: -');
+      expect(d.records.filter((r) => r.msg === 'launched k6')).toHaveLength(1);
+      const attached = d.records.find((r) =>
+        r.msg.startsWith('attaching to the run already under way'),
+      );
+      expect(attached).toBeDefined();
+      expect(pid).toBeGreaterThan(0);
+      expect(d.records.some((r) => r.msg === 'stopping k6')).toBe(false);
+    } finally {
+      await d.close();
+    }
+  }, 20_000);
 });

@@ -133,7 +133,7 @@ describeKube('runner: job on a kwok cluster', () => {
   test('the caller goes away: the Job is deleted and the cascade leaves nothing', async () => {
     const d = startInProcess({
       kube,
-      args: ['--start-timeout', '30s', '--kill-grace-period', '1s'],
+      args: ['--start-timeout', '30s', '--kill-grace-period', '1s', '--reattach-grace', '0s'],
     });
     try {
       const gone = new AbortController();
@@ -306,6 +306,8 @@ describeKube('runner: job on a kwok cluster', () => {
         '1',
         '--kill-grace-period',
         '1s',
+        '--reattach-grace',
+        '0s',
       ],
     });
     try {

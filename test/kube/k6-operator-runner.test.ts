@@ -138,7 +138,7 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
   test('the caller goes away: the TestRun is deleted and the cascade leaves no Job, Pod, Service or ConfigMap', async () => {
     const d = startInProcess({
       kube,
-      args: ['--start-timeout', '30s', '--kill-grace-period', '1s'],
+      args: ['--start-timeout', '30s', '--kill-grace-period', '1s', '--reattach-grace', '0s'],
     });
     try {
       const gone = new AbortController();

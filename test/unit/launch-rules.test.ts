@@ -151,8 +151,8 @@ describe('failure cache (min_failure_delay)', () => {
 });
 
 describe('cancellation', () => {
-  test('a waited caller that goes away cancels its run (client-gone) and frees the slot', async () => {
-    const s = setup();
+  test('--reattach-grace 0: a waited caller that goes away cancels its run (client-gone) at once and frees the slot', async () => {
+    const s = setup(['--reattach-grace', '0s']);
     const gone = new AbortController();
     const res = s.post(flaggerPayload({ script: 'x' }), gone.signal).catch((e: unknown) => e);
     await Bun.sleep(0);
@@ -163,6 +163,61 @@ describe('cancellation', () => {
     await Bun.sleep(0);
     expect(s.runs[0]?.canceled).toBe('client-gone');
     expect(s.daemon.semaphore.inUse()).toBe(0);
+  });
+});
+
+describe('re-attaching (Flagger retries a blocking call after its client timeout)', () => {
+  const waited = () => flaggerPayload({ script: 'export default function () {}' });
+
+  test('a retry within the grace waits on the run under way: one run, the retry gets its verdict', async () => {
+    const s = setup(['--reattach-grace', '2s']);
+    const gone = new AbortController();
+    const first = s.post(waited(), gone.signal).catch((e: unknown) => e);
+    await Bun.sleep(0);
+    s.runs[0]?.start();
+    await Bun.sleep(0);
+    gone.abort(); // Flagger's client timeout (in-process, the first answer settles with the run)
+    const retry = s.post(waited());
+    await Bun.sleep(0);
+    expect(s.runs).toHaveLength(1); // no second k6
+    expect(s.records.some((r) => r.msg.startsWith('attaching to the run already under way'))).toBe(
+      true,
+    );
+    await Bun.sleep(2100); // past the grace: the attached caller keeps the run alive
+    expect(s.runs[0]?.canceled).toBeUndefined();
+    s.runs[0]?.finish();
+    expect((await retry).status).toBe(200);
+    await first;
+    expect(s.daemon.semaphore.inUse()).toBe(0);
+  });
+
+  test('no retry within the grace: the run is canceled (client-gone) then', async () => {
+    const s = setup(['--reattach-grace', '300ms']);
+    const gone = new AbortController();
+    const first = s.post(waited(), gone.signal).catch((e: unknown) => e);
+    await Bun.sleep(0);
+    s.runs[0]?.start();
+    await Bun.sleep(0);
+    gone.abort();
+    await Bun.sleep(100);
+    expect(s.runs[0]?.canceled).toBeUndefined(); // still waiting for a retry
+    await Bun.sleep(400);
+    expect(s.runs[0]?.canceled).toBe('client-gone');
+    await first;
+  });
+
+  test('another hook (another checksum: a new revision) does not attach', async () => {
+    const s = setup(['--reattach-grace', '2s']);
+    const first = s.post(waited());
+    await Bun.sleep(0);
+    s.runs[0]?.start();
+    const other = s.post({ ...waited(), checksum: 'rev-2' });
+    await Bun.sleep(20);
+    expect(s.runs).toHaveLength(2);
+    for (const r of s.runs) r.start();
+    for (const r of s.runs) r.finish();
+    expect((await first).status).toBe(200);
+    expect((await other).status).toBe(200);
   });
 });
 
