@@ -76,17 +76,20 @@ const LOG_LEVELS: Record<string, LogLevel> = {
   panic: 'error',
 };
 
-/** Comma-separated globs (`team-*`), trimmed; empty means none given. */
-const globList = v.pipe(
-  v.string(),
-  v.transform((text) =>
-    text
-      .split(',')
-      .map((g) => g.trim())
-      .filter((g) => g !== ''),
-  ),
-  v.check((globs) => globs.every((g) => /^[a-z0-9*?.-]+$/.test(g))),
-);
+/** A comma-separated list, trimmed, empties dropped; every item must match `item`. */
+const commaList = (item: RegExp) =>
+  v.pipe(
+    v.string(),
+    v.transform((text) =>
+      text
+        .split(',')
+        .map((g) => g.trim())
+        .filter((g) => g !== ''),
+    ),
+    v.check((list) => list.every((g) => item.test(g))),
+  );
+/** Comma-separated globs (`team-*`); empty means none given. */
+const globList = commaList(/^[a-z0-9*?.-]+$/);
 const TOKEN_FILE = v.string();
 
 const TABLE = {
@@ -366,16 +369,7 @@ const TABLE = {
     fallback: '',
     help: 'comma-separated images a request may pick with metadata runner_image (exact, or a prefix ending in *); empty allows none',
     expected: 'image references such as "grafana/k6:2.1.0,registry.example/k6:*"',
-    schema: v.pipe(
-      v.string(),
-      v.transform((text) =>
-        text
-          .split(',')
-          .map((g) => g.trim())
-          .filter((g) => g !== ''),
-      ),
-      v.check((list) => list.every((g) => /^[A-Za-z0-9][A-Za-z0-9./:@_-]*\*?$/.test(g))),
-    ),
+    schema: commaList(/^[A-Za-z0-9][A-Za-z0-9./:@_-]*\*?$/),
   }),
   runnerResources: setting({
     flag: '--runner-resources',

@@ -3,47 +3,26 @@
 // k6gate. The script goes in a ConfigMap owned by the Job; the pod is supervised by
 // pod-run.ts (one runner). A second request for the same run attaches to the Job under way.
 
-import type { Clock } from '../core/clock.ts';
-import type { Logger } from '../core/log.ts';
 import { buildK6Args } from '../k6/invocation.ts';
-import type { KubeTransport } from '../kube/client.ts';
 import { supervisePodRun } from './pod-run.ts';
 import {
   CONTAINER_SECURITY,
   createOrAttach,
   createScriptConfigMap,
   POD_SECURITY,
+  type PodRunnerOptions,
   RUN_LABEL,
   runObjectMeta,
   resourcesOf,
   runnerEnv,
   runObjectName,
 } from './pods.ts';
-import type { RunnerResources } from '../flagger/pod-options.ts';
 import type { Runner, RunSpec } from './runner.ts';
-
-export interface JobRunnerOptions {
-  kube: KubeTransport;
-  /** The k6 image runner pods use unless the request picks an allowed one. */
-  image: string;
-  /** The runner pod's service account ('' for the namespace's default); its token is never mounted. */
-  serviceAccount: string;
-  /** Resources of runner pods when a request names none (--runner-resources). */
-  runnerResources: RunnerResources | undefined;
-  startTimeoutMs: number;
-  /** Namespaces where runs were made, for the janitor. */
-  usedNamespaces: Set<string>;
-  /** Hard deadline per run; 0 disables. */
-  maxRunMs: number;
-  killGraceMs: number;
-  logger: Logger;
-  clock: Clock;
-}
 
 const SCRIPT_DIR = '/scripts';
 
 /** @example const runner = createJobRunner({ kube, image: 'grafana/k6:2.1.0', … }); */
-export function createJobRunner(opts: JobRunnerOptions): Runner {
+export function createJobRunner(opts: PodRunnerOptions): Runner {
   return {
     async start(spec) {
       opts.usedNamespaces.add(spec.namespace);
@@ -66,7 +45,7 @@ export function createJobRunner(opts: JobRunnerOptions): Runner {
   };
 }
 
-function jobObject(name: string, spec: RunSpec, opts: JobRunnerOptions) {
+function jobObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
   const labels = { ...spec.labels, [RUN_LABEL]: spec.runId };
   const pod = spec.pod;
   return {

@@ -5,6 +5,7 @@
 // the foreground delete and the runner's log.
 
 import { TestFailed } from '../core/errors.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import { explainExitCode, type Verdict } from '../k6/exit-codes.ts';
 import { K6_ENV_BY_K6GATE, outputEnv } from '../k6/invocation.ts';
@@ -14,6 +15,25 @@ import type { RunnerResources } from '../flagger/pod-options.ts';
 import type { RunSpec } from './runner.ts';
 
 export const RUN_LABEL = 'k6gate.io/run-id';
+
+/** What every pod runner (job, k6-operator) is built with. */
+export interface PodRunnerOptions {
+  kube: KubeTransport;
+  /** The k6 image runner pods use unless the request picks an allowed one. */
+  image: string;
+  /** The runner pods' service account ('' for the namespace's default); its token is never mounted. */
+  serviceAccount: string;
+  /** Resources of runner pods when a request names none (--runner-resources). */
+  runnerResources: RunnerResources | undefined;
+  startTimeoutMs: number;
+  /** Namespaces where runs were made, for the janitor. */
+  usedNamespaces: Set<string>;
+  /** Hard deadline per run; 0 disables. */
+  maxRunMs: number;
+  killGraceMs: number;
+  logger: Logger;
+  clock: Clock;
+}
 export const DEADLINE_ANNOTATION = 'k6gate.io/deadline';
 
 /** The metadata of a run object: the run's labels, and the deadline past which the janitor may

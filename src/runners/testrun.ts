@@ -5,8 +5,6 @@
 // pod's k6 exit code; the TestRun is watched only for stage `error`. k6gate never sets
 // `cleanup: post` (it would race the reading) and deletes the TestRun itself.
 
-import type { Clock } from '../core/clock.ts';
-import type { Logger } from '../core/log.ts';
 import { outputArgs } from '../k6/invocation.ts';
 import type { KubeTransport } from '../kube/client.ts';
 import { watchObjects, type ObjectMeta } from '../kube/objects.ts';
@@ -16,6 +14,7 @@ import {
   createOrAttach,
   createScriptConfigMap,
   POD_SECURITY,
+  type PodRunnerOptions,
   RUN_LABEL,
   runObjectMeta,
   resourcesOf,
@@ -23,26 +22,7 @@ import {
   runObjectName,
   type Pod,
 } from './pods.ts';
-import type { RunnerResources } from '../flagger/pod-options.ts';
 import type { Runner, RunSpec } from './runner.ts';
-
-export interface TestRunRunnerOptions {
-  kube: KubeTransport;
-  /** The k6 image runner pods use unless the request picks an allowed one. */
-  image: string;
-  /** The runner pods' service account ('' for the namespace's default); its token is never mounted. */
-  serviceAccount: string;
-  /** Resources of runner pods when a request names none (--runner-resources). */
-  runnerResources: RunnerResources | undefined;
-  startTimeoutMs: number;
-  /** Namespaces where runs were made, for the janitor. */
-  usedNamespaces: Set<string>;
-  /** Hard deadline per run; 0 disables. */
-  maxRunMs: number;
-  killGraceMs: number;
-  logger: Logger;
-  clock: Clock;
-}
 
 interface TestRunObject {
   metadata: ObjectMeta;
@@ -50,7 +30,7 @@ interface TestRunObject {
 }
 
 /** @example const runner = createTestRunRunner({ kube, image: 'grafana/k6:2.1.0', … }); */
-export function createTestRunRunner(opts: TestRunRunnerOptions): Runner {
+export function createTestRunRunner(opts: PodRunnerOptions): Runner {
   return {
     async start(spec) {
       opts.usedNamespaces.add(spec.namespace);
@@ -80,7 +60,7 @@ export function createTestRunRunner(opts: TestRunRunnerOptions): Runner {
   };
 }
 
-function testRunObject(name: string, spec: RunSpec, opts: TestRunRunnerOptions) {
+function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
   const labels = { ...spec.labels, [RUN_LABEL]: spec.runId };
   const pod = spec.pod;
   // Every pod the operator makes (initializer, runners, starter) carries the run's labels and
