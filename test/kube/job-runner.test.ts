@@ -171,7 +171,7 @@ describeKube('runner: job on a kwok cluster', () => {
     }
   }, 90_000);
   test('an image that never pulls: 400 after the start deadline with the waiting reason, nothing left', async () => {
-    const d = startInProcess({ kube, args: ['--start-timeout', '5s'] });
+    const d = startInProcess({ kube, args: ['--start-timeout', '10s'] });
     try {
       const res = await postLaunch(
         d.url,
@@ -179,7 +179,12 @@ describeKube('runner: job on a kwok cluster', () => {
           {
             script: 'export default function () {}',
             runner: 'job',
-            runner_annotations: JSON.stringify({ 'k6gate.test/image-never-pulls': 'true' }),
+            // kwok's pod-create Stage waits up to 6 s unless its jitter is cut; then the
+            // repo's Stage reports ImagePullBackOff well inside the 10 s deadline.
+            runner_annotations: JSON.stringify({
+              'k6gate.test/image-never-pulls': 'true',
+              'pod-create.stage.kwok.x-k8s.io/jitter-delay': '0s',
+            }),
           },
           { namespace: ns, name: 'never-pulls' },
         ),
