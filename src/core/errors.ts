@@ -76,6 +76,8 @@ export class TestFailed extends K6gateError {
   constructor(
     message: string,
     readonly output = '',
+    /** The verdict as an object, for `Accept: application/json` (waited runs). */
+    readonly details?: object,
   ) {
     super(message);
   }

@@ -18,7 +18,7 @@ import type { LaunchPolicy } from '../launch/policy.ts';
 import type { LaunchService } from '../launch/service.ts';
 import { authenticate } from './auth.ts';
 import { readJsonBody } from './read-body.ts';
-import { PLAIN_TEXT } from './render-error.ts';
+import { PLAIN_TEXT, wantsJson } from './render-error.ts';
 import { idFor } from './request-context.ts';
 
 export interface LaunchRouteOptions {
@@ -60,6 +60,10 @@ export function launchPlugin(opts: LaunchRouteOptions) {
             logger,
           });
           status = 200;
+          const ids = { 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId };
+          if (outcome.report && wantsJson(request)) {
+            return Response.json(outcome.report, { headers: ids });
+          }
           return new Response(outcome.body, {
             headers: { ...PLAIN_TEXT, 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId },
           });

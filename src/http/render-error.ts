@@ -43,6 +43,13 @@ export function renderError(
       message: 'internal error',
     });
   }
+  // A run's verdict asked for as JSON: the same object a passed run gets, with the 400.
+  if (opts.wantsJson && known instanceof TestFailed && known.details) {
+    return Response.json(
+      { ...known.details, message: describeError(known) },
+      { status: 400, headers: { 'X-Request-Id': opts.requestId } },
+    );
+  }
   const output = known instanceof TestFailed ? known.output : '';
   const line = describeError(known);
   const text = output === '' ? `${line}\n` : `${line}\n${output}\n`;

@@ -127,6 +127,8 @@ export interface K6Outputs {
   uploadToCloud: boolean;
   /** Prometheus remote write: the receiver's URL and the run's `testid` tag. */
   prometheusRw?: { url: string; testId: string } | undefined;
+  /** Where k6 writes its JSON summary (local runs: thresholds for JSON verdicts). */
+  summaryExport?: string | undefined;
 }
 
 /** The trend stats remote write sends: what the k6 Prometheus dashboard (Grafana 19665) shows. */
@@ -138,6 +140,7 @@ export function outputArgs(outputs: K6Outputs): string[] {
   return [
     ...(outputs.uploadToCloud ? ['--out', 'cloud'] : []),
     ...(rw ? ['--out', 'experimental-prometheus-rw', '--tag', `testid=${rw.testId}`] : []),
+    ...(outputs.summaryExport ? ['--summary-export', outputs.summaryExport] : []),
   ];
 }
 

@@ -15,6 +15,7 @@ import type { FailureCache } from './failure-cache.ts';
 import { createAttachments } from './attach.ts';
 import type { RunnerRules } from './policy.ts';
 import type { RunRegistry } from './run-registry.ts';
+import { buildVerdictReport, type VerdictReport } from './verdict-report.ts';
 import type { Semaphore } from './semaphore.ts';
 import { createVerdicts, type VerdictMetrics } from './verdict.ts';
 
@@ -53,6 +54,8 @@ interface LaunchOutcome {
   runId: string;
   /** The body of the 200 answer: k6's output for waited runs, empty for async ones. */
   body: string;
+  /** The verdict as an object (waited runs), for `Accept: application/json`. */
+  report?: VerdictReport;
 }
 
 export interface LaunchService {
@@ -125,13 +128,17 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   }
 
   // A retried blocking call (Flagger's, after its client timeout) waits on the run under way.
-  async function attach(handle: RunHandle, ctx: LaunchContext): Promise<LaunchOutcome> {
+  async function attach(
+    handle: RunHandle,
+    req: LaunchRequest,
+    ctx: LaunchContext,
+  ): Promise<LaunchOutcome> {
     ctx.logger.info('attaching to the run already under way for this canary, phase and checksum', {
       runId: handle.runId,
     });
     const release = holdWhileCallerWaits(ctx.signal, handle);
     try {
-      return answer(await handle.result, undefined);
+      return answer(await handle.result, { runner: req.runner ?? deps.defaultRunner });
     } finally {
       release();
     }
@@ -141,7 +148,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     async launch(req, ctx) {
       const hook = JSON.stringify(hookKeyOf(req));
       const underWay = req.waitForResults ? deps.registry.attachable(hook) : undefined;
-      if (underWay) return attach(underWay, ctx);
+      if (underWay) return attach(underWay, req, ctx);
       const picked = pickRunner(req);
       const admitted = admit(req, picked.kind !== 'local');
       const runId = deps.newRunId();
@@ -165,6 +172,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         key: admitted.key,
         logger: ctx.logger.child({ runId: handle.runId, pid: handle.pid }),
         dashboardUrl,
+        runner: picked.kind,
       };
       run.logger.info('launched k6', {
         upload: req.uploadToCloud,
@@ -183,7 +191,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
           return { runId: handle.runId, body: '' };
         }
         run.logger.info('waiting for the results');
-        return answer(await handle.result, dashboardUrl);
+        return answer(await handle.result, { runner: picked.kind, cloudUrl, dashboardUrl });
       } finally {
         release();
       }
@@ -193,12 +201,15 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
 
 // The verdict as Flagger reads it: k6's output (200) or the reason first (400); a dashboard link,
 // when there is one, as the last line.
-function answer(result: RunResult, dashboardUrl: string | undefined): LaunchOutcome {
-  const link = dashboardUrl ? `\nk6gate: dashboard: ${dashboardUrl}\n` : '';
-  if (result.verdict === 'passed') return { runId: result.runId, body: result.output + link };
+function answer(result: RunResult, run: Parameters<typeof buildVerdictReport>[1]): LaunchOutcome {
+  const link = run.dashboardUrl ? `\nk6gate: dashboard: ${run.dashboardUrl}\n` : '';
+  const report = buildVerdictReport(result, run);
+  if (result.verdict === 'passed') {
+    return { runId: result.runId, body: result.output + link, report };
+  }
   if (result.cancelReason === 'shutdown') throw new ShuttingDown();
   const reason = `failed to run: ${describeExit(result)} (${result.reason})`;
-  throw new TestFailed(reason, result.output + link);
+  throw new TestFailed(reason, result.output + link, report);
 }
 
 /** The run's `testid` tag in remote write: namespace/name/run id. */

@@ -6,7 +6,7 @@ import { ShuttingDown, TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Counter, Histogram } from '../core/metrics.ts';
-import type { LaunchRequest } from '../flagger/payload.ts';
+import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { Notifier, NotifyTarget } from '../notify/notifier.ts';
 import {
   describeExit,
@@ -16,6 +16,7 @@ import {
 } from '../runners/runner.ts';
 import type { FailureCache, HookKey } from './failure-cache.ts';
 import type { RunRegistry } from './run-registry.ts';
+import { buildVerdictReport } from './verdict-report.ts';
 
 export interface VerdictMetrics {
   runsTotal: Counter;
@@ -30,6 +31,7 @@ export interface StartedRun {
   logger: Logger;
   /** The k6 dashboard filtered on this run (--grafana-url with remote write). */
   dashboardUrl?: string | undefined;
+  runner: RunnerKind;
 }
 
 /** k6 output logged with a failed verdict: the last lines, capped in bytes. */
@@ -63,6 +65,7 @@ export function createVerdicts(deps: {
   ): Promise<never> {
     let message = `error while waiting for test to start: timeout${start.kind === 'timeout' && start.stuck ? ` (${start.stuck})` : ''}`;
     let output: string;
+    let details: object | undefined;
     if (start.kind === 'timeout') {
       abandon(run.handle, 'start-timeout');
       output = run.handle.output();
@@ -71,6 +74,7 @@ export function createVerdicts(deps: {
       if (result.cancelReason === 'shutdown') throw new ShuttingDown();
       observe(result);
       output = result.output;
+      details = buildVerdictReport(result, run);
       // A pod run that ended without any k6 exit (a TestRun in stage error) says why itself.
       message =
         result.exitCode === null && result.signal === null
@@ -80,7 +84,7 @@ export function createVerdicts(deps: {
     deps.failures.recordFailure(run.key);
     run.logger.warn(message, { outputTail: tailForLog(output) });
     deps.registry.trackTask(deps.notifier.didNotStart(notifyTarget(run.req), output));
-    throw new TestFailed(message, output);
+    throw new TestFailed(message, output, details);
   }
 
   return {

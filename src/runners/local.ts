@@ -14,6 +14,11 @@ import type { Logger } from '../core/log.ts';
 import { explainExitCode, K6_EXIT, type Verdict } from '../k6/exit-codes.ts';
 import { buildChildEnv, buildK6Args } from '../k6/invocation.ts';
 import { findBannerOutputLine, parseCloudUrl, parseCrossedThresholds } from '../k6/output.ts';
+import {
+  parseSummaryExport,
+  SUMMARY_EXPORT_MAX_BYTES,
+  type SummaryExport,
+} from '../k6/summary-export.ts';
 import { openPipe } from '../os/linux.ts';
 import { createOutputBuffer, type OutputSnapshot } from './output-buffer.ts';
 import type { OrphanSweeper } from './orphans.ts';
@@ -85,7 +90,8 @@ function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPat
   const env = buildChildEnv({ ...opts, ...spec, path, runDir: dir });
   const [readFd, writeFd] = openPipe();
   try {
-    const proc = Bun.spawn([binary, ...buildK6Args(scriptPath, spec)], {
+    const summaryExport = join(dir, SUMMARY_FILE);
+    const proc = Bun.spawn([binary, ...buildK6Args(scriptPath, { ...spec, summaryExport })], {
       cwd: dir,
       env,
       stdin: 'ignore',
@@ -142,10 +148,13 @@ function superviseChild(
     try {
       await finishOutput(drained, opts, logger);
       started.resolve({ kind: 'exited' }); // no-op when the banner came first
-      return describeResult(spec.runId, proc, output.snapshot(), {
-        durationMs: opts.clock.now() - startedAt,
-        ...stop,
-      });
+      return {
+        ...describeResult(spec.runId, proc, output.snapshot(), {
+          durationMs: opts.clock.now() - startedAt,
+          ...stop,
+        }),
+        summary: await readSummaryExport(join(dir, SUMMARY_FILE)),
+      };
     } finally {
       await rm(dir, { recursive: true, force: true }).catch((err: Error) =>
         logger.error('cannot remove run directory', { dir, err }),
@@ -255,6 +264,16 @@ function readOutput(
     },
     stop: () => void reader.cancel().catch(() => {}),
   };
+}
+
+/** k6's --summary-export, inside the run directory (removed with it). */
+const SUMMARY_FILE = 'k6gate-summary.json';
+
+// The export k6 wrote, if any, and not over the cap (never trusted beyond its shape).
+async function readSummaryExport(path: string): Promise<SummaryExport | undefined> {
+  const file = Bun.file(path);
+  if (!(await file.exists()) || file.size > SUMMARY_EXPORT_MAX_BYTES) return undefined;
+  return parseSummaryExport(await file.text());
 }
 
 interface StopState {

@@ -4,6 +4,7 @@
 import type { SecretRefSpec } from '../flagger/payload.ts';
 import type { PodOptions } from '../flagger/pod-options.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
+import type { SummaryExport } from '../k6/summary-export.ts';
 
 export type CancelReason =
   'timeout' | 'client-gone' | 'shutdown' | 'start-timeout' | 'cloud-url-missing';
@@ -50,6 +51,8 @@ export interface RunResult {
   cancelReason: CancelReason | undefined;
   forceKilled: boolean;
   thresholds: string[];
+  /** k6's --summary-export (local runs), when k6 wrote one. */
+  summary?: SummaryExport | undefined;
   /** Bounded: head and tail of what k6 printed. */
   output: string;
   truncated: boolean;
