@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build test typecheck lint format demo bench bench-pods clean tools
+.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods clean tools
 
 all: build
 
@@ -27,10 +27,25 @@ dist/k6gate: deps $(shell find src -name '*.ts') package.json
 
 build: dist/k6gate
 
+# The release binaries: linux/amd64 and linux/arm64 (Bun cross-compiles), named with the
+# version, and SHA256SUMS. The release workflow (.github/workflows/release.yml) calls this.
+RELEASE := dist/release
+release-binaries: deps $(shell find src -name '*.ts') package.json
+	rm -rf $(RELEASE) && mkdir -p $(RELEASE)
+	for arch in amd64:x64 arm64:arm64; do \
+	  $(BUN) build src/main.ts --compile --minify --bytecode --target=bun-linux-$${arch#*:} \
+	    --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+	    --define K6GATE_VERSION='"$(VERSION)"' \
+	    --outfile $(RELEASE)/k6gate-$(VERSION)-linux-$${arch%%:*} || exit 1; \
+	done
+	cd $(RELEASE) && sha256sum k6gate-* > SHA256SUMS && cat SHA256SUMS
+
 # Test tools built from Go modules into $(K6GATE_CACHE) (outside the repo; cached by version).
 tools: deps
 	bash scripts/kube-env build
 	bash scripts/tools helm >/dev/null
+	bash scripts/tools actionlint >/dev/null
+	bash scripts/tools qemu >/dev/null
 
 
 typecheck: deps
@@ -46,8 +61,14 @@ format: deps
 	node_modules/.bin/prettier --write .
 
 # The README's test command. Ends with a plain `N passed, N failed` line.
-test: deps build tools
+test: deps build release-binaries tools
 	bash scripts/test.sh
+
+# The end-to-end suite against a real k6 (CI's real-k6 job; k6 is never installed here):
+#   make test-real-k6 K6_BINARY=/path/to/k6
+test-real-k6: deps build
+	@test -x "$(K6_BINARY)" || { echo "test-real-k6: set K6_BINARY to a real k6 executable" >&2; exit 2; }
+	K6_BINARY="$(K6_BINARY)" bash scripts/test.sh test/e2e
 
 demo: deps build
 	$(BUN) scripts/demo.ts

@@ -103,13 +103,19 @@ export async function startChildDaemon(opts: {
   args?: string[];
   env?: Record<string, string>;
   compiled?: boolean;
+  /** Another compiled binary than dist/k6gate (e.g. the arm64 release binary). */
+  binary?: string;
   /** A command the daemon runs under (e.g. `unshare --pid --fork` to make it PID 1). */
   wrap?: string[];
 }): Promise<ChildDaemon> {
   const useCompiled = opts.compiled ?? existsSync(COMPILED);
   if (opts.compiled && !existsSync(COMPILED))
     throw new Error(`${COMPILED} not built: run make build`);
-  const argv = useCompiled ? [COMPILED] : [BUN, join(REPO, 'src/main.ts')];
+  const argv = opts.binary
+    ? [opts.binary]
+    : useCompiled
+      ? [COMPILED]
+      : [BUN, join(REPO, 'src/main.ts')];
   const proc = Bun.spawn(
     [
       ...(opts.wrap ?? []),
