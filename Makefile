@@ -45,6 +45,7 @@ tools: deps
 	bash scripts/kube-env build
 	bash scripts/tools helm >/dev/null
 	bash scripts/tools actionlint >/dev/null
+	bash scripts/tools kustomize >/dev/null
 	bash scripts/tools qemu >/dev/null
 
 

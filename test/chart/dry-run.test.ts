@@ -90,7 +90,7 @@ describeKube('server-side dry run', () => {
       ...readdirSync(join(CHART, 'ci'))
         .filter((f) => f.endsWith('.yaml'))
         .map((f) => `charts/k6gate/ci/${f}`),
-      'example/k6gate-values.yaml',
+      'example/helm/k6gate-values.yaml',
     ];
     test.each(valuesFiles)('%s is accepted, restricted, without warnings', async (relative) => {
       const file = join(REPO, relative);
@@ -133,18 +133,31 @@ describeKube('server-side dry run', () => {
     });
   });
 
-  const manifests = readdirSync(join(REPO, 'example')).filter(
-    (f) => f.endsWith('.yaml') && /^kind:/m.test(readFileSync(join(REPO, 'example', f), 'utf8')),
-  );
-  test.each(manifests)('example/%s is accepted, restricted, without warnings', async (file) => {
-    const docs = parseAllDocuments(readFileSync(join(REPO, 'example', file), 'utf8')).map((d) =>
-      d.toJSON(),
-    );
-    for (const obj of docs.filter(Boolean)) {
-      if (obj.kind === 'Namespace') {
-        obj.metadata.name = `${ns}-x`;
+  // What `kubectl apply -k example/` applies: kustomize (built from its Go module) renders it.
+  const kustomize = Bun.spawnSync(['bash', join(REPO, 'scripts/tools'), 'kustomize'], {
+    env: { ...process.env, K6GATE_TOOLS_NO_BUILD: '1' },
+  })
+    .stdout.toString()
+    .trim();
+  const applied = () => {
+    const out = Bun.spawnSync([kustomize, 'build', join(REPO, 'example')]);
+    if (out.exitCode !== 0) throw new Error(`kustomize build example/: ${out.stderr.toString()}`);
+    return parseAllDocuments(out.stdout.toString()).map((d) => d.toJSON());
+  };
+  test.skipIf(!kustomize)(
+    'kubectl apply -k example/: every object admitted (restricted, no warnings), one Canary per Deployment',
+    async () => {
+      const objs = applied();
+      const kinds = objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+      console.log(`kustomize build example/: ${kinds.join(', ')}`);
+      const targets = objs.filter((o) => o.kind === 'Canary').map((o) => o.spec.targetRef.name);
+      const deployments = objs.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name);
+      expect(targets.sort()).toEqual(deployments.sort());
+      expect(new Set(targets).size).toBe(targets.length);
+      for (const obj of objs) {
+        if (obj.kind === 'Namespace') obj.metadata.name = `${ns}-x`;
+        await expectAccepted(env, obj, ns);
       }
-      await expectAccepted(env, obj, ns);
-    }
-  });
+    },
+  );
 });

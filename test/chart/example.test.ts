@@ -17,11 +17,13 @@ const WEBHOOK_URL = 'http://k6gate.flagger-system:8000/launch-test';
 type Doc = { kind?: string; metadata: { name: string; namespace?: string }; [k: string]: any };
 type Webhook = { name: string; type: string; url: string; metadata: Record<string, unknown> };
 
-const docs: Doc[] = readdirSync(EXAMPLE)
-  .filter((f) => f.endsWith('.yaml'))
-  .flatMap((f) =>
-    parseAllDocuments(readFileSync(join(EXAMPLE, f), 'utf8')).map((d) => d.toJSON() as Doc),
+const docs: Doc[] = ['', 'extras', 'pod-runners']
+  .flatMap((dir) =>
+    readdirSync(join(EXAMPLE, dir))
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .map((f) => join(EXAMPLE, dir, f)),
   )
+  .flatMap((file) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as Doc))
   .filter((d) => d?.kind);
 const canaries = docs.filter((d) => d.kind === 'Canary');
 const hooksOf = (c: Doc) => c.spec.analysis.webhooks as Webhook[];
@@ -45,9 +47,14 @@ const scripts: [string, string][] = [
     ),
 ];
 
-test('example/ has the inline Canary and the ConfigMap variant', () => {
-  expect(canaries.map((c) => c.metadata.name).sort()).toEqual(['podinfo', 'podinfo-cm']);
-  expect(scripts.length).toBe(2);
+test('example/ has the inline Canary, the pod-runner Canaries and the ConfigMap variant (extras/)', () => {
+  expect(canaries.map((c) => c.metadata.name).sort()).toEqual([
+    'podinfo',
+    'podinfo-big',
+    'podinfo-cm',
+    'podinfo-job',
+  ]);
+  expect(scripts.length).toBe(4);
 });
 
 test.each(scripts)('%s: the script is valid JavaScript with both thresholds', (_, script) => {
@@ -76,7 +83,7 @@ test('the README and the values install the release the Canaries call', () => {
   const readme = readFileSync(join(EXAMPLE, 'README.md'), 'utf8');
   expect(readme).toContain(WEBHOOK_URL);
   expect(readme).toContain('helm upgrade --install k6gate ../charts/k6gate -n flagger-system');
-  expect(readFileSync(join(EXAMPLE, 'k6gate-values.yaml'), 'utf8')).toContain(WEBHOOK_URL);
+  expect(readFileSync(join(EXAMPLE, 'helm/k6gate-values.yaml'), 'utf8')).toContain(WEBHOOK_URL);
 });
 
 describe('the inline script through k6gate (k6 double)', () => {
