@@ -46,6 +46,7 @@ tools: deps
 	bash scripts/tools helm >/dev/null
 	bash scripts/tools actionlint >/dev/null
 	bash scripts/tools kustomize >/dev/null
+	bash scripts/tools flagger >/dev/null
 	bash scripts/tools qemu >/dev/null
 
 

@@ -1,0 +1,146 @@
+// The example as users apply it, driven by the real client: the Flagger controller v1.44.0
+// (built from its Go module by scripts/tools, -mesh-provider=kubernetes, no mesh) runs the
+// canary analysis of example/canary.yaml on the kwok cluster against k6gate. A new revision with
+// a healthy target reaches Succeeded ("Pre-rollout check k6-load-test passed"); one whose target
+// fails a third of its requests reaches Failed, and Flagger's events carry k6gate's reason —
+// the events example/README.md promises. Only what cannot work here changes: the webhook URL
+// (the daemon on 127.0.0.1), TARGET (a loopback server; the k6 double sends the requests),
+// a 5 s interval and 2 iterations.
+
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { REPO, startInProcess } from '../helpers/daemon.ts';
+import { describeKube } from '../helpers/kube-apiserver.ts';
+import { getKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.ts';
+
+const flagger = Bun.spawnSync(['bash', join(REPO, 'scripts/tools'), 'flagger'], {
+  env: { ...process.env, K6GATE_TOOLS_NO_BUILD: '1' },
+})
+  .stdout.toString()
+  .trim();
+if (!flagger) console.log('SKIP real Flagger: not built (bash scripts/tools flagger)');
+
+/** The events example/README.md shows (`<type> Synced flagger <message>`), for namespace `ns`. */
+function promisedEvents(ns: string, pattern: RegExp): string[] {
+  const readme = readFileSync(join(REPO, 'example/README.md'), 'utf8');
+  return [...readme.matchAll(/^(Normal|Warning) +Synced +flagger +(.+)$/gm)]
+    .filter((m) => pattern.test(m[2]!))
+    .map((m) => `${m[1]}: ${m[2]!.replaceAll('podinfo.test', `podinfo.${ns}`)}`);
+}
+
+const PLURAL: Record<string, [string, string]> = {
+  Deployment: ['/apis/apps/v1', 'deployments'],
+  Service: ['/api/v1', 'services'],
+  Canary: ['/apis/flagger.app/v1beta1', 'canaries'],
+};
+
+describeKube('the example on the kwok cluster, analysed by the real Flagger', () => {
+  let cluster: KubeCluster;
+  let ns: string;
+  let controller: Bun.Subprocess | undefined;
+  let daemon: ReturnType<typeof startInProcess>;
+  let failing = false;
+  let served = 0;
+  const target = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: () => new Response('ok', { status: failing && ++served % 3 === 0 ? 500 : 200 }),
+  });
+  const canaryPath = () => `/apis/flagger.app/v1beta1/namespaces/${ns}/canaries/podinfo`;
+  const phase = async () => (await cluster.env.admin('GET', canaryPath())).status?.phase as string;
+  const events = async () =>
+    (
+      await cluster.env.admin(
+        'GET',
+        `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name%3Dpodinfo`,
+      )
+    ).items.map(
+      // The first line: a failed check's event goes on with k6's output (the answer's body).
+      (e: { type: string; message: string }) => `${e.type}: ${e.message.split('\n')[0]}`,
+    ) as string[];
+  const revise = async (revision: string) => {
+    const path = `/apis/apps/v1/namespaces/${ns}/deployments/podinfo`;
+    const dep = await cluster.env.admin('GET', path);
+    dep.spec.template.metadata.annotations = { 'example.k6gate.io/revision': revision };
+    await cluster.env.admin('PUT', path, dep);
+  };
+
+  beforeAll(async () => {
+    if (!flagger) return;
+    cluster = await getKubeCluster();
+    ns = await cluster.env.createNamespace('flagger', {
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+    daemon = startInProcess({});
+    controller = Bun.spawn(
+      [
+        flagger,
+        `-kubeconfig=${cluster.env.adminKubeconfig}`,
+        '-mesh-provider=kubernetes',
+        `-namespace=${ns}`,
+        '-metrics-server=http://127.0.0.1:9',
+      ],
+      { stdout: 'ignore', stderr: 'ignore' },
+    );
+    const docs = ['podinfo.yaml', 'canary.yaml']
+      .flatMap((f) => parseAllDocuments(readFileSync(join(REPO, 'example', f), 'utf8')))
+      .map((d) => d.toJSON())
+      .filter((o) => o && o.kind !== 'Namespace');
+    for (const obj of docs) {
+      obj.metadata.namespace = ns;
+      if (obj.kind === 'Canary') {
+        Object.assign(obj.spec.analysis, { interval: '5s', iterations: 2, threshold: 1 });
+        const hook = obj.spec.analysis.webhooks[0];
+        hook.url = `${daemon.url}/launch-test`;
+        hook.metadata.env_vars = JSON.stringify({ TARGET: `http://127.0.0.1:${target.port}` });
+        hook.metadata.min_failure_delay = '0';
+        delete hook.metadata.slack_channels;
+      }
+      const [base, plural] = PLURAL[obj.kind]!;
+      await cluster.env.admin('POST', `${base}/namespaces/${ns}/${plural}`, obj);
+    }
+    await until(async () => (await phase()) === 'Initialized', 'Canary Initialized', 90_000);
+  }, 150_000);
+
+  afterAll(async () => {
+    controller?.kill();
+    await controller?.exited;
+    await daemon?.close();
+    await target.stop(true);
+  });
+
+  test.skipIf(!flagger)(
+    'a healthy revision: the pre-rollout check passes and the Canary reaches Succeeded',
+    async () => {
+      await revise('healthy');
+      await until(async () => (await phase()) === 'Succeeded', 'Canary Succeeded', 150_000);
+      const said = await events();
+      console.log(said.filter((e) => /check|Advance|Promotion/.test(e)).join('\n'));
+      const promised = promisedEvents(
+        ns,
+        /Pre-rollout check k6-load-test passed|Promotion completed/,
+      );
+      expect(promised).toHaveLength(2);
+      for (const line of promised) expect(said).toContain(line);
+    },
+    180_000,
+  );
+
+  test.skipIf(!flagger)(
+    "a failing revision: Failed, with k6gate's reason in Flagger's events",
+    async () => {
+      failing = true;
+      await revise('failing');
+      await until(async () => (await phase()) === 'Failed', 'Canary Failed', 150_000);
+      const said = await events();
+      console.log(said.filter((e) => /check|Rolling|Canary failed/.test(e)).join('\n'));
+      const promised = promisedEvents(ns, /failed failed to run: exit status 99/);
+      expect(promised).toHaveLength(1);
+      expect(said).toContain(promised[0]!);
+      expect(said.some((e) => /Rolling back podinfo/.test(e))).toBe(true);
+    },
+    180_000,
+  );
+});
