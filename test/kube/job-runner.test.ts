@@ -19,14 +19,19 @@ const RESTRICTED = {
   'pod-security.kubernetes.io/enforce-version': 'latest',
   'pod-security.kubernetes.io/warn': 'restricted',
 };
-const FAIL_99 = {
-  runner_labels: JSON.stringify({ 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' }),
+const CHAOS = 'pod-container-running-failed.stage.kwok.x-k8s.io';
+/** A job run whose pod kwok's chaos Stage ends with `exitCode` about `delay` after creation. */
+const jobRun = (o: { exitCode?: string; reason?: string; delay: string }) => ({
+  script: 'export default function () {}',
+  runner: 'job',
+  runner_labels: JSON.stringify({ [CHAOS]: 'true' }),
   runner_annotations: JSON.stringify({
-    'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '99',
-    'pod-container-running-failed.stage.kwok.x-k8s.io/reason': 'Error',
-    'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '300ms',
+    ...(o.exitCode ? { [`${CHAOS}/exit-code`]: o.exitCode } : {}),
+    ...(o.reason ? { [`${CHAOS}/reason`]: o.reason } : {}),
+    [`${CHAOS}/delay`]: o.delay,
   }),
-};
+});
+const FAIL_99 = jobRun({ exitCode: '99', reason: 'Error', delay: '300ms' });
 
 describeKube('runner: job on a kwok cluster', () => {
   let cluster: KubeCluster;
@@ -78,13 +83,7 @@ describeKube('runner: job on a kwok cluster', () => {
   test('thresholds crossed in the pod (exit 99): 400 with the reason', async () => {
     const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
     try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(
-          { script: 'export default function () {}', runner: 'job', ...FAIL_99 },
-          { namespace: ns, name: 'fail' },
-        ),
-      );
+      const res = await postLaunch(d.url, flaggerPayload(FAIL_99, { namespace: ns, name: 'fail' }));
       expect(res.status).toBe(400);
       expect((await res.text()).split('\n')[0]).toBe(
         'failed to run: exit status 99 (thresholds crossed)',
@@ -99,19 +98,10 @@ describeKube('runner: job on a kwok cluster', () => {
     const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
     const e = startInProcess({ kube, args: ['--start-timeout', '30s'] }); // another replica
     try {
-      const body = flaggerPayload(
-        {
-          script: 'export default function () {}',
-          runner: 'job',
-          // kwok's chaos Stage ends the pod with exit 0 about 10 s after it was created.
-          runner_labels: FAIL_99.runner_labels,
-          runner_annotations: JSON.stringify({
-            'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '0',
-            'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '10s',
-          }),
-        },
-        { namespace: ns, name: 'twice' },
-      );
+      const body = flaggerPayload(jobRun({ exitCode: '0', delay: '10s' }), {
+        namespace: ns,
+        name: 'twice',
+      });
       const first = postLaunch(d.url, body);
       await waitFor(() => d.records.some((r) => r.msg === 'launched k6'), 30_000);
       const second = postLaunch(e.url, body);
@@ -138,18 +128,9 @@ describeKube('runner: job on a kwok cluster', () => {
     try {
       const gone = new AbortController();
       // A pod that stays running: kwok's chaos Stage fails it only after a long delay.
-      const long = {
-        ...FAIL_99,
-        runner_annotations: JSON.stringify({
-          'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '600s',
-        }),
-      };
       const pending = postLaunch(
         d.url,
-        flaggerPayload(
-          { script: 'export default function () {}', runner: 'job', ...long },
-          { namespace: ns, name: 'gone' },
-        ),
+        flaggerPayload(jobRun({ delay: '600s' }), { namespace: ns, name: 'gone' }),
         { signal: gone.signal },
       ).catch((e: Error) => e);
       await waitFor(() => d.records.some((r) => r.msg === 'waiting for the results'), 30_000);
@@ -200,19 +181,10 @@ describeKube('runner: job on a kwok cluster', () => {
   }, 90_000);
 
   test('k6gate restarts mid-run: the Job goes on, and the retry to a new daemon attaches to it', async () => {
-    const body = flaggerPayload(
-      {
-        script: 'export default function () {}',
-        runner: 'job',
-        // kwok's chaos Stage ends the pod with exit 0 about 8 s after it was created.
-        runner_labels: FAIL_99.runner_labels,
-        runner_annotations: JSON.stringify({
-          'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '0',
-          'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '8s',
-        }),
-      },
-      { namespace: ns, name: 'restart' },
-    );
+    const body = flaggerPayload(jobRun({ exitCode: '0', delay: '8s' }), {
+      namespace: ns,
+      name: 'restart',
+    });
     const before = startInProcess({ kube, args: ['--start-timeout', '30s'] });
     const first = postLaunch(before.url, body);
     await waitFor(() => before.records.some((r) => r.msg === 'waiting for the results'), 30_000);
@@ -239,17 +211,7 @@ describeKube('runner: job on a kwok cluster', () => {
     }
   }, 90_000);
   test('the janitor deletes a run no k6gate came back for, once past its deadline, and nothing else', async () => {
-    const body = flaggerPayload(
-      {
-        script: 'export default function () {}',
-        runner: 'job',
-        runner_labels: FAIL_99.runner_labels,
-        runner_annotations: JSON.stringify({
-          'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '600s',
-        }),
-      },
-      { namespace: ns, name: 'orphan' },
-    );
+    const body = flaggerPayload(jobRun({ delay: '600s' }), { namespace: ns, name: 'orphan' });
     const d = startInProcess({
       kube,
       args: ['--start-timeout', '30s', '--max-run-duration', '10m'],
@@ -278,19 +240,10 @@ describeKube('runner: job on a kwok cluster', () => {
     try {
       const res = await postLaunch(
         d.url,
-        flaggerPayload(
-          {
-            script: 'export default function () {}',
-            runner: 'job',
-            runner_labels: FAIL_99.runner_labels,
-            runner_annotations: JSON.stringify({
-              'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '137',
-              'pod-container-running-failed.stage.kwok.x-k8s.io/reason': 'OOMKilled',
-              'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '300ms',
-            }),
-          },
-          { namespace: ns, name: 'oom' },
-        ),
+        flaggerPayload(jobRun({ exitCode: '137', reason: 'OOMKilled', delay: '300ms' }), {
+          namespace: ns,
+          name: 'oom',
+        }),
       );
       expect(res.status).toBe(400);
       expect((await res.text()).split('\n')[0]).toMatch(
@@ -317,20 +270,9 @@ describeKube('runner: job on a kwok cluster', () => {
     });
     try {
       const gone = new AbortController();
-      const long = JSON.stringify({
-        'pod-container-running-failed.stage.kwok.x-k8s.io/delay': '600s',
-      });
       const first = postLaunch(
         d.url,
-        flaggerPayload(
-          {
-            script: 'export default function () {}',
-            runner: 'job',
-            runner_labels: FAIL_99.runner_labels,
-            runner_annotations: long,
-          },
-          { namespace: ns, name: 'slot-1' },
-        ),
+        flaggerPayload(jobRun({ delay: '600s' }), { namespace: ns, name: 'slot-1' }),
         { signal: gone.signal },
       ).catch((e: Error) => e);
       await waitFor(() => d.records.some((r) => r.msg === 'launched k6'), 30_000);
