@@ -7,16 +7,25 @@
 // outcome was read — except on k6gate's shutdown, when the run is left to a retry.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
 import { mergeSummaries } from '../k6/summary-merge.ts';
 import type { KubeTransport } from '../kube/client.ts';
 import { watchObjects } from '../kube/objects.ts';
-import { deleteRunObject, readLog, readPod, type Pod, type PodOutcome } from './pods.ts';
+import {
+  createOrAttach,
+  createScriptConfigMap,
+  deleteRunObject,
+  readLog,
+  readPod,
+  runObjectName,
+  type Pod,
+  type PodOutcome,
+  type PodRunnerOptions,
+} from './pods.ts';
 import type { CancelReason, RunHandle, RunResult, RunSpec, StartOutcome } from './runner.ts';
 
-export interface PodRun {
+interface PodRun {
   /** `Job` or `TestRun`, for logs and reasons. */
   kind: string;
   name: string;
@@ -32,14 +41,53 @@ export interface PodRun {
   failure?(signal: AbortSignal): Promise<string>;
 }
 
-export interface PodRunOptions {
-  kube: KubeTransport;
-  startTimeoutMs: number;
-  /** Hard deadline per run (--max-run-duration); 0 disables. */
-  maxRunMs: number;
-  killGraceMs: number;
-  logger: Logger;
-  clock: Clock;
+/** The run object a pod runner creates: where it goes and how it is built from its name. */
+export interface RunObjectKind {
+  apiVersion: string;
+  kind: 'Job' | 'TestRun';
+  /** The collection the object is POSTed to, in the canary's namespace. */
+  collection: string;
+  build(name: string): { kind: string; metadata: { name: string } };
+}
+
+/** Creates the run object, or attaches to the one under way for the same hook (its name comes
+ * from canary, phase, checksum and script); a new run gets its script ConfigMap, owned by the
+ * object. Then supervises the run's pods. */
+export async function startRunObject(
+  target: RunObjectKind,
+  spec: RunSpec,
+  opts: PodRunnerOptions,
+  run: {
+    runners: number;
+    runnerIndex(pod: Pod, name: string): number | undefined;
+    failure?(signal: AbortSignal, name: string): Promise<string>;
+  },
+): Promise<RunHandle> {
+  opts.usedNamespaces.add(spec.namespace);
+  const name = runObjectName(spec);
+  const made = await createOrAttach(opts.kube, target.collection, target.build(name));
+  if (made.attached) {
+    opts.logger.info('attaching to the run already under way for this canary, phase and checksum', {
+      [target.kind.toLowerCase()]: `${spec.namespace}/${name}`,
+      runId: made.runId,
+    });
+  } else {
+    const owner = { apiVersion: target.apiVersion, kind: target.kind, uid: made.uid };
+    await createScriptConfigMap(opts.kube, spec, name, owner);
+  }
+  return supervisePodRun(
+    {
+      runners: run.runners,
+      ...(run.failure ? { failure: (signal: AbortSignal) => run.failure!(signal, name) } : {}),
+      kind: target.kind,
+      name,
+      path: `${target.collection}/${name}`,
+      runLabel: made.attached ? made.runId : spec.runId,
+      runnerIndex: (pod) => run.runnerIndex(pod, name),
+    },
+    spec,
+    opts,
+  );
 }
 
 interface Ending {
@@ -49,13 +97,16 @@ interface Ending {
   pods: string[];
 }
 
-/** @example return supervisePodRun({ kind: 'Job', name, path, runLabel, runners: 1, … }, spec, opts); */
-export function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunOptions): RunHandle {
+/** How a run k6gate stopped (or left behind) ends: no exit code, no pods to read. */
+const ABORTED: Ending = { exitCode: null, verdict: 'aborted', reason: '', pods: [] };
+
+// One run's pods, from start to verdict (see the header).
+function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): RunHandle {
   const startedAt = opts.clock.now();
   const logger = opts.logger.child({
     runId: spec.runId,
     canary: spec.canary,
-    [run.kind === 'Job' ? 'job' : 'testrun']: `${spec.namespace}/${run.name}`,
+    [run.kind.toLowerCase()]: `${spec.namespace}/${run.name}`,
   });
   const watching = new AbortController();
   const started = Promise.withResolvers<StartOutcome>();
@@ -90,14 +141,14 @@ export function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunOptions)
     if (reason === 'shutdown') {
       // The run goes on in its pods: Flagger's retry, to any replica, re-attaches to it.
       logger.info(`k6gate is shutting down: leaving the ${run.kind} running for a retry to attach`);
-      ended.resolve({ exitCode: null, verdict: 'aborted', reason: '', pods: [] });
+      ended.resolve(ABORTED);
       return;
     }
     logger.info(`stopping the run: deleting its ${run.kind}`, { reason });
     void deleteRunObject(opts.kube, run.path, logger);
     // A pod that never ran leaves no event to wait for beyond its deletion; bound the wait.
     void sleep(opts.killGraceMs + 10_000, undefined, { signal: watching.signal })
-      .then(() => ended.resolve({ exitCode: null, verdict: 'aborted', reason: '', pods: [] }))
+      .then(() => ended.resolve(ABORTED))
       .catch(() => {});
   }
 
@@ -157,7 +208,7 @@ interface WatchHooks {
 function watchPods(
   run: PodRun,
   spec: RunSpec,
-  opts: PodRunOptions,
+  opts: PodRunnerOptions,
   signal: AbortSignal,
   hooks: WatchHooks,
 ) {
@@ -170,8 +221,7 @@ function watchPods(
     try {
       for await (const ev of watchObjects<Pod>(opts.kube, path, signal)) {
         if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') continue;
-        if (ev.type === 'DELETED' && hooks.aborted())
-          return hooks.ended({ exitCode: null, verdict: 'aborted', reason: '', pods: [] });
+        if (ev.type === 'DELETED' && hooks.aborted()) return hooks.ended(ABORTED);
         const seen = readPod(ev.object);
         if (seen.waiting) state.stuck = seen.waiting;
         const index = run.runnerIndex(ev.object);

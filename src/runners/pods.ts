@@ -14,7 +14,7 @@ import { kubeRequest, refusal, type ObjectMeta } from '../kube/objects.ts';
 import type { RunnerResources } from '../flagger/pod-options.ts';
 import type { RunSpec } from './runner.ts';
 
-export const RUN_LABEL = 'k6gate.io/run-id';
+const RUN_LABEL = 'k6gate.io/run-id';
 
 /** What every pod runner (job, k6-operator) is built with. */
 export interface PodRunnerOptions {
@@ -46,10 +46,31 @@ export function runObjectMeta(
   const deadline = opts.clock.now() + opts.startTimeoutMs + opts.maxRunMs;
   return {
     name,
-    labels: { ...spec.labels, [RUN_LABEL]: spec.runId },
+    labels: runObjectLabels(spec),
     ...(opts.maxRunMs > 0
       ? { annotations: { [DEADLINE_ANNOTATION]: new Date(deadline).toISOString() } }
       : {}),
+  };
+}
+
+/** The labels every object and pod of a run carries: the canary's, and the run id. */
+function runObjectLabels(spec: Pick<RunSpec, 'labels' | 'runId'>) {
+  return { ...spec.labels, [RUN_LABEL]: spec.runId };
+}
+
+/** A runner pod's metadata: the request's labels and annotations, the run's labels over them. */
+export function runnerPodMetadata(spec: RunSpec) {
+  return {
+    labels: { ...spec.pod.labels, ...runObjectLabels(spec) },
+    annotations: { ...spec.pod.annotations },
+  };
+}
+
+/** Where runner pods may go: the request's node selector and tolerations, when it has them. */
+export function placementOf(pod: RunSpec['pod']) {
+  return {
+    ...(Object.keys(pod.nodeSelector).length ? { nodeSelector: pod.nodeSelector } : {}),
+    ...(pod.tolerations.length ? { tolerations: pod.tolerations } : {}),
   };
 }
 
@@ -157,7 +178,7 @@ export async function createScriptConfigMap(
   await kubeRequest(kube, 'POST', `/api/v1/namespaces/${spec.namespace}/configmaps`, {
     metadata: {
       name,
-      labels: { ...spec.labels, [RUN_LABEL]: spec.runId },
+      labels: runObjectLabels(spec),
       ownerReferences: [{ ...owner, name, blockOwnerDeletion: true }],
     },
     data: { [spec.scriptName]: spec.script },

@@ -8,18 +8,16 @@
 import { outputArgs } from '../k6/invocation.ts';
 import type { KubeTransport } from '../kube/client.ts';
 import { watchObjects, type ObjectMeta } from '../kube/objects.ts';
-import { supervisePodRun, type PodRun } from './pod-run.ts';
+import { startRunObject } from './pod-run.ts';
 import {
   CONTAINER_SECURITY,
-  createOrAttach,
-  createScriptConfigMap,
+  placementOf,
   POD_SECURITY,
   type PodRunnerOptions,
-  RUN_LABEL,
-  runObjectMeta,
   resourcesOf,
   runnerEnv,
-  runObjectName,
+  runnerPodMetadata,
+  runObjectMeta,
   type Pod,
 } from './pods.ts';
 import type { Runner, RunSpec } from './runner.ts';
@@ -32,47 +30,39 @@ interface TestRunObject {
 /** @example const runner = createTestRunRunner({ kube, image: 'grafana/k6:2.1.0', … }); */
 export function createTestRunRunner(opts: PodRunnerOptions): Runner {
   return {
-    async start(spec) {
-      opts.usedNamespaces.add(spec.namespace);
-      const name = runObjectName(spec);
+    start(spec) {
       const testruns = `/apis/k6.io/v1alpha1/namespaces/${spec.namespace}/testruns`;
-      const made = await createOrAttach(opts.kube, testruns, testRunObject(name, spec, opts));
-      if (made.attached) {
-        opts.logger.info(
-          'attaching to the run already under way for this canary, phase and checksum',
-          { testrun: `${spec.namespace}/${name}`, runId: made.runId },
-        );
-      } else {
-        const owner = { apiVersion: 'k6.io/v1alpha1', kind: 'TestRun', uid: made.uid };
-        await createScriptConfigMap(opts.kube, spec, name, owner);
-      }
-      const run: PodRun = {
-        kind: 'TestRun',
-        name,
-        path: `${testruns}/${name}`,
-        runLabel: made.attached ? made.runId : spec.runId,
-        runners: spec.pod.parallelism ?? 1,
-        runnerIndex: (pod) => runnerIndex(pod, name),
-        failure: (signal) => stageError(opts.kube, testruns, name, signal),
-      };
-      return supervisePodRun(run, spec, opts);
+      return startRunObject(
+        {
+          apiVersion: 'k6.io/v1alpha1',
+          kind: 'TestRun',
+          collection: testruns,
+          build: (name) => testRunObject(name, spec, opts),
+        },
+        spec,
+        opts,
+        {
+          runners: spec.pod.parallelism ?? 1,
+          runnerIndex,
+          failure: (signal, name) => stageError(opts.kube, testruns, name, signal),
+        },
+      );
     },
   };
 }
 
 function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
-  const labels = { ...spec.labels, [RUN_LABEL]: spec.runId };
   const pod = spec.pod;
   // Every pod the operator makes (initializer, runners, starter) carries the run's labels and
   // the restricted security context.
   const common = {
-    metadata: { labels: { ...pod.labels, ...labels }, annotations: { ...pod.annotations } },
+    metadata: runnerPodMetadata(spec),
     automountServiceAccountToken: 'false',
     securityContext: POD_SECURITY,
     containerSecurityContext: CONTAINER_SECURITY,
-    ...(Object.keys(pod.nodeSelector).length ? { nodeSelector: pod.nodeSelector } : {}),
-    ...(pod.tolerations.length ? { tolerations: pod.tolerations } : {}),
+    ...placementOf(pod),
   };
+  const extraArgs = outputArgs(spec);
   return {
     apiVersion: 'k6.io/v1alpha1',
     kind: 'TestRun',
@@ -83,7 +73,7 @@ function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
       script: { configMap: { name, file: spec.scriptName } },
       quiet: 'false',
       // Extra k6 flags (space-split by the operator): remote write with the run's testid.
-      ...(outputArgs(spec).length ? { arguments: outputArgs(spec).join(' ') } : {}),
+      ...(extraArgs.length ? { arguments: extraArgs.join(' ') } : {}),
       runner: {
         ...common,
         image: pod.image ?? opts.image,
