@@ -29,10 +29,9 @@ export interface Admitted {
 
 export function createAdmission(
   deps: AdmissionDeps,
-): (req: LaunchRequest, inPods: boolean) => Admitted {
+): (req: LaunchRequest, key: HookKey, inPods: boolean) => Admitted {
   const retryAfter = throttledRetryAfter(deps.registry, deps.clock);
-  return (req, inPods) => {
-    const key = hookKeyOf(req);
+  return (req, key, inPods) => {
     const remaining = deps.failures.remainingMs(key, req.minFailureDelayMs);
     if (remaining > 0) {
       deps.rejections.inc({ reason: 'recent_failure' });

@@ -23,8 +23,10 @@ export function createAttachments(graceMs: number): Attachments {
       entry.callers++;
       if (!waiting.has(handle)) {
         waiting.set(handle, entry);
-        void handle.result.finally(() => waiting.get(handle)?.pending?.abort());
-        void handle.result.finally(() => waiting.delete(handle));
+        void handle.result.finally(() => {
+          waiting.get(handle)?.pending?.abort();
+          waiting.delete(handle);
+        });
       }
     },
     leave(handle) {

@@ -15,6 +15,11 @@ export interface HookKey {
   script: string;
 }
 
+/** One string per hook, for maps keyed by hook (the failure cache, runs to re-attach to). */
+export function hookId(k: HookKey): string {
+  return JSON.stringify([k.namespace, k.name, k.phase, k.checksum, k.script]);
+}
+
 export interface FailureCache {
   /** Milliseconds left in the window, or 0 when a run may go ahead. */
   remainingMs(key: HookKey, delayMs: number): number;
@@ -28,8 +33,6 @@ export const FAILURE_CACHE_MAX_ENTRIES = 10_000;
 
 export function createFailureCache(clock: Clock): FailureCache {
   const lastFailure = new Map<string, number>();
-  const keyOf = (k: HookKey) =>
-    JSON.stringify([k.namespace, k.name, k.phase, k.checksum, k.script]);
 
   // The Map is kept oldest-first, so pruning stops at the first entry worth keeping.
   function prune(now: number) {
@@ -44,12 +47,12 @@ export function createFailureCache(clock: Clock): FailureCache {
   return {
     remainingMs(key, delayMs) {
       if (delayMs <= 0) return 0;
-      const at = lastFailure.get(keyOf(key));
+      const at = lastFailure.get(hookId(key));
       if (at === undefined) return 0;
       return Math.max(0, at + delayMs - clock.now());
     },
     recordFailure(key) {
-      const k = keyOf(key);
+      const k = hookId(key);
       const now = clock.now();
       lastFailure.delete(k); // re-inserted last, so the Map stays oldest-first
       lastFailure.set(k, now);

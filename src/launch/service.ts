@@ -11,7 +11,7 @@ import type { SecretSource } from '../kube/secret-source.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import { describeExit, type RunHandle, type Runner, type RunResult } from '../runners/runner.ts';
 import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
-import type { FailureCache } from './failure-cache.ts';
+import { hookId, type FailureCache } from './failure-cache.ts';
 import { createAttachments } from './attach.ts';
 import type { RunnerRules } from './policy.ts';
 import type { RunRegistry } from './run-registry.ts';
@@ -146,11 +146,12 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
 
   return {
     async launch(req, ctx) {
-      const hook = JSON.stringify(hookKeyOf(req));
+      const key = hookKeyOf(req); // one script digest per request
+      const hook = hookId(key);
       const underWay = req.waitForResults ? deps.registry.attachable(hook) : undefined;
       if (underWay) return attach(underWay, req, ctx);
       const picked = pickRunner(req);
-      const admitted = admit(req, picked.kind !== 'local');
+      const admitted = admit(req, key, picked.kind !== 'local');
       const runId = deps.newRunId();
       const handle = await begin(req, ctx, admitted, picked, runId);
       const dashboardUrl = dashboardLink(deps, req, runId);
