@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { getKubeEnv, type KubeEnv } from './kube-apiserver.ts';
 
 export interface KubeCluster {
@@ -157,4 +158,25 @@ export async function until(probe: () => Promise<boolean>, what: string, ms = 30
     if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
     await Bun.sleep(200);
   }
+}
+
+/** Labels of a namespace that enforces (and warns on) the restricted Pod Security Standard. */
+export const RESTRICTED = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+  'pod-security.kubernetes.io/warn': 'restricted',
+};
+
+/** A restricted namespace where the daemon user holds `rules` (a Role), and a transport that
+ * talks to the API server as that user, as k6gate does. */
+export async function runnerNamespace(
+  env: KubeEnv,
+  prefix: string,
+  rules: object[],
+): Promise<{ ns: string; kube: KubeTransport }> {
+  const ns = await env.createNamespace(prefix, RESTRICTED);
+  await env.grant(ns, `k6gate-${prefix}`, rules);
+  const kc = loadKubeConfig('kubeconfig', env.daemonKubeconfig);
+  if (!kc) throw new Error('no kubeconfig');
+  return { ns, kube: createKubeTransport(kc) };
 }

@@ -7,11 +7,17 @@ import { beforeAll, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
+import type { KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, REPO, startInProcess } from '../helpers/daemon.ts';
 import { getOperatorDouble } from '../helpers/k6-operator-double.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
-import { getKubeCluster, objectsLeft, until, type KubeCluster } from '../helpers/kube-cluster.ts';
+import {
+  getKubeCluster,
+  objectsLeft,
+  runnerNamespace,
+  until,
+  type KubeCluster,
+} from '../helpers/kube-cluster.ts';
 import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
 
 const DIR = join(REPO, 'example/pod-runners');
@@ -42,16 +48,10 @@ describeKube('example/pod-runners on the kwok cluster', () => {
   beforeAll(async () => {
     cluster = await getKubeCluster();
     getOperatorDouble(cluster.env);
-    ns = await cluster.env.createNamespace('example', {
-      'pod-security.kubernetes.io/enforce': 'restricted',
-    });
-    await cluster.env.grant(ns, 'k6gate-runner', [
+    ({ ns, kube } = await runnerNamespace(cluster.env, 'example', [
       ...RUNNER_RULES.job,
       ...RUNNER_RULES['k6-operator'].slice(0, 1),
-    ]);
-    const kc = loadKubeConfig('kubeconfig', cluster.env.daemonKubeconfig);
-    if (!kc) throw new Error('no kubeconfig');
-    kube = createKubeTransport(kc);
+    ]));
   }, 120_000);
 
   test.each(canaries.map((c) => [c.metadata.name, c] as const))(

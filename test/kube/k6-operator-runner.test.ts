@@ -5,17 +5,19 @@
 // reports no verdict, so the verdict is k6gate's reading of the runner pods.
 
 import { beforeAll, expect, test } from 'bun:test';
-import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
+import type { KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
 import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
-import { getKubeCluster, objectsLeft, until, type KubeCluster } from '../helpers/kube-cluster.ts';
+import {
+  getKubeCluster,
+  objectsLeft,
+  runnerNamespace,
+  until,
+  type KubeCluster,
+} from '../helpers/kube-cluster.ts';
 import { getOperatorDouble, type OperatorDouble } from '../helpers/k6-operator-double.ts';
 
-const RESTRICTED = {
-  'pod-security.kubernetes.io/enforce': 'restricted',
-  'pod-security.kubernetes.io/enforce-version': 'latest',
-};
 // kwok's pod Stages wait 1 s plus up to 5 s of jitter each; no jitter keeps the tests short.
 const FAST = {
   'pod-create.stage.kwok.x-k8s.io/jitter-delay': '0s',
@@ -35,12 +37,8 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
   beforeAll(async () => {
     cluster = await getKubeCluster();
     operator = getOperatorDouble(cluster.env);
-    ns = await cluster.env.createNamespace('testruns', RESTRICTED);
     // What the k6-operator runner needs, as the chart grants it (README, "Runs in pods").
-    await cluster.env.grant(ns, 'k6gate-testruns', RUNNER_RULES['k6-operator']);
-    const kc = loadKubeConfig('kubeconfig', cluster.env.daemonKubeconfig);
-    if (!kc) throw new Error('no kubeconfig');
-    kube = createKubeTransport(kc);
+    ({ ns, kube } = await runnerNamespace(cluster.env, 'testruns', RUNNER_RULES['k6-operator']));
   }, 120_000);
 
   const launch = async (name: string, meta: Record<string, string>, args: string[] = []) => {
