@@ -16,6 +16,7 @@ import { createSemaphore, type Semaphore } from './launch/semaphore.ts';
 import { createLaunchService } from './launch/service.ts';
 import type { KubeTransport } from './kube/client.ts';
 import type { SecretSource } from './kube/secret-source.ts';
+import { createKubeScriptSource, unconfiguredScriptSource } from './kube/script-source.ts';
 import type { Notifier } from './notify/notifier.ts';
 import { startJanitor } from './runners/janitor.ts';
 import { createJobRunner } from './runners/job.ts';
@@ -87,6 +88,9 @@ export function buildDaemon(parts: DaemonParts) {
     podSemaphore,
     notifier: parts.notifier,
     secrets: parts.secrets,
+    scripts: parts.kube
+      ? createKubeScriptSource(parts.kube, { timeoutMs: config.secretsTimeoutMs })
+      : unconfiguredScriptSource,
     semaphore,
     failures,
     registry,

@@ -21,6 +21,8 @@ const METADATA_KEYS = [
   'env_vars',
   'kubernetes_secrets',
   // k6gate's own keys
+  'script_configmap',
+  'mode',
   'prometheus_rw',
   'runner',
   ...POD_OPTION_KEYS,
@@ -39,12 +41,27 @@ export interface SecretRefSpec {
   key: string;
 }
 
+/** `script_configmap`: a ConfigMap in the canary's namespace and the key of the entry script. */
+export interface ConfigMapRef {
+  name: string;
+  key: string;
+}
+
+/** How Flagger's calls map to runs: `blocking` (the original's: the call waits for the verdict,
+ * or returns at once with wait_for_results=false) or `stateful` (the first call starts the run,
+ * later calls for the same canary, phase and checksum answer from its state). */
+export type HookMode = 'blocking' | 'stateful';
+
 export interface LaunchRequest {
   name: string;
   namespace: string;
   phase: string;
   checksum: string;
+  /** The inline script ('' when the script comes from a ConfigMap). */
   script: string;
+  /** Set when the script (and the files beside it) come from a ConfigMap. */
+  scriptConfigMap: ConfigMapRef | undefined;
+  mode: HookMode;
   uploadToCloud: boolean;
   waitForResults: boolean;
   slackChannels: string[];
@@ -163,8 +180,7 @@ export function parseLaunchPayload(body: unknown): LaunchRequest {
 function parseMetadata(payload: FlaggerPayload): LaunchRequest {
   const m = payload.metadata;
   const field = (key: string) => `metadata.${key}`;
-  const script = m.script ?? '';
-  if (script.trim() === '') throw new BadRequest(field('script'), 'missing script');
+  const { script, scriptConfigMap } = parseScriptSource(m);
 
   return {
     name: payload.name,
@@ -172,6 +188,8 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     phase: payload.phase,
     checksum: payload.checksum,
     script,
+    scriptConfigMap,
+    mode: parseMode(m.mode),
     uploadToCloud: parseKey(m, 'upload_to_cloud', false, parseGoBool, BOOL_EXPECTED),
     waitForResults: parseKey(m, 'wait_for_results', true, parseGoBool, BOOL_EXPECTED),
     slackChannels: (m.slack_channels ?? '')
@@ -310,6 +328,64 @@ export function parseSecretRef(env: string, ref: string, canaryNamespace: string
 function parseSecretRefs(text: string | undefined, canaryNamespace: string): SecretRefSpec[] {
   const refs = parseJsonStringMap(text, 'kubernetes_secrets');
   return Object.entries(refs).map(([env, ref]) => parseSecretRef(env, ref, canaryNamespace));
+}
+
+/** Exactly one script source: `script` (inline) or `script_configmap` ("name" or "name/key"). */
+function parseScriptSource(m: Record<string, string>): {
+  script: string;
+  scriptConfigMap: ConfigMapRef | undefined;
+} {
+  const script = m.script ?? '';
+  const ref = m.script_configmap ?? '';
+  if (script.trim() !== '' && ref !== '') {
+    throw new BadRequest(
+      'metadata.script_configmap',
+      'set either script or script_configmap, not both',
+    );
+  }
+  if (ref === '') {
+    if (script.trim() === '') {
+      throw new BadRequest('metadata.script', 'missing script (or script_configmap)');
+    }
+    return { script, scriptConfigMap: undefined };
+  }
+  return { script: '', scriptConfigMap: parseConfigMapRef(ref, 'metadata.script_configmap') };
+}
+
+const DEFAULT_SCRIPT_KEY = 'test.js';
+const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** `name` or `name/key` (key default test.js); a key is a file name, never a path. */
+export function parseConfigMapRef(text: string, field: string): ConfigMapRef {
+  const parts = text.split('/');
+  const [name, key = DEFAULT_SCRIPT_KEY] = parts as [string, string | undefined];
+  if (parts.length > 2) {
+    throw new BadRequest(
+      field,
+      'expected "name" or "name/key" (a ConfigMap of the canary\'s namespace)',
+    );
+  }
+  if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
+    throw new BadRequest(field, 'the name part is not a valid Kubernetes object name');
+  }
+  if (!isFileKey(key)) {
+    throw new BadRequest(
+      field,
+      'the key part is not a valid ConfigMap key (letters, digits, "-", "_" and ".", not "." or "..")',
+    );
+  }
+  return { name, key };
+}
+
+/** A ConfigMap key usable as a file name beside the entry script: no path, not `.` or `..`. */
+export function isFileKey(key: string): boolean {
+  return key.length <= 253 && CONFIGMAP_KEY.test(key) && key !== '.' && key !== '..';
+}
+
+function parseMode(text: string | undefined): HookMode {
+  if (text === undefined || text === '' || text === 'blocking') return 'blocking';
+  if (text === 'stateful') return 'stateful';
+  throw new BadRequest('metadata.mode', 'expected "stateful" or "blocking" (the default)');
 }
 
 function parseRunner(text: string | undefined): RunnerKind | undefined {

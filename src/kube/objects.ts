@@ -33,7 +33,8 @@ const CHART_VALUE: Record<string, string> = {
   jobs: 'chart: runners.enabled [job] and runners.namespaces, or a Role and a RoleBinding',
   testruns:
     'chart: runners.enabled [k6-operator] and runners.namespaces, or a Role and a RoleBinding',
-  configmaps: 'chart: runners.enabled and runners.namespaces, or a Role and a RoleBinding',
+  configmaps:
+    'chart: kubernetes.scriptConfigMaps.enabled (get, for script_configmap) or runners.enabled and runners.namespaces (create), or a Role and a RoleBinding',
   pods: 'chart: runners.enabled and runners.namespaces, or a Role and a RoleBinding',
 };
 

@@ -49,7 +49,9 @@ export function createAdmission(
 
 /** The hook a request is for: canary, phase, checksum and a digest of the script. */
 export function hookKeyOf(req: LaunchRequest): HookKey {
-  const script = new Bun.CryptoHasher('sha256').update(req.script).digest('hex');
+  const cm = req.scriptConfigMap;
+  const source = cm ? `configmap ${cm.name}/${cm.key}` : req.script;
+  const script = new Bun.CryptoHasher('sha256').update(source).digest('hex');
   return {
     namespace: req.namespace,
     name: req.name,

@@ -8,6 +8,7 @@ import { K6gateError, Misconfigured, ShuttingDown, TestFailed } from '../core/er
 import type { Logger } from '../core/log.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
+import type { ScriptSource } from '../kube/script-source.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import { describeExit, type RunHandle, type Runner, type RunResult } from '../runners/runner.ts';
 import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
@@ -25,6 +26,8 @@ export interface LaunchDeps {
   defaultRunner: RunnerKind;
   notifier: Notifier;
   secrets: SecretSource;
+  /** Reads script_configmap (the canary's namespace). */
+  scripts: ScriptSource;
   semaphore: Semaphore;
   podSemaphore: Semaphore;
   /** Whether a request's pod options fit its runner (policy.ts). */
@@ -92,11 +95,17 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
       const local = kind === 'local';
       if (local) ctx.logger.info('fetching secrets (if any)', { secrets: req.secretRefs.length });
       const secrets = local ? await deps.secrets.resolve(req.secretRefs, ctx.signal) : {};
+      // A ConfigMap script is read (and checked) for pod runs too: a missing key is a 400 now,
+      // not a runner pod stuck mounting it.
+      const bundle = req.scriptConfigMap
+        ? await deps.scripts.fetch(req.namespace, req.scriptConfigMap, ctx.signal)
+        : undefined;
       return await runner.start({
         runId,
         canary: `${req.namespace}/${req.name}`,
-        scriptName: scriptFileName(req),
+        scriptName: bundle?.entry ?? scriptFileName(req),
         script: req.script,
+        bundle,
         uploadToCloud: req.uploadToCloud,
         envVars: req.envVars,
         secrets,

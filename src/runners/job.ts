@@ -14,6 +14,7 @@ import {
   runnerEnv,
   runnerPodMetadata,
   runObjectMeta,
+  scriptMount,
 } from './pods.ts';
 import type { Runner, RunSpec } from './runner.ts';
 
@@ -39,6 +40,7 @@ export function createJobRunner(opts: PodRunnerOptions): Runner {
 
 function jobObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
   const pod = spec.pod;
+  const script = scriptMount(spec, name);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -63,7 +65,7 @@ function jobObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
               name: 'k6',
               image: pod.image ?? opts.image,
               ...resourcesOf(pod.resources ?? opts.runnerResources),
-              args: buildK6Args(`${SCRIPT_DIR}/${spec.scriptName}`, spec),
+              args: buildK6Args(`${SCRIPT_DIR}/${script.file}`, spec),
               env: runnerEnv(spec),
               workingDir: '/tmp',
               securityContext: CONTAINER_SECURITY,
@@ -74,7 +76,7 @@ function jobObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
             },
           ],
           volumes: [
-            { name: 'script', configMap: { name } },
+            { name: 'script', configMap: { name: script.configMap } },
             { name: 'tmp', emptyDir: {} },
           ],
         },

@@ -5,7 +5,7 @@
 // directory) is removed before its result settles. Timers end with one AbortController.
 
 import { closeSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../core/clock.ts';
@@ -58,8 +58,7 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner {
         );
       });
       try {
-        const scriptPath = join(dir, spec.scriptName);
-        await writeFile(scriptPath, spec.script, { mode: 0o600 });
+        const scriptPath = await layOutScript(dir, spec);
         return superviseChild(spawnK6(opts, spec, dir, scriptPath), dir, spec, opts);
       } catch (err) {
         await rm(dir, { recursive: true, force: true });
@@ -70,6 +69,22 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner {
       }
     },
   };
+}
+
+/** Writes the test's files into the run directory; returns the path k6 runs. A ConfigMap's keys
+ * go in a directory of their own (beside the entry, nothing of k6gate's). */
+async function layOutScript(dir: string, spec: RunSpec): Promise<string> {
+  if (!spec.bundle) {
+    const path = join(dir, spec.scriptName);
+    await writeFile(path, spec.script, { mode: 0o600 });
+    return path;
+  }
+  const scriptDir = join(dir, 'script');
+  await mkdir(scriptDir, { mode: 0o700 });
+  for (const [key, content] of Object.entries(spec.bundle.files)) {
+    await writeFile(join(scriptDir, key), content, { mode: 0o600, flag: 'wx' });
+  }
+  return join(scriptDir, spec.bundle.entry);
 }
 
 interface Child {

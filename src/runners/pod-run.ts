@@ -51,8 +51,8 @@ export interface RunObjectKind {
 }
 
 /** Creates the run object, or attaches to the one under way for the same hook (its name comes
- * from canary, phase, checksum and script); a new run gets its script ConfigMap, owned by the
- * object. Then supervises the run's pods. */
+ * from canary, phase, checksum and script); a new run of an inline script gets its script
+ * ConfigMap, owned by the object (a script_configmap is mounted by reference). Then supervises the run's pods. */
 export async function startRunObject(
   target: RunObjectKind,
   spec: RunSpec,
@@ -71,7 +71,7 @@ export async function startRunObject(
       [target.kind.toLowerCase()]: `${spec.namespace}/${name}`,
       runId: made.runId,
     });
-  } else {
+  } else if (!spec.bundle) {
     const owner = { apiVersion: target.apiVersion, kind: target.kind, uid: made.uid };
     await createScriptConfigMap(opts.kube, spec, name, owner);
   }

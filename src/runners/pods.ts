@@ -133,10 +133,11 @@ export function resourcesOf(resources: RunnerResources | undefined) {
 
 /** One name per canary, phase, checksum and script: a second request for the same run (Flagger's
  * retry, on this replica or another, or after a restart) finds it instead of starting another. */
-export function runObjectName(spec: Pick<RunSpec, 'labels' | 'script'>): string {
+export function runObjectName(spec: Pick<RunSpec, 'labels' | 'script' | 'bundle'>): string {
   const hash = new Bun.CryptoHasher('sha256');
   for (const k of Object.keys(spec.labels).sort()) hash.update(`${k}=${spec.labels[k]}\n`);
-  hash.update(spec.script);
+  const b = spec.bundle;
+  hash.update(b ? `configmap ${b.configMap}/${b.entry} ${b.digest}` : spec.script);
   return `k6gate-${hash.digest('hex').slice(0, 16)}`;
 }
 
@@ -166,6 +167,15 @@ export async function createOrAttach(
     throw new TestFailed(`error while launching test: the ${object.kind} was not created`);
   }
   return { attached: false, uid: created.metadata.uid };
+}
+
+/** Where runner pods find the test: the ConfigMap to mount and the key k6 runs. An inline script
+ * gets a ConfigMap of the run's own (named as the run object); a script_configmap is mounted
+ * by reference. */
+export function scriptMount(spec: RunSpec, runName: string): { configMap: string; file: string } {
+  return spec.bundle
+    ? { configMap: spec.bundle.configMap, file: spec.bundle.entry }
+    : { configMap: runName, file: spec.scriptName };
 }
 
 /** The script ConfigMap, owned by the run object so the garbage collector deletes it with it. */

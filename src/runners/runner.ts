@@ -4,6 +4,7 @@
 import type { SecretRefSpec } from '../flagger/payload.ts';
 import type { PodOptions } from '../flagger/pod-options.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
+import type { ScriptBundle } from '../k6/script-bundle.ts';
 import type { SummaryExport } from '../k6/summary-export.ts';
 
 export type CancelReason =
@@ -15,7 +16,11 @@ export interface RunSpec {
   canary: string;
   /** File name of the script inside the run directory (k6 Cloud uses it as the test name). */
   scriptName: string;
+  /** The inline script; unused when `bundle` is set. */
   script: string;
+  /** A ConfigMap's files (script_configmap): the entry is run, the rest laid out beside it
+   * (local runs) or the ConfigMap mounted by reference (pod runs). */
+  bundle?: ScriptBundle | undefined;
   uploadToCloud: boolean;
   /** Prometheus remote write for this run (--prometheus-rw-url), tagged testid. */
   prometheusRw?: { url: string; testId: string } | undefined;

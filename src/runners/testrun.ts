@@ -1,6 +1,6 @@
 // The k6-operator runner: one k6.io/v1alpha1 TestRun per run in the canary's namespace, spread
-// over `parallelism` runner pods by the operator (execution segments). The script goes in a
-// ConfigMap owned by the TestRun (the operator mounts it at /test). The operator gives no
+// over `parallelism` runner pods by the operator (execution segments). An inline script goes in
+// a ConfigMap owned by the TestRun, a script_configmap is named as is (the operator mounts it). The operator gives no
 // verdict (stage `finished` whether runners passed or failed), so pod-run.ts reads every runner
 // pod's k6 exit code; the TestRun is watched only for stage `error`. k6gate never sets
 // `cleanup: post` (it would race the reading) and deletes the TestRun itself.
@@ -18,6 +18,7 @@ import {
   runnerEnv,
   runnerPodMetadata,
   runObjectMeta,
+  scriptMount,
   type Pod,
 } from './pods.ts';
 import type { Runner, RunSpec } from './runner.ts';
@@ -63,6 +64,7 @@ function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
     ...placementOf(pod),
   };
   const extraArgs = outputArgs(spec);
+  const script = scriptMount(spec, name);
   return {
     apiVersion: 'k6.io/v1alpha1',
     kind: 'TestRun',
@@ -70,7 +72,7 @@ function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
     spec: {
       parallelism: pod.parallelism ?? 1,
       separate: pod.separate,
-      script: { configMap: { name, file: spec.scriptName } },
+      script: { configMap: { name: script.configMap, file: script.file } },
       quiet: 'false',
       // Extra k6 flags (space-split by the operator): remote write with the run's testid.
       ...(extraArgs.length ? { arguments: extraArgs.join(' ') } : {}),

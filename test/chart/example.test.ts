@@ -37,14 +37,16 @@ const scripts: [string, string][] = [
       .filter((h) => typeof h.metadata.script === 'string')
       .map((h): [string, string] => [`Canary ${c.metadata.name}`, h.metadata.script as string]),
   ),
-  ...docs
-    .filter((d) => d.kind === 'ConfigMap')
-    .flatMap((d) =>
-      Object.entries(d.data as Record<string, string>).map((e): [string, string] => [
-        `ConfigMap ${d.metadata.name}/${e[0]}`,
-        e[1],
-      ]),
-    ),
+  // A ConfigMap's entry script (the key a Canary's script_configmap names), not its modules or data.
+  ...canaries.flatMap((c) =>
+    hooksOf(c)
+      .filter((h) => typeof h.metadata.script_configmap === 'string')
+      .map((h): [string, string] => {
+        const [name, key = 'test.js'] = (h.metadata.script_configmap as string).split('/');
+        const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === name);
+        return [`ConfigMap ${name}/${key}`, cm?.data?.[key as string] ?? ''];
+      }),
+  ),
 ];
 
 test('example/ has the inline Canary, the pod-runner Canaries and the ConfigMap variant (extras/)', () => {

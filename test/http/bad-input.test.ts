@@ -106,6 +106,36 @@ const CASES: Case[] = [
   ['empty script', post(meta({ script: '' })), 400, /metadata.script: missing script/],
   ['script a number', post(meta({ script: 5 })), 400, /metadata.script: expected a string/],
   [
+    'script and script_configmap',
+    post(meta({ script_configmap: 'tests' })),
+    400,
+    /metadata.script_configmap: set either script or script_configmap, not both\n$/,
+  ],
+  [
+    'script_configmap with a namespace',
+    post(JSON.stringify({ ...base, metadata: { script_configmap: 'other-ns/tests/test.js' } })),
+    400,
+    /metadata.script_configmap: expected "name" or "name\/key"/,
+  ],
+  [
+    'script_configmap key a path',
+    post(JSON.stringify({ ...base, metadata: { script_configmap: 'tests/..' } })),
+    400,
+    /metadata.script_configmap: the key part is not a valid ConfigMap key/,
+  ],
+  [
+    'script_configmap without a kubernetes client',
+    post(JSON.stringify({ ...base, metadata: { script_configmap: 'tests' } })),
+    503,
+    /script_configmap needs --kubernetes-client/,
+  ],
+  [
+    'mode "async"',
+    post(meta({ mode: 'async' })),
+    400,
+    /metadata.mode: expected "stateful" or "blocking"/,
+  ],
+  [
     'upload_to_cloud a boolean',
     post(meta({ upload_to_cloud: true })),
     400,
