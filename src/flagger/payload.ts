@@ -345,7 +345,7 @@ function parseScriptSource(m: Record<string, string>): {
   }
   if (ref === '') {
     if (script.trim() === '') {
-      throw new BadRequest('metadata.script', 'missing script (or script_configmap)');
+      throw new BadRequest('metadata.script', 'missing script');
     }
     return { script, scriptConfigMap: undefined };
   }
