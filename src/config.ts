@@ -488,6 +488,8 @@ export function renderHelp(version: string): string {
     '',
     'Usage:',
     '  k6gate [serve] [flags]   serve Flagger webhooks (POST /launch-test) over HTTP',
+    '  k6gate run [flags] <script.js | archive.tar | -> | --configmap ns/name[/key]',
+    '                           run one test and exit with its verdict (k6gate run --help)',
     '  k6gate --help            show this help',
     '  k6gate --version         print the version',
     '',

@@ -4,16 +4,14 @@
 // Signals: SIGTERM/SIGINT drain (readiness 503, children stopped, temp dirs removed), exit 0.
 // Nothing else in k6gate reads process.env or argv.
 
-import { readFileSync } from 'node:fs';
 import { loadClientDirectory } from './auth/clients.ts';
 import { ConfigError, parseArgs, renderHelp, type Config } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { listenOptions } from './http/app.ts';
-import { createKubeSecretSource, unconfiguredSecretSource } from './kube/secrets.ts';
-import { createNoopNotifier } from './notify/noop.ts';
-import { becomeChildSubreaper, makeNonDumpable } from './os/linux.ts';
+import { buildKube, buildNotifier, harden, readToken, SettingError } from './parts.ts';
 import { createOrphanSweeper } from './runners/orphans.ts';
+import { runCommand, type RunIo } from './run-command.ts';
 import { buildDaemon } from './wiring.ts';
 
 declare const K6GATE_VERSION: string;
@@ -21,68 +19,6 @@ const VERSION = typeof K6GATE_VERSION === 'string' ? K6GATE_VERSION : '0.0.0-dev
 
 const EXIT_FATAL = 1;
 const EXIT_BAD_SETTINGS = 2;
-
-class SettingError extends Error {}
-
-// The Kubernetes and Slack clients are loaded only when configured: they cost start time and
-// memory (client-node alone takes ~25 ms to load).
-async function buildKube(config: Config, logger: Logger) {
-  if (config.kubernetesClient === 'none') {
-    logger.info('not creating a kubernetes client (KUBERNETES_CLIENT=none)');
-    if (config.runner !== 'local') {
-      throw new SettingError(
-        `invalid value for --runner / RUNNER: "${config.runner}" needs --kubernetes-client`,
-      );
-    }
-    return { secrets: unconfiguredSecretSource, kube: undefined };
-  }
-  const { createKubeTransport, loadKubeConfig } = await import('./kube/client.ts');
-  let kc;
-  try {
-    kc = loadKubeConfig(config.kubernetesClient, config.kubeconfig || undefined);
-  } catch (err) {
-    throw new SettingError(
-      `invalid value for --kubernetes-client / KUBERNETES_CLIENT: cannot load the ${config.kubernetesClient} configuration: ${(err as Error).message}`,
-    );
-  }
-  if (!kc) return { secrets: unconfiguredSecretSource, kube: undefined };
-  logger.info('created kubernetes client', { mode: config.kubernetesClient });
-  const kube = createKubeTransport(kc);
-  return {
-    secrets: createKubeSecretSource(kube, { timeoutMs: config.secretsTimeoutMs, logger }),
-    kube,
-  };
-}
-
-// A token from its file when one is named (the chart mounts them), else from the setting.
-function readToken(file: string, value: string, flag: string): string {
-  if (file === '') return value;
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new SettingError(
-      `invalid value for ${flag}: cannot read ${file}: ${(err as Error).message}`,
-    );
-  }
-}
-
-async function buildNotifier(config: Config, logger: Logger) {
-  const token = readToken(
-    config.slackTokenFile,
-    config.slackToken,
-    '--slack-token-file / SLACK_TOKEN_FILE',
-  );
-  if (!token) return createNoopNotifier(logger);
-  const { checkSlackToken, createSlackNotifier } = await import('./notify/slack.ts');
-  const options = {
-    token,
-    apiUrl: config.slackApiUrl || undefined,
-    allowedChannels: config.slackAllowedChannels,
-    logger,
-  };
-  void checkSlackToken(options); // in the background: start-up does not wait for Slack
-  return createSlackNotifier(options);
-}
 
 function loadClients(config: Config, logger: Logger) {
   if (config.authFile === '') {
@@ -103,18 +39,8 @@ function loadClients(config: Config, logger: Logger) {
   }
 }
 
-function harden(logger: Logger) {
-  const hardened = { nonDumpable: makeNonDumpable(), subreaper: becomeChildSubreaper() };
-  if (!hardened.nonDumpable || !hardened.subreaper) {
-    logger.warn(
-      'process hardening unavailable on this platform: k6 scripts may read the daemon environment',
-      hardened,
-    );
-  }
-  return hardened;
-}
-
 async function main(): Promise<number> {
+  if (Bun.argv[2] === 'run') return runCommand(Bun.argv.slice(3), terminal());
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs(Bun.argv.slice(2), process.env);
@@ -216,6 +142,21 @@ function stopOnSignal(
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   });
+}
+
+// `k6gate run`'s terminal: k6's output and the verdict written as they come; Ctrl-C and SIGTERM
+// call `fn` each time (run-command.ts stops the run on the first, kills it on the second).
+function terminal(): RunIo {
+  return {
+    env: process.env,
+    stdout: (chunk) => void process.stdout.write(chunk),
+    stderr: (chunk) => void process.stderr.write(chunk),
+    stdin: async () => new Uint8Array(await Bun.stdin.arrayBuffer()),
+    onInterrupt(fn) {
+      process.on('SIGINT', fn);
+      process.on('SIGTERM', fn);
+    },
+  };
 }
 
 // No top-level await: the binary is compiled to bytecode, which needs a CommonJS-shaped entry.

@@ -16,7 +16,11 @@ import { createSemaphore, type Semaphore } from './launch/semaphore.ts';
 import { createLaunchService } from './launch/service.ts';
 import type { KubeTransport } from './kube/client.ts';
 import type { SecretSource } from './kube/secret-source.ts';
-import { createKubeScriptSource, unconfiguredScriptSource } from './kube/script-source.ts';
+import {
+  createKubeScriptSource,
+  type ScriptSource,
+  unconfiguredScriptSource,
+} from './kube/script-source.ts';
 import type { Notifier } from './notify/notifier.ts';
 import { startJanitor } from './runners/janitor.ts';
 import { createJobRunner } from './runners/job.ts';
@@ -38,6 +42,10 @@ export interface DaemonParts {
   orphans?: OrphanSweeper;
   /** The Kubernetes API, when a client is configured: enables the pod runners (job, k6-operator). */
   kube?: KubeTransport;
+  /** Where script_configmap comes from (default: the ConfigMap through `kube`). */
+  scripts?: ScriptSource;
+  /** Sweep expired pod runs (default true; `k6gate run` does not). */
+  janitor?: boolean;
 }
 
 export function buildDaemon(parts: DaemonParts) {
@@ -72,7 +80,7 @@ export function buildDaemon(parts: DaemonParts) {
   const podRunners = pods
     ? { job: createJobRunner(pods), 'k6-operator': createTestRunRunner(pods) }
     : {};
-  if (pods) {
+  if (pods && parts.janitor !== false) {
     const exact = config.allowedNamespaces.filter((n) => !/[*?]/.test(n));
     startJanitor({
       ...pods,
@@ -88,9 +96,11 @@ export function buildDaemon(parts: DaemonParts) {
     podSemaphore,
     notifier: parts.notifier,
     secrets: parts.secrets,
-    scripts: parts.kube
-      ? createKubeScriptSource(parts.kube, { timeoutMs: config.secretsTimeoutMs })
-      : unconfiguredScriptSource,
+    scripts:
+      parts.scripts ??
+      (parts.kube
+        ? createKubeScriptSource(parts.kube, { timeoutMs: config.secretsTimeoutMs })
+        : unconfiguredScriptSource),
     semaphore,
     failures,
     registry,
@@ -140,7 +150,7 @@ export function buildDaemon(parts: DaemonParts) {
     maxBodyBytes: config.maxBodyBytes,
     requestsTotal: metrics.counter('launch_requests_total', '/launch-test answers by code'),
   });
-  return { app, registry, readiness, semaphore, failures, metrics };
+  return { app, launch, registry, readiness, semaphore, failures, metrics };
 }
 
 function registerDaemonMetrics(

@@ -50,7 +50,7 @@ export interface ConfigMapRef {
 /** How Flagger's calls map to runs: `blocking` (the original's: the call waits for the verdict,
  * or returns at once with wait_for_results=false) or `stateful` (the first call starts the run,
  * later calls for the same canary, phase and checksum answer from its state). */
-export type HookMode = 'blocking' | 'stateful';
+type HookMode = 'blocking' | 'stateful';
 
 export interface LaunchRequest {
   name: string;
@@ -179,7 +179,6 @@ export function parseLaunchPayload(body: unknown): LaunchRequest {
 
 function parseMetadata(payload: FlaggerPayload): LaunchRequest {
   const m = payload.metadata;
-  const field = (key: string) => `metadata.${key}`;
   const { script, scriptConfigMap } = parseScriptSource(m);
 
   return {
@@ -356,7 +355,7 @@ const DEFAULT_SCRIPT_KEY = 'test.js';
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** `name` or `name/key` (key default test.js); a key is a file name, never a path. */
-export function parseConfigMapRef(text: string, field: string): ConfigMapRef {
+function parseConfigMapRef(text: string, field: string): ConfigMapRef {
   const parts = text.split('/');
   const [name, key = DEFAULT_SCRIPT_KEY] = parts as [string, string | undefined];
   if (parts.length > 2) {

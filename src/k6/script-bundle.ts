@@ -8,8 +8,8 @@ import { isFileKey, type ConfigMapRef } from '../flagger/payload.ts';
 
 /** At most this many keys and this many bytes (decoded) per ConfigMap script. The API server
  * caps a ConfigMap near 1 MiB; these bound what k6gate writes to disk even if it does not. */
-export const MAX_BUNDLE_FILES = 256;
-export const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
+const MAX_BUNDLE_FILES = 256;
+const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
 
 const FIELD = 'metadata.script_configmap';
 
@@ -79,9 +79,4 @@ function digestOf(files: Record<string, Uint8Array>): string {
     hash.update(files[key]!);
   }
   return hash.digest('hex');
-}
-
-/** Whether k6 runs the entry as an archive (`k6 archive` output). */
-export function isArchive(bundle: Pick<ScriptBundle, 'entry'>): boolean {
-  return bundle.entry.endsWith('.tar');
 }

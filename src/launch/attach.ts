@@ -4,13 +4,13 @@
 // the same canary, phase, checksum and script attached meanwhile (0 cancels at once).
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunHandle } from '../runners/runner.ts';
+import type { CancelReason, RunHandle } from '../runners/runner.ts';
 
 export interface Attachments {
   /** A caller starts waiting on the run. */
   join(handle: RunHandle): void;
   /** A caller went away; the run is canceled once no caller is back within the grace. */
-  leave(handle: RunHandle): void;
+  leave(handle: RunHandle, reason?: CancelReason): void;
 }
 
 export function createAttachments(graceMs: number): Attachments {
@@ -29,16 +29,16 @@ export function createAttachments(graceMs: number): Attachments {
         });
       }
     },
-    leave(handle) {
+    leave(handle, reason = 'client-gone') {
       const entry = waiting.get(handle);
       if (!entry) return;
       entry.callers--;
       if (entry.callers > 0) return;
-      if (graceMs <= 0) return handle.cancel('client-gone');
+      if (graceMs <= 0) return handle.cancel(reason);
       const pending = new AbortController();
       entry.pending = pending;
       void sleep(graceMs, undefined, { signal: pending.signal })
-        .then(() => handle.cancel('client-gone'))
+        .then(() => handle.cancel(reason))
         .catch(() => {});
     },
   };

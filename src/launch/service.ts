@@ -48,9 +48,11 @@ export interface LaunchDeps {
 
 interface LaunchContext {
   requestId: string;
-  /** Aborts when the caller goes away. */
+  /** Aborts when the caller goes away (reason 'interrupted': `k6gate run`'s Ctrl-C). */
   signal: AbortSignal;
   logger: Logger;
+  /** Each chunk of k6's output as it comes (local runs). */
+  onOutput?: (chunk: Uint8Array) => void;
 }
 
 interface LaunchOutcome {
@@ -113,6 +115,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         labels: runLabels(req),
         secretRefs: req.secretRefs,
         pod: req.pod,
+        onOutput: ctx.onOutput,
         ...(deps.prometheusRwUrl && req.prometheusRw
           ? { prometheusRw: { url: deps.prometheusRwUrl, testId: testIdOf(req, runId) } }
           : {}),
@@ -130,7 +133,8 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   // Holds the run while this caller waits; a caller that leaves hands it to the attachments.
   function holdWhileCallerWaits(signal: AbortSignal, handle: RunHandle): () => void {
     attachments.join(handle);
-    const onGone = () => attachments.leave(handle);
+    const onGone = () =>
+      attachments.leave(handle, signal.reason === 'interrupted' ? 'interrupted' : 'client-gone');
     if (signal.aborted) onGone();
     else signal.addEventListener('abort', onGone, { once: true });
     return () => signal.removeEventListener('abort', onGone);

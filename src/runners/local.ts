@@ -139,7 +139,13 @@ function superviseChild(
   const output = createOutputBuffer(opts.maxOutputBytes);
   const stop: StopState = { forceKilled: false };
 
-  const drained = readOutput(child.outputFd, output, watchForBanner(started.resolve));
+  const banner = watchForBanner(started.resolve);
+  const tap = spec.onOutput;
+  const drained = readOutput(
+    child.outputFd,
+    output,
+    tap ? (chunk) => (banner(chunk), tap(chunk)) : banner,
+  );
   after(opts.startTimeoutMs, exited.signal, () => started.resolve({ kind: 'timeout' }));
   if (opts.maxRunMs > 0) after(opts.maxRunMs, exited.signal, () => cancel('timeout'));
 
@@ -352,4 +358,5 @@ const CANCEL_TEXT: Record<CancelReason, string> = {
   'client-gone': 'canceled: the caller closed the connection',
   shutdown: 'canceled: k6gate is shutting down',
   'cloud-url-missing': 'stopped: k6 printed no k6 Cloud URL although upload_to_cloud is set',
+  interrupted: 'interrupted (Ctrl-C)',
 };

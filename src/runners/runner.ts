@@ -8,7 +8,13 @@ import type { ScriptBundle } from '../k6/script-bundle.ts';
 import type { SummaryExport } from '../k6/summary-export.ts';
 
 export type CancelReason =
-  'timeout' | 'client-gone' | 'shutdown' | 'start-timeout' | 'cloud-url-missing';
+  | 'timeout'
+  | 'client-gone'
+  | 'shutdown'
+  | 'start-timeout'
+  | 'cloud-url-missing'
+  /** `k6gate run` was interrupted (Ctrl-C). */
+  | 'interrupted';
 
 export interface RunSpec {
   runId: string;
@@ -35,6 +41,8 @@ export interface RunSpec {
   /** How runner pods look: labels, annotations (e.g. to keep a mesh sidecar out), parallelism,
    * resources, placement, image. Local runs have none set. */
   pod: Readonly<PodOptions>;
+  /** Each chunk of k6's output as it comes (`k6gate run` streams it to the terminal). */
+  onOutput?: ((chunk: Uint8Array) => void) | undefined;
 }
 
 export type StartOutcome =

@@ -44,7 +44,7 @@ const scripts: [string, string][] = [
       .map((h): [string, string] => {
         const [name, key = 'test.js'] = (h.metadata.script_configmap as string).split('/');
         const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === name);
-        return [`ConfigMap ${name}/${key}`, cm?.data?.[key as string] ?? ''];
+        return [`ConfigMap ${name}/${key}`, cm?.data?.[key] ?? ''];
       }),
   ),
 ];

@@ -1,0 +1,84 @@
+// The real dependencies both commands build from the settings (`k6gate serve` and `k6gate
+// run`): the Kubernetes client (secrets, ConfigMap scripts, pod runners), the Slack notifier,
+// tokens read from their files, and the process hardening.
+
+import { readFileSync } from 'node:fs';
+import type { Config } from './config.ts';
+import type { Logger } from './core/log.ts';
+import { createKubeSecretSource, unconfiguredSecretSource } from './kube/secrets.ts';
+import { createNoopNotifier } from './notify/noop.ts';
+import { becomeChildSubreaper, makeNonDumpable } from './os/linux.ts';
+
+/** A setting k6gate cannot use (exit 2), with a message naming it. */
+export class SettingError extends Error {}
+
+// The Kubernetes and Slack clients are loaded only when configured: they cost start time and
+// memory (client-node alone takes ~25 ms to load).
+export async function buildKube(config: Config, logger: Logger) {
+  if (config.kubernetesClient === 'none') {
+    logger.info('not creating a kubernetes client (KUBERNETES_CLIENT=none)');
+    if (config.runner !== 'local') {
+      throw new SettingError(
+        `invalid value for --runner / RUNNER: "${config.runner}" needs --kubernetes-client`,
+      );
+    }
+    return { secrets: unconfiguredSecretSource, kube: undefined };
+  }
+  const { createKubeTransport, loadKubeConfig } = await import('./kube/client.ts');
+  let kc;
+  try {
+    kc = loadKubeConfig(config.kubernetesClient, config.kubeconfig || undefined);
+  } catch (err) {
+    throw new SettingError(
+      `invalid value for --kubernetes-client / KUBERNETES_CLIENT: cannot load the ${config.kubernetesClient} configuration: ${(err as Error).message}`,
+    );
+  }
+  if (!kc) return { secrets: unconfiguredSecretSource, kube: undefined };
+  logger.info('created kubernetes client', { mode: config.kubernetesClient });
+  const kube = createKubeTransport(kc);
+  return {
+    secrets: createKubeSecretSource(kube, { timeoutMs: config.secretsTimeoutMs, logger }),
+    kube,
+  };
+}
+
+// A token from its file when one is named (the chart mounts them), else from the setting.
+export function readToken(file: string, value: string, flag: string): string {
+  if (file === '') return value;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new SettingError(
+      `invalid value for ${flag}: cannot read ${file}: ${(err as Error).message}`,
+    );
+  }
+}
+
+export async function buildNotifier(config: Config, logger: Logger) {
+  const token = readToken(
+    config.slackTokenFile,
+    config.slackToken,
+    '--slack-token-file / SLACK_TOKEN_FILE',
+  );
+  if (!token) return createNoopNotifier(logger);
+  const { checkSlackToken, createSlackNotifier } = await import('./notify/slack.ts');
+  const options = {
+    token,
+    apiUrl: config.slackApiUrl || undefined,
+    allowedChannels: config.slackAllowedChannels,
+    logger,
+  };
+  void checkSlackToken(options); // in the background: start-up does not wait for Slack
+  return createSlackNotifier(options);
+}
+
+export function harden(logger: Logger) {
+  const hardened = { nonDumpable: makeNonDumpable(), subreaper: becomeChildSubreaper() };
+  if (!hardened.nonDumpable || !hardened.subreaper) {
+    logger.warn(
+      'process hardening unavailable on this platform: k6 scripts may read the daemon environment',
+      hardened,
+    );
+  }
+  return hardened;
+}

@@ -1,0 +1,188 @@
+// `k6gate run` with the compiled binary (dist/k6gate) and the k6 double: k6's output streams to
+// the terminal and the last line is the verdict; exit 0 on a pass, k6's own code otherwise
+// (99, 107), 105 after Ctrl-C with k6's summary printed and no process left, 2 for bad usage
+// naming the flag; --json prints one object valid against schemas/verdict.schema.json; a k6
+// archive and a script on stdin run; --env reaches the script; nothing is left in the temp dir.
+
+import { afterAll, expect, test } from 'bun:test';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import { COMPILED, K6_DOUBLE, REPO } from '../helpers/daemon.ts';
+import { k6Archive } from '../helpers/k6-archive.ts';
+import { doubleScript, zombieChildren } from '../helpers/processes.ts';
+
+const validate = new Ajv2020({ allErrors: true, strict: true }).compile(
+  JSON.parse(readFileSync(join(REPO, 'schemas/verdict.schema.json'), 'utf8')),
+);
+const dir = mkdtempSync(join(tmpdir(), 'k6gate-run-test-'));
+const runTemp = mkdtempSync(join(tmpdir(), 'k6gate-run-temp-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(runTemp, { recursive: true, force: true });
+});
+
+function script(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const ENV = { PATH: process.env.PATH ?? '', K6_BINARY: K6_DOUBLE, TEMP_DIR: runTemp };
+
+function spawnRun(args: string[], opts: { stdin?: Uint8Array | string } = {}) {
+  return Bun.spawn([COMPILED, 'run', ...args], {
+    env: ENV,
+    stdin: opts.stdin === undefined ? 'ignore' : new Blob([opts.stdin]),
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+}
+
+async function run(args: string[], opts: { stdin?: Uint8Array | string } = {}) {
+  const proc = spawnRun(args, opts);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr, last: stdout.trimEnd().split('\n').at(-1) };
+}
+
+test('a passing script: exit 0, k6 output streamed, the verdict last', async () => {
+  const r = await run([script('pass.js', doubleScript('mode=pass duration=1s'))]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('running (0m01.0s)'); // k6's progress, as it printed it
+  expect(r.stdout).toContain('█ THRESHOLDS');
+  expect(r.last).toBe('k6gate: passed: all thresholds passed');
+  expect(readdirSync(runTemp)).toEqual([]); // the run directory is gone
+});
+
+test('thresholds crossed: exit 99 and the reason', async () => {
+  const r = await run([script('fail.js', doubleScript('mode=fail-thresholds duration=1s'))]);
+  expect(r.code).toBe(99);
+  expect(r.last).toBe(
+    'k6gate: failed to run: exit status 99 (thresholds crossed: http_req_duration)',
+  );
+});
+
+test('a script error: exit 107', async () => {
+  const r = await run([script('boom.js', doubleScript('mode=exception'))]);
+  expect(r.code).toBe(107);
+  expect(r.stdout).toContain('SyntaxError'); // k6's own words, streamed
+  expect(r.last).toBe(
+    'k6gate: error while waiting for test to start: k6 exited before starting (exit status 107: script error (exception or syntax error))',
+  );
+});
+
+test('Ctrl-C: k6 stops cleanly, its summary is printed, exit 105, no process left', async () => {
+  const proc = spawnRun([script('hang.js', doubleScript('mode=hang'))]);
+  const chunks: string[] = [];
+  const reading = (async () => {
+    for await (const c of proc.stdout) chunks.push(new TextDecoder().decode(c));
+  })();
+  while (!chunks.join('').includes('running (0m01')) await Bun.sleep(50);
+  proc.kill('SIGINT');
+  const code = await proc.exited;
+  await reading;
+  const out = chunks.join('');
+  expect(code).toBe(105);
+  expect(out).toContain('█ TOTAL RESULTS'); // k6's end-of-test summary
+  expect(out.trimEnd().split('\n').at(-1)).toBe(
+    'k6gate: failed to run: exit status 105 (interrupted (Ctrl-C))',
+  );
+  const left = Bun.spawnSync(['pgrep', '-f', `${dir}/hang.js`])
+    .stdout.toString()
+    .trim();
+  expect(left).toBe('');
+  expect(zombieChildren()).toEqual([]);
+}, 30_000);
+
+test('--json: one object on stdout, valid against the schema; k6 output on stderr', async () => {
+  const pass = await run(['--json', script('j.js', doubleScript('mode=pass duration=1s'))]);
+  expect(pass.code).toBe(0);
+  const passed = JSON.parse(pass.stdout);
+  expect(validate(passed)).toBe(true);
+  expect(passed).toMatchObject({ verdict: 'passed', exitCode: 0, runner: 'local' });
+  expect(pass.stderr).toContain('█ THRESHOLDS');
+
+  const fail = await run(['--json', script('jf.js', doubleScript('mode=fail-thresholds'))]);
+  expect(fail.code).toBe(99);
+  const failed = JSON.parse(fail.stdout);
+  expect(validate(failed)).toBe(true);
+  expect(failed).toMatchObject({
+    verdict: 'failed',
+    exitCode: 99,
+    message: 'failed to run: exit status 99 (thresholds crossed: http_req_duration)',
+  });
+  expect(failed.thresholds).toContainEqual({
+    metric: 'http_req_duration',
+    threshold: 'p(95)<200',
+    passed: false,
+  });
+});
+
+test('bad usage: exit 2 naming the flag, no run', async () => {
+  const cases: [string[], RegExp][] = [
+    [[], /give exactly one of a script file, - \(stdin\) or --configmap/],
+    [['--env', 'NOEQUALS', 'x.js'], /--env: expected K=V/],
+    [
+      ['--env', '1BAD=x', script('e.js', doubleScript('mode=pass'))],
+      /--env: environment variable names must match/,
+    ],
+    [['--runner', 'nope', 'x.js'], /invalid value for --runner \/ RUNNER/],
+    [['--no-such-flag', 'v', 'x.js'], /unknown flag --no-such-flag/],
+    [[join(dir, 'missing.js')], /missing\.js: no such file/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await run(args);
+    expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+  }
+});
+
+test('a script on stdin (-) and --env reach k6', async () => {
+  const r = await run(['--env', 'GREETING=hello', '-'], {
+    stdin: doubleScript('mode=pass duration=1s report-env=GREETING'),
+  });
+  expect(r.code).toBe(0);
+  const sha = new Bun.CryptoHasher('sha256').update('hello').digest('hex');
+  expect(r.stdout).toContain(`k6-double env GREETING sha256=${sha}`);
+});
+
+test('a k6 archive runs as such (its module and data file beside the entry)', async () => {
+  const tar = k6Archive('/src/t.js', {
+    '/src/t.js':
+      "import { who } from './lib.js';\nconst n = JSON.parse(open('./n.json')).n;\nexport default function () { console.log(`from the archive: ${who} ${n}`); }\n",
+    '/src/lib.js': "export const who = 'lib';\n",
+    '/src/n.json': '{"n": 7}',
+  });
+  const path = join(dir, 'test.tar');
+  writeFileSync(path, tar);
+  const r = await run(['--env', 'K6_DOUBLE_MODE=load', path]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('from the archive: lib 7');
+  const pods = await run(['--runner', 'job', path]);
+  expect(pods.code).toBe(2);
+  expect(pods.stderr).toContain('a local archive runs with --runner local');
+});
+
+test('--help tells the run flags and exit codes', async () => {
+  const r = await run(['--help']);
+  expect(r.code).toBe(0);
+  for (const flag of [
+    '--env',
+    '--secret',
+    '--configmap',
+    '--runner',
+    '--parallelism',
+    '--upload-to-cloud',
+    '--slack-channel',
+    '--timeout',
+    '--json',
+  ])
+    expect(r.stdout).toContain(flag);
+  expect(r.stdout).toContain('105 after Ctrl-C');
+});
