@@ -235,6 +235,14 @@ const TABLE = {
     expected: 'a Go duration such as 10s, or 0',
     schema: duration(true),
   }),
+  statefulTtlMs: setting({
+    flag: '--stateful-ttl',
+    env: 'STATEFUL_TTL',
+    fallback: '1h',
+    help: 'how long a stateful hook (metadata mode: stateful) keeps answering with its verdict after the run ended; pod runs keep their run object as long',
+    expected: 'a Go duration such as 1h',
+    schema: duration(false),
+  }),
   progressIntervalMs: setting({
     flag: '--progress-interval',
     env: 'PROGRESS_INTERVAL',

@@ -108,6 +108,7 @@ export function buildDaemon(parts: DaemonParts) {
     newRunId: () => Bun.randomUUIDv7(),
     progressIntervalMs: config.progressIntervalMs,
     reattachGraceMs: config.reattachGraceMs,
+    statefulTtlMs: config.statefulTtlMs,
     prometheusRwUrl: config.prometheusRwUrl,
     grafanaUrl: config.grafanaUrl,
     metrics: {

@@ -59,12 +59,13 @@ export function launchPlugin(opts: LaunchRouteOptions) {
             signal: request.signal,
             logger,
           });
-          status = 200;
+          status = outcome.status ?? 200;
           const ids = { 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId };
           if (outcome.report && wantsJson(request)) {
             return Response.json(outcome.report, { headers: ids });
           }
           return new Response(outcome.body, {
+            status,
             headers: { ...PLAIN_TEXT, 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId },
           });
         } catch (err) {

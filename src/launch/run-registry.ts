@@ -9,7 +9,7 @@ export interface RunInfo {
   namespace: string;
   name: string;
   phase: string;
-  mode: 'wait' | 'async';
+  mode: 'wait' | 'async' | 'stateful';
   /** The hook the run answers (canary, phase, checksum, script), for re-attaching. */
   hook: string;
   pid?: number;

@@ -14,6 +14,7 @@ import { describeExit, type RunHandle, type Runner, type RunResult } from '../ru
 import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
 import { hookId, type FailureCache } from './failure-cache.ts';
 import { createAttachments } from './attach.ts';
+import { createStatefulRuns } from './stateful.ts';
 import type { RunnerRules } from './policy.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { buildVerdictReport, type VerdictReport } from './verdict-report.ts';
@@ -41,6 +42,8 @@ export interface LaunchDeps {
   progressIntervalMs: number;
   /** How long a run whose waiting caller left may wait for a retry to attach (0: cancel at once). */
   reattachGraceMs: number;
+  /** How long a stateful hook answers with its verdict after the run ended. */
+  statefulTtlMs: number;
   /** Remote write for every run ('' disables) and the dashboard the answers link to. */
   prometheusRwUrl: string;
   grafanaUrl: string;
@@ -57,6 +60,8 @@ interface LaunchContext {
 
 interface LaunchOutcome {
   runId: string;
+  /** 202 for a stateful hook's run under way (started, or still running); else 200. */
+  status?: 200 | 202;
   /** The body of the 200 answer: k6's output for waited runs, empty for async ones. */
   body: string;
   /** The verdict as an object (waited runs), for `Accept: application/json`. */
@@ -129,6 +134,34 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   }
 
   const attachments = createAttachments(deps.reattachGraceMs);
+  const stateful = createStatefulRuns({ ttlMs: deps.statefulTtlMs, clock: deps.clock });
+
+  // A stateful hook's later calls answer from the run's state, never start a second run.
+  function answerFromState(req: LaunchRequest, hook: string, ctx: LaunchContext) {
+    const state = stateful.lookup(statefulSlot(req), hook);
+    if (state.kind === 'none') return undefined;
+    ctx.logger.info('stateful hook: answering from the run', {
+      runId: state.kind === 'running' ? state.progress.runId : state.result.runId,
+      state: state.kind === 'running' ? 'running' : state.result.verdict,
+    });
+    if (state.kind === 'running') return { ...state.progress, status: 202 as const };
+    return answer(state.result, { runner: req.runner ?? deps.defaultRunner });
+  }
+
+  // The first call of a stateful hook: 202 started — or the verdict, when the run attached to
+  // had one already (a pod run another replica finished).
+  function startedStatefully(
+    req: LaunchRequest,
+    hook: string,
+    handle: RunHandle,
+    kind: RunnerKind,
+  ) {
+    stateful.remember(statefulSlot(req), hook, handle);
+    if (Bun.peek.status(handle.result) === 'fulfilled') {
+      return answer(Bun.peek(handle.result) as RunResult, { runner: kind });
+    }
+    return { runId: handle.runId, status: 202 as const, body: `started: run ${handle.runId}\n` };
+  }
 
   // Holds the run while this caller waits; a caller that leaves hands it to the attachments.
   function holdWhileCallerWaits(signal: AbortSignal, handle: RunHandle): () => void {
@@ -161,7 +194,12 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     async launch(req, ctx) {
       const key = hookKeyOf(req); // one script digest per request
       const hook = hookId(key);
-      const underWay = req.waitForResults ? deps.registry.attachable(hook) : undefined;
+      if (req.mode === 'stateful') {
+        const known = answerFromState(req, hook, ctx);
+        if (known) return known;
+      }
+      const waited = req.mode === 'blocking' && req.waitForResults;
+      const underWay = waited ? deps.registry.attachable(hook) : undefined;
       if (underWay) return attach(underWay, req, ctx);
       const picked = pickRunner(req);
       const admitted = admit(req, key, picked.kind !== 'local');
@@ -175,7 +213,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         namespace: req.namespace,
         name: req.name,
         phase: req.phase,
-        mode: req.waitForResults ? 'wait' : 'async',
+        mode: req.mode === 'stateful' ? 'stateful' : req.waitForResults ? 'wait' : 'async',
         hook,
         ...(handle.pid === undefined ? {} : { pid: handle.pid }),
         startedAt: handle.startedAt,
@@ -198,6 +236,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
       try {
         const cloudUrl = await verdicts.checkStart(run, await handle.started);
         verdicts.follow(run, cloudUrl);
+        if (req.mode === 'stateful') return startedStatefully(req, hook, handle, picked.kind);
         if (!req.waitForResults) {
           run.logger.info(
             `the load test for ${req.name}.${req.namespace} was launched successfully!`,
@@ -224,6 +263,11 @@ function answer(result: RunResult, run: Parameters<typeof buildVerdictReport>[1]
   if (result.cancelReason === 'shutdown') throw new ShuttingDown();
   const reason = `failed to run: ${describeExit(result)} (${result.reason})`;
   throw new TestFailed(reason, result.output + link, report);
+}
+
+/** One stateful run at a time per canary and phase; its identity (checksum, script) varies. */
+function statefulSlot(req: Pick<LaunchRequest, 'namespace' | 'name' | 'phase'>): string {
+  return JSON.stringify([req.namespace, req.name, req.phase]);
 }
 
 /** The run's `testid` tag in remote write: namespace/name/run id. */

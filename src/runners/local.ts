@@ -359,4 +359,5 @@ const CANCEL_TEXT: Record<CancelReason, string> = {
   shutdown: 'canceled: k6gate is shutting down',
   'cloud-url-missing': 'stopped: k6 printed no k6 Cloud URL although upload_to_cloud is set',
   interrupted: 'interrupted (Ctrl-C)',
+  superseded: 'ended: a new revision of the canary (checksum or script) started its own run',
 };

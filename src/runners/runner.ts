@@ -14,7 +14,9 @@ export type CancelReason =
   | 'start-timeout'
   | 'cloud-url-missing'
   /** `k6gate run` was interrupted (Ctrl-C). */
-  | 'interrupted';
+  | 'interrupted'
+  /** A stateful hook was called for a new revision (checksum or script) of the canary. */
+  | 'superseded';
 
 export interface RunSpec {
   runId: string;

@@ -1,0 +1,92 @@
+// Stateful rollout hooks (metadata mode: "stateful"). Flagger calls a rollout hook at every
+// analysis interval; the first call for a canary + phase starts the run and answers 202
+// `started`, each later call answers from the run's state: still running → 202 with the elapsed
+// time and k6's last progress line; passed → 200 with the summary; failed → 400 with the reason
+// (Flagger counts 200–202 as success, so the analysis goes on while the test runs and halts the
+// interval it fails). The verdict is kept --stateful-ttl, then forgotten. A call whose checksum
+// or script differs (a new revision) ends the old run and starts afresh. This state is the
+// replica's own; pod runs also keep theirs on the run object (pod-run.ts), so a call that lands
+// on another replica attaches to the run there.
+
+import type { Clock } from '../core/clock.ts';
+import type { RunHandle, RunResult } from '../runners/runner.ts';
+
+/** A 202 answer while the run goes on. */
+export interface Progress {
+  runId: string;
+  body: string;
+}
+
+interface Entry {
+  /** The hook's identity (checksum and script digest): a different one is a new revision. */
+  identity: string;
+  handle: RunHandle;
+  result?: RunResult;
+  /** When the verdict stops being answered (verdict time + TTL). */
+  expiresAt?: number;
+}
+
+export type StatefulState =
+  | { kind: 'none' }
+  | { kind: 'running'; progress: Progress }
+  | { kind: 'ended'; result: RunResult; handle: RunHandle };
+
+export interface StatefulRuns {
+  /** This call's state. A run of another identity in the same slot is ended (`superseded`). */
+  lookup(slot: string, identity: string): StatefulState;
+  /** Remembers a run that just started for `slot`. */
+  remember(slot: string, identity: string, handle: RunHandle): void;
+  /** The answer of a run under way: elapsed time and k6's last progress line. */
+  progress(handle: RunHandle): Progress;
+}
+
+export function createStatefulRuns(opts: { ttlMs: number; clock: Clock }): StatefulRuns {
+  const slots = new Map<string, Entry>();
+
+  // Forgets verdicts past their TTL (on every call: a few entries per canary at most).
+  function expire() {
+    const now = opts.clock.now();
+    for (const [slot, e] of slots)
+      if (e.expiresAt !== undefined && e.expiresAt <= now) slots.delete(slot);
+  }
+
+  function progress(handle: RunHandle): Progress {
+    const seconds = Math.round((opts.clock.now() - handle.startedAt) / 1000);
+    const last = lastProgressLine(handle.output());
+    return {
+      runId: handle.runId,
+      body: `running for ${seconds}s${last ? `: ${last}` : ''}\n`,
+    };
+  }
+
+  return {
+    lookup(slot, identity) {
+      expire();
+      const e = slots.get(slot);
+      if (!e) return { kind: 'none' };
+      if (e.identity !== identity) {
+        slots.delete(slot);
+        if (!e.result) e.handle.cancel('superseded');
+        return { kind: 'none' };
+      }
+      if (e.result) return { kind: 'ended', result: e.result, handle: e.handle };
+      return { kind: 'running', progress: progress(e.handle) };
+    },
+    remember(slot, identity, handle) {
+      const entry: Entry = { identity, handle };
+      slots.set(slot, entry);
+      void handle.result.then((result) => {
+        entry.result = result;
+        entry.expiresAt = opts.clock.now() + opts.ttlMs;
+      });
+    },
+    progress,
+  };
+}
+
+/** k6's last progress line (`running (0m12.0s), 10/10 VUs, …` or a bar), else its last line. */
+function lastProgressLine(output: string): string {
+  const lines = output.trimEnd().split('\n');
+  const running = lines.findLast((l) => /^running \(|\[\s*\d+%\s*\]/.test(l.trim()));
+  return (running ?? lines.at(-1) ?? '').trim().slice(0, 300);
+}
