@@ -92,11 +92,11 @@ test('a new checksum (a new revision) ends the old run and starts afresh', async
 }, 30_000);
 
 test('after --stateful-ttl the verdict is forgotten: the next call starts a new run', async () => {
-  d = startInProcess({ args: ['--stateful-ttl', '1s'] });
+  d = startInProcess({ args: ['--stateful-ttl', '3s'] });
   const body = hook(doubleScript('mode=pass duration=1s'));
   const answers = await analysisLoop(d.url, body);
   expect(answers.at(-1)!.status).toBe(200);
-  await Bun.sleep(1200);
+  await Bun.sleep(3200);
   const fresh = await postLaunch(d.url, body);
   expect(fresh.status).toBe(202);
   expect((await fresh.text()).split('\n')[0]).toStartWith('started: run ');
