@@ -121,6 +121,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         secretRefs: req.secretRefs,
         pod: req.pod,
         onOutput: ctx.onOutput,
+        ...(req.mode === 'stateful' ? { keepForMs: deps.statefulTtlMs } : {}),
         ...(deps.prometheusRwUrl && req.prometheusRw
           ? { prometheusRw: { url: deps.prometheusRwUrl, testId: testIdOf(req, runId) } }
           : {}),

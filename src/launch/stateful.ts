@@ -12,7 +12,7 @@ import type { Clock } from '../core/clock.ts';
 import type { RunHandle, RunResult } from '../runners/runner.ts';
 
 /** A 202 answer while the run goes on. */
-export interface Progress {
+interface Progress {
   runId: string;
   body: string;
 }
@@ -26,7 +26,7 @@ interface Entry {
   expiresAt?: number;
 }
 
-export type StatefulState =
+type StatefulState =
   | { kind: 'none' }
   | { kind: 'running'; progress: Progress }
   | { kind: 'ended'; result: RunResult; handle: RunHandle };

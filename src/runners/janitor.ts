@@ -33,10 +33,13 @@ export async function sweepOrphans(opts: JanitorOptions): Promise<number> {
       for (const item of list) {
         const deadline = Date.parse(item.metadata.annotations?.[DEADLINE_ANNOTATION] ?? '');
         if (!(deadline < opts.clock.now())) continue;
-        opts.logger.warn('deleting a run left past its deadline (no k6gate came back for it)', {
-          run: `${ns}/${item.metadata.name}`,
-          deadline: new Date(deadline).toISOString(),
-        });
+        opts.logger.warn(
+          'deleting a run past its deadline (no k6gate came back for it, or a stateful verdict expired)',
+          {
+            run: `${ns}/${item.metadata.name}`,
+            deadline: new Date(deadline).toISOString(),
+          },
+        );
         await deleteRunObject(opts.kube, `${collection}/${item.metadata.name}`, opts.logger);
         deleted++;
       }

@@ -49,7 +49,8 @@ function jobObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
       backoffLimit: 0,
       // A Job no k6gate came back for (its daemon stopped, no retry) is deleted an hour after
       // it ended by the TTL controller.
-      ttlSecondsAfterFinished: 3600,
+      // A stateful hook's Job is kept at least as long as its verdict is answered.
+      ttlSecondsAfterFinished: Math.max(3600, Math.ceil((spec.keepForMs ?? 0) / 1000)),
       ...(opts.maxRunMs > 0 ? { activeDeadlineSeconds: Math.ceil(opts.maxRunMs / 1000) } : {}),
       template: {
         metadata: runnerPodMetadata(spec),

@@ -4,7 +4,8 @@
 // 0 failing the run and named in the reason; a run object that reports a failure of its own (a
 // TestRun in stage `error`) ends it at once. k6gate's own start deadline holds for a run that
 // never starts. Whatever ends the run, its object is deleted with a foreground cascade after the
-// outcome was read — except on k6gate's shutdown, when the run is left to a retry.
+// outcome was read — except on k6gate's shutdown, when the run is left to a retry, and for a
+// stateful hook, whose object keeps the verdict for other replicas (pod-state.ts).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/log.ts';
@@ -23,6 +24,7 @@ import {
   type PodOutcome,
   type PodRunnerOptions,
 } from './pods.ts';
+import { recordedResult, recordVerdict, supersedeOthers } from './pod-state.ts';
 import type { CancelReason, RunHandle, RunResult, RunSpec, StartOutcome } from './runner.ts';
 
 interface PodRun {
@@ -67,13 +69,21 @@ export async function startRunObject(
   const name = runObjectName(spec);
   const made = await createOrAttach(opts.kube, target.collection, target.build(name));
   if (made.attached) {
+    const recorded = recordedResult(made.meta, spec, target.kind);
     opts.logger.info('attaching to the run already under way for this canary, phase and checksum', {
       [target.kind.toLowerCase()]: `${spec.namespace}/${name}`,
       runId: made.runId,
+      ...(recorded ? { verdict: recorded.verdict } : {}),
     });
-  } else if (!spec.bundle) {
-    const owner = { apiVersion: target.apiVersion, kind: target.kind, uid: made.uid };
-    await createScriptConfigMap(opts.kube, spec, name, owner);
+    if (recorded) return endedRun(recorded, opts.clock.now());
+  } else {
+    if (spec.keepForMs !== undefined) {
+      await supersedeOthers(opts.kube, target.collection, spec, name, opts.logger);
+    }
+    if (!spec.bundle) {
+      const owner = { apiVersion: target.apiVersion, kind: target.kind, uid: made.uid };
+      await createScriptConfigMap(opts.kube, spec, name, owner);
+    }
   }
   return supervisePodRun(
     {
@@ -88,6 +98,18 @@ export async function startRunObject(
     spec,
     opts,
   );
+}
+
+/** A run that ended before this replica saw it: its recorded verdict. */
+function endedRun(result: RunResult, now: number): RunHandle {
+  return {
+    runId: result.runId,
+    startedAt: now - result.durationMs,
+    started: Promise.resolve({ kind: 'started', cloudUrl: undefined }),
+    result: Promise.resolve(result),
+    cancel: () => {},
+    output: () => result.output,
+  };
 }
 
 interface Ending {
@@ -157,9 +179,8 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
     started.resolve({ kind: 'exited' });
     const output = await readLogs(opts.kube, spec.namespace, ending.pods, logger);
     watching.abort();
-    if (!cancelReason) await deleteRunObject(opts.kube, run.path, logger);
     const aborted = cancelReason !== undefined;
-    return {
+    const result: RunResult = {
       runId: spec.runId,
       exitCode: ending.exitCode,
       signal: null,
@@ -175,6 +196,13 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
       truncated: false,
       outputBytes: Buffer.byteLength(output),
     };
+    if (aborted) return result;
+    if (spec.keepForMs === undefined) await deleteRunObject(opts.kube, run.path, logger);
+    else {
+      const keep = { keepForMs: spec.keepForMs, now: opts.clock.now() };
+      await recordVerdict(opts.kube, run.path, result, keep, logger);
+    }
+    return result;
   })();
 
   return {

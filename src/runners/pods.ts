@@ -141,7 +141,8 @@ export function runObjectName(spec: Pick<RunSpec, 'labels' | 'script' | 'bundle'
   return `k6gate-${hash.digest('hex').slice(0, 16)}`;
 }
 
-export type Created = { attached: false; uid: string } | { attached: true; runId: string };
+export type Created =
+  { attached: false; uid: string } | { attached: true; runId: string; meta: ObjectMeta };
 
 /** POSTs the run object; on 409 (it exists) the run is already under way: attach to it. */
 export async function createOrAttach(
@@ -159,7 +160,7 @@ export async function createOrAttach(
         `error while launching test: a ${object.kind} of the same run exists but cannot be read`,
       );
     }
-    return { attached: true, runId };
+    return { attached: true, runId, meta: found.metadata };
   }
   if (!res.ok) throw await refusal(res, 'POST', collection);
   const created = (await res.json()) as { metadata: ObjectMeta };

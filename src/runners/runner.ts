@@ -43,6 +43,9 @@ export interface RunSpec {
   /** How runner pods look: labels, annotations (e.g. to keep a mesh sidecar out), parallelism,
    * resources, placement, image. Local runs have none set. */
   pod: Readonly<PodOptions>;
+  /** A stateful hook's pod run: keep the run object this long after the verdict, with the
+   * verdict on it, so any replica answers (pod-state.ts). Local runs ignore it. */
+  keepForMs?: number | undefined;
   /** Each chunk of k6's output as it comes (`k6gate run` streams it to the terminal). */
   onOutput?: ((chunk: Uint8Array) => void) | undefined;
 }

@@ -12,7 +12,7 @@ export const RUNNER_RULES = {
     {
       apiGroups: ['batch'],
       resources: ['jobs'],
-      verbs: ['create', 'get', 'list', 'watch', 'delete'],
+      verbs: ['create', 'get', 'list', 'watch', 'patch', 'delete'],
     },
     ...COMMON,
   ],
@@ -20,7 +20,7 @@ export const RUNNER_RULES = {
     {
       apiGroups: ['k6.io'],
       resources: ['testruns'],
-      verbs: ['create', 'get', 'list', 'watch', 'delete'],
+      verbs: ['create', 'get', 'list', 'watch', 'patch', 'delete'],
     },
     ...COMMON,
   ],

@@ -1,0 +1,114 @@
+// A stateful hook's pod run keeps its state on its run object, so any replica answers: when the
+// run ends, its verdict is written as an annotation and the object is kept until the deadline
+// annotation (verdict + --stateful-ttl; the janitor deletes it then) instead of being deleted.
+// A replica whose call finds the object (409) answers from that annotation; a new revision of
+// the canary deletes the runs of older ones, wherever they were started.
+
+import type { Logger } from '../core/log.ts';
+import type { Verdict } from '../k6/exit-codes.ts';
+import type { KubeTransport } from '../kube/client.ts';
+import { kubeRequest, type ObjectMeta } from '../kube/objects.ts';
+import { DEADLINE_ANNOTATION, deleteRunObject } from './pods.ts';
+import type { RunResult, RunSpec } from './runner.ts';
+
+const VERDICT_ANNOTATION = 'k6gate.io/verdict';
+
+interface Recorded {
+  verdict: Verdict;
+  reason: string;
+  exitCode: number | null;
+  durationMs: number;
+}
+
+/** Writes the verdict on the run object and moves its deadline to now + `keepForMs`. */
+export async function recordVerdict(
+  kube: KubeTransport,
+  path: string,
+  result: RunResult,
+  keep: { keepForMs: number; now: number },
+  logger: Logger,
+) {
+  const recorded: Recorded = {
+    verdict: result.verdict,
+    reason: result.reason,
+    exitCode: result.exitCode,
+    durationMs: Math.round(result.durationMs),
+  };
+  const annotations = {
+    [VERDICT_ANNOTATION]: JSON.stringify(recorded),
+    [DEADLINE_ANNOTATION]: new Date(keep.now + keep.keepForMs).toISOString(),
+  };
+  try {
+    const res = await kube.request('PATCH', path, {
+      body: { metadata: { annotations } },
+      contentType: 'application/merge-patch+json',
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  } catch (err) {
+    logger.error('cannot record the verdict on the run; other replicas will not see it', {
+      err,
+      path,
+    });
+  }
+}
+
+/** The verdict another replica recorded on the run object, if any. */
+export function recordedResult(
+  meta: ObjectMeta,
+  spec: RunSpec,
+  kind: string,
+): RunResult | undefined {
+  const text = meta.annotations?.[VERDICT_ANNOTATION];
+  if (!text) return undefined;
+  let r: Recorded;
+  try {
+    r = JSON.parse(text) as Recorded;
+  } catch {
+    return undefined;
+  }
+  const output = `(k6gate: the verdict recorded on ${kind} ${meta.name} by the replica that watched the run)`;
+  return {
+    runId: meta.labels?.['k6gate.io/run-id'] ?? spec.runId,
+    exitCode: r.exitCode,
+    signal: null,
+    verdict: r.verdict,
+    reason: r.reason,
+    durationMs: r.durationMs,
+    timedOut: false,
+    canceled: false,
+    cancelReason: undefined,
+    forceKilled: false,
+    thresholds: [],
+    output,
+    truncated: false,
+    outputBytes: Buffer.byteLength(output),
+  };
+}
+
+/** Deletes the runs of this canary and phase other than `keep` (older revisions). */
+export async function supersedeOthers(
+  kube: KubeTransport,
+  collection: string,
+  spec: RunSpec,
+  keep: string,
+  logger: Logger,
+) {
+  const l = spec.labels;
+  const selector = encodeURIComponent(
+    ['k6gate.io/canary-namespace', 'k6gate.io/canary-name', 'k6gate.io/phase']
+      .map((k) => `${k}=${l[k] ?? ''}`)
+      .join(','),
+  );
+  const list = await kubeRequest<{ items: { metadata: ObjectMeta }[] }>(
+    kube,
+    'GET',
+    `${collection}?labelSelector=${selector}`,
+  );
+  for (const item of list?.items ?? []) {
+    if (item.metadata.name === keep) continue;
+    logger.info('a new revision of the canary: deleting the run of the old one', {
+      run: item.metadata.name,
+    });
+    await deleteRunObject(kube, `${collection}/${item.metadata.name}`, logger);
+  }
+}
