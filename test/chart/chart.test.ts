@@ -9,7 +9,7 @@ import { parseAuthFile } from '../../src/auth/clients.ts';
 import { SETTINGS } from '../../src/config.ts';
 import { configFrom } from '../helpers/config.ts';
 import { CHART, describeHelm, helm, renderChart } from '../helpers/helm.ts';
-import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
+import { RUNNER_RULES, SCRIPT_CONFIGMAP_RULES } from '../helpers/runner-rbac.ts';
 
 const ciFiles = readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('.yaml'));
 const byKind = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -216,6 +216,42 @@ describeHelm('helm chart charts/k6gate', () => {
     const cluster = renderChart(['-f', join(CHART, 'ci/rbac-cluster-values.yaml')]);
     expect(byKind(cluster, 'ClusterRole')[0].rules[0].verbs).toEqual(['get']);
     expect(byKind(renderChart(), 'Role')).toEqual([]);
+  });
+
+  test('script_configmap: get on ConfigMaps in the canary namespaces (the right the kube test runs with), only when enabled', () => {
+    const on = [
+      '--set',
+      'kubernetes.enabled=true',
+      '--set',
+      'kubernetes.scriptConfigMaps.enabled=true',
+    ];
+    const objs = renderChart([
+      ...on,
+      '--set-json',
+      'kubernetes.scriptConfigMaps.namespaces=["team-a","team-b"]',
+    ]);
+    const roles = byKind(objs, 'Role').filter((r) => r.metadata.name.endsWith('-script-reader'));
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    expect(roles[0].rules).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+    ]);
+    expect(
+      byKind(objs, 'RoleBinding').filter((r) => r.metadata.name.endsWith('-script-reader')),
+    ).toHaveLength(2);
+    const cluster = renderChart([...on, '--set', 'kubernetes.rbac=cluster']);
+    expect(byKind(cluster, 'ClusterRole').map((r) => r.metadata.name)).toContain(
+      'k6gate-script-reader',
+    );
+    expect(
+      byKind(renderChart(['--set', 'kubernetes.enabled=true']), 'Role').some((r) =>
+        r.metadata.name.endsWith('-script-reader'),
+      ),
+    ).toBe(false);
+    const out = helm(['template', 't', CHART, '--set', 'kubernetes.scriptConfigMaps.enabled=true']);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain(
+      'kubernetes.scriptConfigMaps.enabled needs kubernetes.enabled=true',
+    );
   });
 
   test('runners: RBAC generated from the enabled kinds (the rights the kube tests run with), env for the daemon, bad combinations refused', () => {

@@ -25,3 +25,8 @@ export const RUNNER_RULES = {
     ...COMMON,
   ],
 };
+
+/** What script_configmap needs in a canary namespace, as the chart's script-rbac.yaml grants it. */
+export const SCRIPT_CONFIGMAP_RULES = [
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+];

@@ -20,10 +20,9 @@ import {
   until,
   type KubeCluster,
 } from '../helpers/kube-cluster.ts';
-import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
+import { RUNNER_RULES, SCRIPT_CONFIGMAP_RULES } from '../helpers/runner-rbac.ts';
 import { k6Archive } from '../helpers/k6-archive.ts';
 
-const READ_CONFIGMAPS = { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] };
 const example = parseAllDocuments(
   readFileSync(join(REPO, 'example/extras/canary-script-from-configmap.yaml'), 'utf8'),
 ).map((d) => d.toJSON());
@@ -59,7 +58,7 @@ describeKube('script_configmap against a real API server', () => {
   beforeAll(async () => {
     cluster = await getKubeCluster();
     ({ ns, kube } = await runnerNamespace(cluster.env, 'scripts', [
-      READ_CONFIGMAPS,
+      ...SCRIPT_CONFIGMAP_RULES,
       ...RUNNER_RULES.job,
       ...RUNNER_RULES['k6-operator'],
     ]));
