@@ -121,13 +121,22 @@ describeKube('script_configmap against a real API server', () => {
   }, 60_000);
 
   test.each([
-    ['nope', /^metadata\.script_configmap: ConfigMap "nope" not found in namespace "scripts-/],
+    [
+      'nope',
+      /^error while validating request: metadata\.script_configmap: ConfigMap "nope" not found in namespace "scripts-/,
+    ],
     [
       'podinfo-load-test/main.js',
-      /^metadata\.script_configmap: ConfigMap "podinfo-load-test" has no key "main.js" \(its keys: data\.json, lib\.js, test\.js\)$/,
+      /^error while validating request: metadata\.script_configmap: ConfigMap "podinfo-load-test" has no key "main.js" \(its keys: data\.json, lib\.js, test\.js\)\n$/,
     ],
-    ['podinfo-load-test/../x', /^metadata\.script_configmap: expected "name" or "name\/key"/],
-    ['podinfo-load-test/..', /^metadata\.script_configmap: the key part is not a valid/],
+    [
+      'podinfo-load-test/../x',
+      /^error while validating request: metadata\.script_configmap: expected "name" or "name\/key"/,
+    ],
+    [
+      'podinfo-load-test/..',
+      /^error while validating request: metadata\.script_configmap: the key part is not a valid/,
+    ],
   ])('script_configmap %p: 400 naming the field', async (ref, message) => {
     const d = startInProcess({ kube });
     try {
@@ -189,7 +198,7 @@ describeKube('script_configmap against a real API server', () => {
           expect(object.spec.script).toEqual({
             configMap: { name: 'podinfo-load-test', file: 'test.js' },
           });
-          expect(operator!.stages.get(`${ns}/${object.metadata.name}`)).toContain('finished');
+          expect(operator!.stages.get(`${ns}/${object.metadata.name}`)).toContain('started');
         }
         // Only the users' ConfigMaps remain once the run's objects are gone.
         await until(async () => {
