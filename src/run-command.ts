@@ -37,6 +37,8 @@ Flags:
   --configmap ns/name[/key]  the script (and the files beside it) from a ConfigMap
   --runner local|job|k6-operator   where the test runs (default: local)
   --parallelism N            runner pods (k6-operator)
+  --pod-label K=V            a label on runner pods (repeatable; pod runs)
+  --pod-annotation K=V       an annotation on runner pods (repeatable; pod runs)
   --upload-to-cloud          stream results to k6 Cloud (K6_CLOUD_TOKEN)
   --slack-channel C          post the run to this Slack channel (repeatable; SLACK_TOKEN)
   --timeout D                stop the run after this Go duration (e.g. 10m)
@@ -61,12 +63,19 @@ interface RunPlan {
   settings: string[];
 }
 
-const REPEATED = { '--env': 'env', '--secret': 'secret', '--slack-channel': 'slack' } as const;
+const REPEATED = {
+  '--env': 'env',
+  '--secret': 'secret',
+  '--slack-channel': 'slack',
+  '--pod-label': 'label',
+  '--pod-annotation': 'annotation',
+} as const;
+type Lists = Record<(typeof REPEATED)[keyof typeof REPEATED], string[]>;
 const VALUED = ['--configmap', '--parallelism', '--timeout', '--namespace', '--name'] as const;
 
 /** Splits argv into the run's own flags, the script and the daemon settings. */
 function parseRunArgs(argv: readonly string[]): RunPlan | 'help' {
-  const lists: Record<'env' | 'secret' | 'slack', string[]> = { env: [], secret: [], slack: [] };
+  const lists: Lists = { env: [], secret: [], slack: [], label: [], annotation: [] };
   const values = new Map<string, string>();
   const settings: string[] = [];
   const bools = new Set<string>();
@@ -95,7 +104,7 @@ function parseRunArgs(argv: readonly string[]): RunPlan | 'help' {
 
 function planOf(
   positional: string[],
-  lists: Record<'env' | 'secret' | 'slack', string[]>,
+  lists: Lists,
   values: Map<string, string>,
   bools: Set<string>,
   settings: string[],
@@ -111,6 +120,13 @@ function planOf(
     slack_channels: lists.slack.join(','),
     upload_to_cloud: String(bools.has('--upload-to-cloud')),
   };
+  if (lists.label.length)
+    metadata.runner_labels = JSON.stringify(pairs(lists.label, '--pod-label', 'K=V'));
+  if (lists.annotation.length) {
+    metadata.runner_annotations = JSON.stringify(
+      pairs(lists.annotation, '--pod-annotation', 'K=V'),
+    );
+  }
   let namespace = values.get('--namespace') ?? 'default';
   if (configmap !== undefined) {
     const [ns, ...rest] = configmap.split('/');
@@ -158,6 +174,8 @@ const FLAG_OF: [RegExp, string][] = [
   [/^metadata\.kubernetes_secrets\b/, '--secret'],
   [/^metadata\.script_configmap\b/, '--configmap'],
   [/^metadata\.parallelism\b/, '--parallelism'],
+  [/^metadata\.runner_labels\b/, '--pod-label'],
+  [/^metadata\.runner_annotations\b/, '--pod-annotation'],
   [/^metadata\.runner\b/, '--runner'],
   [/^metadata\.script\b/, 'the script'],
   [/^name$/, '--name'],
@@ -287,6 +305,9 @@ function validate(plan: RunPlan, script: Record<string, string>) {
   }
 }
 
+// Text that ends its last line, so the verdict line stands on its own.
+const asLines = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}\n`);
+
 function killGroup(pid: number) {
   try {
     process.kill(-pid, 'SIGKILL');
@@ -314,7 +335,7 @@ async function launchAndReport(
   };
   try {
     const outcome = await service.launch(req, ctx);
-    if (!streamed) out(outcome.body); // pod runs: the runners' logs, read at the end
+    if (!streamed) out(asLines(outcome.body)); // pod runs: the runners' logs, read at the end
     const report = outcome.report;
     io.stdout(json ? `${JSON.stringify(report)}\n` : `k6gate: passed: ${report?.reason ?? ''}\n`);
     return 0;
@@ -323,7 +344,7 @@ async function launchAndReport(
     if (err instanceof FieldError) throw new UsageError(`${flagOf(err.field)}: ${err.message}`);
     const report =
       err instanceof TestFailed ? (err.details as VerdictReport | undefined) : undefined;
-    if (err instanceof TestFailed && !streamed && err.output) out(`${err.output}\n`);
+    if (err instanceof TestFailed && !streamed) out(asLines(err.output));
     if (json && report) io.stdout(`${JSON.stringify({ ...report, message: err.message })}\n`);
     else (report ? io.stdout : io.stderr)(`k6gate: ${err.message}\n`);
     if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
