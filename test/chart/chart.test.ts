@@ -232,9 +232,7 @@ describeHelm('helm chart charts/k6gate', () => {
     ]);
     const roles = byKind(objs, 'Role').filter((r) => r.metadata.name.endsWith('-script-reader'));
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['team-a', 'team-b']);
-    expect(roles[0].rules).toEqual([
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
-    ]);
+    expect(roles[0].rules).toEqual(SCRIPT_CONFIGMAP_RULES);
     expect(
       byKind(objs, 'RoleBinding').filter((r) => r.metadata.name.endsWith('-script-reader')),
     ).toHaveLength(2);
