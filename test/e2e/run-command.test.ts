@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { COMPILED, K6_DOUBLE, REPO } from '../helpers/daemon.ts';
 import { k6Archive } from '../helpers/k6-archive.ts';
-import { doubleScript, zombieChildren } from '../helpers/processes.ts';
+import { collect, doubleScript, zombieChildren } from '../helpers/processes.ts';
 
 const validate = new Ajv2020({ allErrors: true, strict: true }).compile(
   JSON.parse(readFileSync(join(REPO, 'schemas/verdict.schema.json'), 'utf8')),
@@ -40,15 +40,8 @@ function spawnRun(args: string[], opts: { stdin?: Uint8Array | string } = {}) {
   });
 }
 
-async function run(args: string[], opts: { stdin?: Uint8Array | string } = {}) {
-  const proc = spawnRun(args, opts);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr, last: stdout.trimEnd().split('\n').at(-1) };
-}
+const run = (args: string[], opts: { stdin?: Uint8Array | string } = {}) =>
+  collect(spawnRun(args, opts));
 
 test('a passing script: exit 0, k6 output streamed, the verdict last', async () => {
   const r = await run([script('pass.js', doubleScript('mode=pass duration=1s'))]);

@@ -223,3 +223,17 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000) {
     await Bun.sleep(20);
   }
 }
+
+/** Flagger's analysis loop calling a rollout hook: one call per interval (a second here) until
+ * an answer other than 202, at most `max` calls. */
+export async function analysisLoop(url: string, body: object, max = 60) {
+  const answers: { status: number; first: string; text: string }[] = [];
+  for (let i = 0; i < max; i++) {
+    const res = await postLaunch(url, body);
+    const text = await res.text();
+    answers.push({ status: res.status, first: text.split('\n')[0] ?? '', text });
+    if (res.status !== 202) break;
+    await Bun.sleep(1000);
+  }
+  return answers;
+}

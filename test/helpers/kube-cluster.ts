@@ -7,7 +7,9 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger } from '../../src/core/log.ts';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
+import { sweepOrphans } from '../../src/runners/janitor.ts';
 import { getKubeEnv, type KubeEnv } from './kube-apiserver.ts';
 
 export interface KubeCluster {
@@ -179,4 +181,14 @@ export async function runnerNamespace(
   const kc = loadKubeConfig('kubeconfig', env.daemonKubeconfig);
   if (!kc) throw new Error('no kubeconfig');
   return { ns, kube: createKubeTransport(kc) };
+}
+
+/** One janitor sweep of `ns` as if the clock said `now`; how many runs it deleted. */
+export function sweepAt(kube: KubeTransport, ns: string, now: number): Promise<number> {
+  return sweepOrphans({
+    kube,
+    logger: createLogger({ level: 'error', format: 'json' }),
+    clock: { now: () => now },
+    namespaces: () => [ns],
+  });
 }

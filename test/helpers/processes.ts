@@ -1,4 +1,5 @@
-// Process checks shared by tests and benchmarks: zombie children, from /proc.
+// Process helpers shared by tests and benchmarks: zombie children (from /proc), and a child's
+// whole output with its exit code.
 
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -21,3 +22,13 @@ export function zombieChildren(pid = process.pid): number[] {
 /** A script for the k6 contract double: its directive line and an empty default function. */
 export const doubleScript = (directives: string) =>
   `// k6-double: ${directives}\nexport default function () {}\n`;
+
+/** Everything a piped child printed, its exit code, and its last stdout line. */
+export async function collect(proc: Bun.Subprocess<'ignore' | Blob, 'pipe', 'pipe'>) {
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr, last: stdout.trimEnd().split('\n').at(-1) };
+}

@@ -5,7 +5,7 @@
 // the old run and starts afresh; the verdict is forgotten after --stateful-ttl.
 
 import { afterEach, expect, test } from 'bun:test';
-import { flaggerPayload, postLaunch, startInProcess } from '../helpers/daemon.ts';
+import { analysisLoop, flaggerPayload, postLaunch, startInProcess } from '../helpers/daemon.ts';
 import { doubleScript } from '../helpers/processes.ts';
 
 let d: ReturnType<typeof startInProcess> | undefined;
@@ -19,19 +19,6 @@ const hook = (script: string, over: { checksum?: string; name?: string } = {}) =
   type: 'rollout',
   ...(over.checksum ? { checksum: over.checksum } : {}),
 });
-
-/** Flagger's loop: one call per interval until an answer other than 202 (at most `max`). */
-async function analysisLoop(url: string, body: object, max = 30) {
-  const answers: { status: number; first: string; text: string }[] = [];
-  for (let i = 0; i < max; i++) {
-    const res = await postLaunch(url, body);
-    const text = await res.text();
-    answers.push({ status: res.status, first: text.split('\n')[0] ?? '', text });
-    if (res.status !== 202) break;
-    await Bun.sleep(1000);
-  }
-  return answers;
-}
 
 const launches = () => d!.records.filter((r) => r.msg === 'launched k6').length;
 

@@ -6,8 +6,6 @@
 // cascade leaves no Job, Pod or ConfigMap.
 
 import { beforeAll, expect, test } from 'bun:test';
-import { createLogger } from '../../src/core/log.ts';
-import { sweepOrphans } from '../../src/runners/janitor.ts';
 import type { KubeTransport } from '../../src/kube/client.ts';
 import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
@@ -17,6 +15,7 @@ import {
   objectsLeft,
   RESTRICTED,
   runnerNamespace,
+  sweepAt,
   until,
   type KubeCluster,
 } from '../helpers/kube-cluster.ts';
@@ -213,13 +212,7 @@ describeKube('runner: job on a kwok cluster', () => {
     const deadline = Date.parse(job.metadata.annotations['k6gate.io/deadline']);
     expect(deadline - Date.parse(job.metadata.creationTimestamp)).toBeGreaterThan(10 * 60_000);
 
-    const sweep = (now: number) =>
-      sweepOrphans({
-        kube,
-        logger: createLogger({ level: 'error', format: 'json' }),
-        clock: { now: () => now },
-        namespaces: () => [ns],
-      });
+    const sweep = (now: number) => sweepAt(kube, ns, now);
     expect(await sweep(deadline - 1000)).toBe(0); // not yet
     expect(await sweep(deadline + 1000)).toBe(1);
     await until(async () => (await left()) === 0, 'the cascade');

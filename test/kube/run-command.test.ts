@@ -5,6 +5,7 @@
 import { beforeAll, expect, test } from 'bun:test';
 import { COMPILED, K6_DOUBLE } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
+import { collect } from '../helpers/processes.ts';
 import {
   getKubeCluster,
   objectsLeft,
@@ -54,12 +55,7 @@ describeKube('k6gate run against a kwok cluster', () => {
         stderr: 'pipe',
       },
     );
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr, last: stdout.trimEnd().split('\n').at(-1) };
+    return collect(proc);
   }
 
   test('--configmap ns/name/key with --secret: the files beside the entry, the secret as a value', async () => {

@@ -6,16 +6,15 @@
 // TestRun gives the same loop.
 
 import { beforeAll, expect, test } from 'bun:test';
-import { createLogger } from '../../src/core/log.ts';
 import type { KubeTransport } from '../../src/kube/client.ts';
-import { sweepOrphans } from '../../src/runners/janitor.ts';
-import { flaggerPayload, postLaunch, startInProcess } from '../helpers/daemon.ts';
+import { analysisLoop, flaggerPayload, postLaunch, startInProcess } from '../helpers/daemon.ts';
 import { getOperatorDouble } from '../helpers/k6-operator-double.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
 import {
   getKubeCluster,
   objectsLeft,
   runnerNamespace,
+  sweepAt,
   until,
   type KubeCluster,
 } from '../helpers/kube-cluster.ts';
@@ -42,18 +41,6 @@ const statefulJob = (exitCode: string, delay: string, extra: Record<string, stri
   }),
   ...extra,
 });
-
-/** Flagger's analysis loop: a call every second until an answer other than 202. */
-async function analysisLoop(url: string, body: object, max = 60) {
-  const answers: { status: number; first: string }[] = [];
-  for (let i = 0; i < max; i++) {
-    const res = await postLaunch(url, body);
-    answers.push({ status: res.status, first: (await res.text()).split('\n')[0] ?? '' });
-    if (res.status !== 202) break;
-    await Bun.sleep(1000);
-  }
-  return answers;
-}
 
 describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => {
   let cluster: KubeCluster;
@@ -104,13 +91,7 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
 
       const deadline = Date.parse(job!.metadata.annotations!['k6gate.io/deadline']!);
       expect(deadline - Date.now()).toBeGreaterThan(50 * 60_000); // verdict + 1h
-      const sweep = (now: number) =>
-        sweepOrphans({
-          kube,
-          logger: createLogger({ level: 'error', format: 'json' }),
-          clock: { now: () => now },
-          namespaces: () => [ns],
-        });
+      const sweep = (now: number) => sweepAt(kube, ns, now);
       expect(await sweep(deadline - 1000)).toBe(0);
       expect(await sweep(deadline + 1000)).toBe(1);
       await until(async () => (await objectsLeft(cluster.env, ns)).length === 0, 'the cascade');
@@ -129,7 +110,7 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
       };
       const answers = await analysisLoop(d.url, body);
       expect(answers[0]!.status).toBe(202);
-      expect(answers.at(-1)).toEqual({
+      expect(answers.at(-1)).toMatchObject({
         status: 400,
         first: 'failed to run: exit status 99 (thresholds crossed)',
       });
