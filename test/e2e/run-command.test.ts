@@ -12,6 +12,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import { COMPILED, K6_DOUBLE, REPO } from '../helpers/daemon.ts';
 import { k6Archive } from '../helpers/k6-archive.ts';
 import { collect, doubleScript, zombieChildren } from '../helpers/processes.ts';
+import { startSlackRecorder } from '../helpers/slack-recorder.ts';
 
 const validate = new Ajv2020({ allErrors: true, strict: true }).compile(
   JSON.parse(readFileSync(join(REPO, 'schemas/verdict.schema.json'), 'utf8')),
@@ -31,16 +32,19 @@ function script(name: string, text: string): string {
 
 const ENV = { PATH: process.env.PATH ?? '', K6_BINARY: K6_DOUBLE, TEMP_DIR: runTemp };
 
-function spawnRun(args: string[], opts: { stdin?: Uint8Array | string } = {}) {
+function spawnRun(
+  args: string[],
+  opts: { stdin?: Uint8Array | string; env?: Record<string, string> } = {},
+) {
   return Bun.spawn([COMPILED, 'run', ...args], {
-    env: ENV,
+    env: { ...ENV, ...opts.env },
     stdin: opts.stdin === undefined ? 'ignore' : new Blob([opts.stdin]),
     stdout: 'pipe',
     stderr: 'pipe',
   });
 }
 
-const run = (args: string[], opts: { stdin?: Uint8Array | string } = {}) =>
+const run = (args: string[], opts: Parameters<typeof spawnRun>[1] = {}) =>
   collect(spawnRun(args, opts));
 
 test('a passing script: exit 0, k6 output streamed, the verdict last', async () => {
@@ -178,4 +182,22 @@ test('--help tells the run flags and exit codes', async () => {
   ])
     expect(r.stdout).toContain(flag);
   expect(r.stdout).toContain('105 after Ctrl-C');
+});
+
+test('--slack-channel: the run is announced and its verdict posted before k6gate exits', async () => {
+  const slack = startSlackRecorder();
+  try {
+    const r = await run(
+      ['--slack-channel', 'team-a', script('slack.js', doubleScript('mode=fail-thresholds'))],
+      { env: { SLACK_TOKEN: 'xoxb-run-command-test', SLACK_API_URL: slack.apiUrl } },
+    );
+    expect(r.code).toBe(99);
+    expect(slack.methods()).toContain('chat.postMessage');
+    const update = slack.calls.find((c) => c.method === 'chat.update');
+    expect(JSON.stringify(update?.params)).toContain('has failed: thresholds crossed');
+    expect(slack.methods()).toContain('upload'); // k6-results.txt in the thread
+    expect(r.stdout + r.stderr).not.toContain('xoxb-run-command-test');
+  } finally {
+    await slack.stop();
+  }
 });
