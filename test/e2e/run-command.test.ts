@@ -201,3 +201,26 @@ test('--slack-channel: the run is announced and its verdict posted before k6gate
     await slack.stop();
   }
 });
+
+test('--timeout stops the run at its deadline (k6 stops cleanly: 105)', async () => {
+  const r = await run(['--timeout', '1s', script('long.js', doubleScript('mode=hang'))]);
+  expect(r.code).toBe(105);
+  expect(r.stdout).toContain('█ TOTAL RESULTS');
+  expect(r.last).toBe(
+    'k6gate: failed to run: exit status 105 (stopped at the run deadline (max run duration))',
+  );
+}, 30_000);
+
+test('--upload-to-cloud: k6 streams to k6 Cloud with the token from the environment', async () => {
+  const r = await run(
+    ['--json', '--upload-to-cloud', script('cloud.js', doubleScript('mode=pass'))],
+    {
+      env: { K6_CLOUD_TOKEN: 'cloud-token-for-test' },
+    },
+  );
+  expect(r.code).toBe(0);
+  const verdict = JSON.parse(r.stdout);
+  expect(validate(verdict)).toBe(true);
+  expect(verdict.cloudUrl).toMatch(/^https:\/\/app\.k6\.io\/runs\/\d+$/);
+  expect(r.stdout + r.stderr).not.toContain('cloud-token-for-test');
+});
