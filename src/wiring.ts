@@ -46,6 +46,8 @@ export interface DaemonParts {
   scripts?: ScriptSource;
   /** Sweep expired pod runs (default true; `k6gate run` does not). */
   janitor?: boolean;
+  /** Seconds one watch of a pod run lasts before it is re-opened (default 300; tests shorten it). */
+  podWatchSeconds?: number;
 }
 
 export function buildDaemon(parts: DaemonParts) {
@@ -73,6 +75,7 @@ export function buildDaemon(parts: DaemonParts) {
     usedNamespaces,
     kube: parts.kube,
     image: config.runnerImage,
+    ...(parts.podWatchSeconds ? { watchSeconds: parts.podWatchSeconds } : {}),
     serviceAccount: config.runnerServiceAccount,
     logger,
     clock,

@@ -2,6 +2,7 @@
 // (a missing permission names the verb, resource and namespace, and the chart value that
 // grants it), and watches read as a stream of events (never polled).
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Upstream } from '../core/errors.ts';
 import type { KubeTransport } from './client.ts';
 
@@ -74,9 +75,44 @@ export async function refusal(res: Response, method: string, path: string): Prom
   return new Upstream(`kubernetes API answered ${code} to ${method} ${path}: ${message}`);
 }
 
-/** Events of a watch (`path` with ?watch=1 and its selectors), until the signal aborts or the
- * server ends the stream. */
-export async function* watchObjects<T>(
+/** How long one watch request lasts (the API server's `timeoutSeconds`) before it is re-opened:
+ * the server ends watches on its own after --min-request-timeout (30–60 min), so a run longer
+ * than that would otherwise never see its end. */
+const WATCH_SECONDS = 300;
+/** A watch that fails this many times in a row (no event between) gives up. */
+const WATCH_FAILURES = 5;
+
+/** Events of a watch (`path` with ?watch=1 and its selectors) until the signal aborts: re-opened
+ * whenever the server ends it (its timeout, an API server restart), after a second. A re-opened
+ * watch starts with ADDED events for what exists, so consumers read events as state. Throws
+ * after WATCH_FAILURES failed opens in a row. */
+export async function* watchAlways<T>(
+  kube: KubeTransport,
+  path: string,
+  signal: AbortSignal,
+  watchSeconds = WATCH_SECONDS,
+): AsyncGenerator<WatchEvent<T>> {
+  let failures = 0;
+  for (;;) {
+    try {
+      for await (const ev of watchObjects<T>(
+        kube,
+        `${path}&timeoutSeconds=${watchSeconds}`,
+        signal,
+      )) {
+        failures = 0;
+        yield ev;
+      }
+    } catch (err) {
+      if (signal.aborted || ++failures >= WATCH_FAILURES) throw err;
+    }
+    if (signal.aborted) return;
+    await sleep(1000, undefined, { signal }).catch(() => {});
+  }
+}
+
+/** Events of one watch request, until the signal aborts or the server ends the stream. */
+async function* watchObjects<T>(
   kube: KubeTransport,
   path: string,
   signal: AbortSignal,

@@ -12,7 +12,7 @@ import type { Logger } from '../core/log.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
 import { mergeSummaries } from '../k6/summary-merge.ts';
 import type { KubeTransport } from '../kube/client.ts';
-import { watchObjects } from '../kube/objects.ts';
+import { watchAlways } from '../kube/objects.ts';
 import {
   createOrAttach,
   createScriptConfigMap,
@@ -247,7 +247,7 @@ function watchPods(
   const path = `/api/v1/namespaces/${spec.namespace}/pods?watch=1&labelSelector=${selector}`;
   void (async () => {
     try {
-      for await (const ev of watchObjects<Pod>(opts.kube, path, signal)) {
+      for await (const ev of watchAlways<Pod>(opts.kube, path, signal, opts.watchSeconds)) {
         if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') continue;
         if (ev.type === 'DELETED' && hooks.aborted()) return hooks.ended(ABORTED);
         const seen = readPod(ev.object);

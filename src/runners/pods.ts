@@ -31,6 +31,8 @@ export interface PodRunnerOptions {
   /** Hard deadline per run; 0 disables. */
   maxRunMs: number;
   killGraceMs: number;
+  /** Seconds one watch request of a run's pods lasts before it is re-opened (tests shorten it). */
+  watchSeconds?: number;
   logger: Logger;
   clock: Clock;
 }

@@ -7,7 +7,7 @@
 
 import { outputArgs } from '../k6/invocation.ts';
 import type { KubeTransport } from '../kube/client.ts';
-import { watchObjects, type ObjectMeta } from '../kube/objects.ts';
+import { watchAlways, type ObjectMeta } from '../kube/objects.ts';
 import { startRunObject } from './pod-run.ts';
 import {
   CONTAINER_SECURITY,
@@ -108,7 +108,7 @@ async function stageError(
   signal: AbortSignal,
 ): Promise<string> {
   const path = `${testruns}?watch=1&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
-  for await (const ev of watchObjects<TestRunObject>(kube, path, signal)) {
+  for await (const ev of watchAlways<TestRunObject>(kube, path, signal)) {
     if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') continue;
     const status = ev.object.status;
     if (status?.stage !== 'error') continue;

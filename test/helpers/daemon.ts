@@ -51,6 +51,7 @@ export interface InProcessOptions {
   runner?: Runner;
   clients?: ClientDirectory;
   kube?: KubeTransport;
+  podWatchSeconds?: number;
 }
 
 /** The daemon built by the same wiring as main.ts, listening on 127.0.0.1:0. */
@@ -70,6 +71,7 @@ export function startInProcess(opts: InProcessOptions = {}) {
     ...(opts.runner ? { runner: opts.runner } : {}),
     ...(opts.clients ? { clients: opts.clients } : {}),
     ...(opts.kube ? { kube: opts.kube } : {}),
+    ...(opts.podWatchSeconds ? { podWatchSeconds: opts.podWatchSeconds } : {}),
   });
   daemon.app.listen(listenOptions(config));
   const server = daemon.app.server;

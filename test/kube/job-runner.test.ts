@@ -68,6 +68,28 @@ describeKube('runner: job on a kwok cluster', () => {
     }
   }, 60_000);
 
+  test('a run longer than one watch request: the watch is re-opened and the verdict still comes', async () => {
+    // The API server ends every watch after its timeout (30–60 min by default; 2 s here): a run
+    // that outlives it must still see its pod end.
+    const d = startInProcess({ kube, podWatchSeconds: 2, args: ['--start-timeout', '30s'] });
+    try {
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(jobRun({ exitCode: '99', reason: 'Error', delay: '7s' }), {
+          namespace: ns,
+          name: 'long-watch',
+        }),
+      );
+      expect(res.status).toBe(400);
+      expect((await res.text()).split('\n')[0]).toBe(
+        'failed to run: exit status 99 (thresholds crossed)',
+      );
+      await until(async () => (await left()) === 0, 'the cascade');
+    } finally {
+      await d.close();
+    }
+  }, 60_000);
+
   test('thresholds crossed in the pod (exit 99): 400 with the reason', async () => {
     const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
     try {
