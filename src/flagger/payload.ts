@@ -6,7 +6,12 @@ import * as v from 'valibot';
 import { BadRequest } from '../core/errors.ts';
 import { parseGoBool, parseGoDuration } from '../core/go-syntax.ts';
 import { ENV_NAME, reservedEnvReason } from '../k6/invocation.ts';
-import { parsePodOptions, POD_OPTION_KEYS, type PodOptions } from './pod-options.ts';
+import {
+  decodeJsonText,
+  parsePodOptions,
+  POD_OPTION_KEYS,
+  type PodOptions,
+} from './pod-options.ts';
 
 const DEFAULT_MIN_FAILURE_DELAY_MS = 2 * 60_000;
 
@@ -235,13 +240,8 @@ function parseKey<T>(
 // JSON-in-a-string holding an object ("null" and "" mean an empty one); its values are checked
 // by the caller.
 function decodeJsonObject(text: string | undefined, key: string, notJson: string): object {
-  if (text === undefined || text.trim() === '' || text.trim() === 'null') return {};
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(text);
-  } catch {
-    throw new BadRequest(`metadata.${key}`, notJson);
-  }
+  const decoded = decodeJsonText(text, key, notJson);
+  if (decoded === undefined) return {};
   if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
     throw new BadRequest(
       `metadata.${key}`,

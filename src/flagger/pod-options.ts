@@ -130,6 +130,18 @@ export function parsePodOptions(m: Record<string, string>): PodOptions {
   };
 }
 
+/** JSON-in-a-string (a metadata value): undefined for '' and "null"; BadRequest naming
+ * metadata.<key> with `notJson` when the text is not JSON. Values are never echoed. */
+export function decodeJsonText(text: string | undefined, key: string, notJson: string): unknown {
+  const trimmed = text?.trim() ?? '';
+  if (trimmed === '' || trimmed === 'null') return undefined;
+  try {
+    return JSON.parse(trimmed) as unknown;
+  } catch {
+    throw new BadRequest(`metadata.${key}`, notJson);
+  }
+}
+
 // JSON-in-a-string through a schema; '' and "null" give the fallback.
 function decode<S extends v.GenericSchema, F>(
   m: Record<string, string>,
@@ -138,17 +150,9 @@ function decode<S extends v.GenericSchema, F>(
   schema: S,
   fallback: F,
 ): v.InferOutput<S> | F {
-  const text = m[key]?.trim() ?? '';
-  if (text === '' || text === 'null') return fallback;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new BadRequest(
-      `metadata.${key}`,
-      `expected ${shape} encoded as a string; the text is not valid JSON`,
-    );
-  }
+  const notJson = `expected ${shape} encoded as a string; the text is not valid JSON`;
+  const json = decodeJsonText(m[key], key, notJson);
+  if (json === undefined) return fallback;
   const result = v.safeParse(schema, json);
   if (result.success) return result.output;
   const issue = result.issues[0];
