@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods clean tools
+.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli clean tools
 
 all: build
 
@@ -80,6 +80,11 @@ bench: deps build
 	bash bench/tools.sh
 	$(BUN) bench/run.ts
 	$(BUN) bench/pods.ts
+	$(BUN) bench/cli.ts
+
+# `k6gate run` beside k6 alone.
+bench-cli: deps build
+	$(BUN) bench/cli.ts
 
 # Pod runs alone (50 concurrent job runs, one TestRun of 50 runners on the kwok cluster).
 bench-pods: deps build

@@ -56,10 +56,14 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
     ]));
   }, 120_000);
 
-  const jobs = async () =>
-    (await cluster.env.admin('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)).items as {
-      metadata: { name: string; annotations?: Record<string, string> };
-    }[];
+  /** The Jobs of one canary (stateful runs keep theirs after the verdict). */
+  const jobs = async (canary: string) =>
+    (
+      await cluster.env.admin(
+        'GET',
+        `/apis/batch/v1/namespaces/${ns}/jobs?labelSelector=${encodeURIComponent(`k6gate.io/canary-name=${canary}`)}`,
+      )
+    ).items as { metadata: { name: string; annotations?: Record<string, string> } }[];
 
   test('job: 202 … 200; the Job keeps the verdict; another replica answers 200 from it; the janitor removes it after the TTL', async () => {
     const a = startInProcess({ kube, args: [...args, '--stateful-ttl', '1h'] });
@@ -76,7 +80,7 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
       expect(answers.at(-1)!.status).toBe(200);
       expect(answers.length).toBeGreaterThanOrEqual(3);
 
-      const [job] = await jobs();
+      const [job] = await jobs('web');
       expect(JSON.parse(job!.metadata.annotations!['k6gate.io/verdict']!)).toMatchObject({
         verdict: 'passed',
         exitCode: 0,
@@ -84,7 +88,7 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
       const other = await postLaunch(b.url, body); // another replica, no state of its own
       expect(other.status).toBe(200);
       expect(await other.text()).toContain('the verdict recorded on Job');
-      expect((await jobs()).length).toBe(1); // no run of its own
+      expect((await jobs('web')).length).toBe(1); // no run of its own
       expect(b.records.find((r) => r.msg.startsWith('attaching to the run'))).toMatchObject({
         verdict: 'passed',
       });
@@ -128,11 +132,12 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
       const meta = statefulJob('0', '600s');
       const old = { ...flaggerPayload(meta, { namespace: ns, name: 'rev' }), checksum: 'rev-1' };
       expect((await postLaunch(a.url, old)).status).toBe(202);
-      const oldJob = (await jobs()).find((j) => j.metadata.name.startsWith('k6gate-'))!;
+      const [oldJob] = await jobs('rev');
+      expect(oldJob).toBeDefined();
       const next = { ...old, checksum: 'rev-2' };
       expect((await postLaunch(b.url, next)).status).toBe(202);
       await until(
-        async () => !(await jobs()).some((j) => j.metadata.name === oldJob.metadata.name),
+        async () => !(await jobs('rev')).some((j) => j.metadata.name === oldJob!.metadata.name),
         "the old revision's Job deleted",
       );
       expect(
@@ -143,7 +148,7 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
     } finally {
       await a.close();
       await b.close();
-      for (const j of await jobs()) {
+      for (const j of [...(await jobs('rev')), ...(await jobs('fails'))]) {
         await cluster.env.admin(
           'DELETE',
           `/apis/batch/v1/namespaces/${ns}/jobs/${j.metadata.name}?propagationPolicy=Foreground`,
