@@ -103,6 +103,7 @@ export function createVerdicts(deps: {
 
     /** Announces the run and, in the background, reports its verdict. */
     follow(run: StartedRun, cloudUrl: string | undefined) {
+      if (run.handle.replayed) return; // reported by the replica that watched the run
       reportProgress(run, deps.progressIntervalMs, deps.clock);
       const target = { ...notifyTarget(run.req, cloudUrl), dashboardUrl: run.dashboardUrl };
       const threads = deps.notifier.started(target);

@@ -109,6 +109,7 @@ function endedRun(result: RunResult, now: number): RunHandle {
     result: Promise.resolve(result),
     cancel: () => {},
     output: () => result.output,
+    replayed: true,
   };
 }
 

@@ -90,6 +90,9 @@ export interface RunHandle {
   cancel(reason: CancelReason): void;
   /** The output so far, bounded. */
   output(): string;
+  /** A verdict another replica recorded (a stateful pod run): answered here, but its Slack
+   * messages, metrics and verdict log were that replica's and are not repeated. */
+  readonly replayed?: boolean;
 }
 
 export interface Runner {

@@ -89,6 +89,9 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
       expect(other.status).toBe(200);
       expect(await other.text()).toContain('the verdict recorded on Job');
       expect((await jobs('web')).length).toBe(1); // no run of its own
+      // Reported once, by the replica that watched the run: no verdict log (nor Slack) here.
+      expect(b.records.some((r) => r.msg.startsWith('the load test for web.'))).toBe(false);
+      expect(a.records.some((r) => r.msg.startsWith('the load test for web.'))).toBe(true);
       expect(b.records.find((r) => r.msg.startsWith('attaching to the run'))).toMatchObject({
         verdict: 'passed',
       });
