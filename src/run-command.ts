@@ -305,6 +305,10 @@ function validate(plan: RunPlan, script: Record<string, string>) {
   }
 }
 
+// A streamed run's answer (which carries the dashboard link) is not printed: the link alone.
+const dashboardLine = (report: VerdictReport | undefined) =>
+  report?.dashboardUrl ? `k6gate: dashboard: ${report.dashboardUrl}\n` : '';
+
 // Text that ends its last line, so the verdict line stands on its own.
 const asLines = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}\n`);
 
@@ -337,6 +341,7 @@ async function launchAndReport(
     const outcome = await service.launch(req, ctx);
     if (!streamed) out(asLines(outcome.body)); // pod runs: the runners' logs, read at the end
     const report = outcome.report;
+    if (streamed && !json) out(dashboardLine(report));
     io.stdout(json ? `${JSON.stringify(report)}\n` : `k6gate: passed: ${report?.reason ?? ''}\n`);
     return 0;
   } catch (err) {
@@ -345,6 +350,7 @@ async function launchAndReport(
     const report =
       err instanceof TestFailed ? (err.details as VerdictReport | undefined) : undefined;
     if (err instanceof TestFailed && !streamed) out(asLines(err.output));
+    if (streamed && !json) out(dashboardLine(report));
     if (json && report) io.stdout(`${JSON.stringify({ ...report, message: err.message })}\n`);
     else (report ? io.stdout : io.stderr)(`k6gate: ${err.message}\n`);
     if (interrupt.signal.aborted) return EXIT_INTERRUPTED;

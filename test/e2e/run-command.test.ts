@@ -224,3 +224,27 @@ test('--upload-to-cloud: k6 streams to k6 Cloud with the token from the environm
   expect(verdict.cloudUrl).toMatch(/^https:\/\/app\.k6\.io\/runs\/\d+$/);
   expect(r.stdout + r.stderr).not.toContain('cloud-token-for-test');
 });
+
+test('daemon settings apply: remote write tags the run and the dashboard link comes before the verdict', async () => {
+  const r = await run([
+    '--namespace',
+    'team-a',
+    '--name',
+    'web',
+    '--prometheus-rw-url',
+    'http://127.0.0.1:9/api/v1/write',
+    '--grafana-url',
+    'http://127.0.0.1:3000/d/k6',
+    script('rw.js', doubleScript('mode=pass report-argv=true')),
+  ]);
+  expect(r.code).toBe(0);
+  // k6's stderr shares its pipe with stdout, streamed in order.
+  expect(r.stdout).toMatch(
+    /k6-double argv \["run","--out","experimental-prometheus-rw","--tag","testid=team-a\/web\/[0-9a-f-]+"/,
+  );
+  const lines = r.stdout.trimEnd().split('\n');
+  expect(lines.at(-2)).toMatch(
+    /^k6gate: dashboard: http:\/\/127\.0\.0\.1:3000\/d\/k6\?var-testid=team-a%2Fweb%2F[0-9a-f-]+$/,
+  );
+  expect(lines.at(-1)).toBe('k6gate: passed: all thresholds passed');
+});
