@@ -188,10 +188,10 @@ function flagOf(field: string): string {
 
 const ARCHIVE_SOURCE = 'k6gate-run-archive';
 
-// A local archive runs as a bundle of one file (local runs only: pods need a ConfigMap).
+// A local archive runs as a bundle of one file; a pod run copies it into its own ConfigMap.
 function archiveSource(bytes: Uint8Array, entry: string): ScriptSource {
   const binaryData = { [entry]: Buffer.from(bytes).toString('base64') };
-  return { fetch: async (_ns, ref) => bundleFromConfigMap({ binaryData }, ref) };
+  return { fetch: async (_ns, ref) => bundleFromConfigMap({ binaryData }, ref, false) };
 }
 
 const isTar = (b: Uint8Array) => new TextDecoder().decode(b.subarray(257, 262)) === 'ustar';
@@ -238,7 +238,7 @@ async function runPlanned(argv: readonly string[], io: RunIo): Promise<number> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const { subreaper } = harden(logger);
 
-  const script = await scriptOf(plan, io, config.runner);
+  const script = await scriptOf(plan, io);
   const req = validate(plan, script.metadata);
   const kube = await buildKube(config, logger);
   const daemon = buildDaemon({
@@ -272,16 +272,10 @@ async function runPlanned(argv: readonly string[], io: RunIo): Promise<number> {
 async function scriptOf(
   plan: RunPlan,
   io: RunIo,
-  runner: string,
 ): Promise<{ metadata: Record<string, string>; source?: ScriptSource }> {
   if (plan.script === undefined) return { metadata: {} };
   const bytes = await readScript(plan.script, io.stdin);
   if (!isTar(bytes)) return { metadata: { script: new TextDecoder().decode(bytes) } };
-  if (runner !== 'local') {
-    throw new UsageError(
-      'a local archive runs with --runner local; for pods, put it in a ConfigMap and use --configmap',
-    );
-  }
   const entry = plan.script === '-' ? 'stdin.tar' : basename(plan.script);
   return {
     metadata: { script_configmap: `${ARCHIVE_SOURCE}/${entry}` },

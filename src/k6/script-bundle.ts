@@ -14,8 +14,11 @@ const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
 const FIELD = 'metadata.script_configmap';
 
 export interface ScriptBundle {
-  /** The ConfigMap the files came from (pod runners mount it by reference). */
+  /** The ConfigMap the files came from. */
   configMap: string;
+  /** True when that ConfigMap is on the cluster (pod runners mount it by reference); false for
+   * files from elsewhere (`k6gate run archive.tar`), which a pod run copies into its own. */
+  inCluster: boolean;
   /** The key k6 runs: a script, or a k6 archive when it ends in `.tar`. */
   entry: string;
   /** Every key of the ConfigMap, as file contents. */
@@ -30,7 +33,11 @@ interface ConfigMapObject {
 }
 
 /** The bundle of a ConfigMap, or BadRequest naming metadata.script_configmap. */
-export function bundleFromConfigMap(cm: ConfigMapObject, ref: ConfigMapRef): ScriptBundle {
+export function bundleFromConfigMap(
+  cm: ConfigMapObject,
+  ref: ConfigMapRef,
+  inCluster = true,
+): ScriptBundle {
   const files: Record<string, Uint8Array> = {};
   const entries = [
     ...Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'utf8')] as const),
@@ -69,7 +76,7 @@ export function bundleFromConfigMap(cm: ConfigMapObject, ref: ConfigMapRef): Scr
   if (files[ref.key]!.byteLength === 0) {
     throw new BadRequest(FIELD, `the entry "${ref.key}" of ConfigMap "${ref.name}" is empty`);
   }
-  return { configMap: ref.name, entry: ref.key, files, digest: digestOf(files) };
+  return { configMap: ref.name, inCluster, entry: ref.key, files, digest: digestOf(files) };
 }
 
 function digestOf(files: Record<string, Uint8Array>): string {

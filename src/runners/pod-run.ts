@@ -80,7 +80,7 @@ export async function startRunObject(
     if (spec.keepForMs !== undefined) {
       await supersedeOthers(opts.kube, target.collection, spec, name, opts.logger);
     }
-    if (!spec.bundle) {
+    if (!spec.bundle?.inCluster) {
       const owner = { apiVersion: target.apiVersion, kind: target.kind, uid: made.uid };
       await createScriptConfigMap(opts.kube, spec, name, owner);
     }

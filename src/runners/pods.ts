@@ -173,15 +173,16 @@ export async function createOrAttach(
 }
 
 /** Where runner pods find the test: the ConfigMap to mount and the key k6 runs. An inline script
- * gets a ConfigMap of the run's own (named as the run object); a script_configmap is mounted
- * by reference. */
+ * (or files from outside the cluster, `k6gate run archive.tar`) gets a ConfigMap of the run's
+ * own, named as the run object; a script_configmap is mounted by reference. */
 export function scriptMount(spec: RunSpec, runName: string): { configMap: string; file: string } {
-  return spec.bundle
-    ? { configMap: spec.bundle.configMap, file: spec.bundle.entry }
-    : { configMap: runName, file: spec.scriptName };
+  const b = spec.bundle;
+  if (b?.inCluster) return { configMap: b.configMap, file: b.entry };
+  return { configMap: runName, file: b ? b.entry : spec.scriptName };
 }
 
-/** The script ConfigMap, owned by the run object so the garbage collector deletes it with it. */
+/** The run's own script ConfigMap (the inline script, or a bundle's files as binaryData), owned
+ * by the run object so the garbage collector deletes it with it. */
 export async function createScriptConfigMap(
   kube: KubeTransport,
   spec: RunSpec,
@@ -194,8 +195,16 @@ export async function createScriptConfigMap(
       labels: runObjectLabels(spec),
       ownerReferences: [{ ...owner, name, blockOwnerDeletion: true }],
     },
-    data: { [spec.scriptName]: spec.script },
+    ...(spec.bundle
+      ? { binaryData: base64Files(spec.bundle.files) }
+      : { data: { [spec.scriptName]: spec.script } }),
   });
+}
+
+function base64Files(files: Readonly<Record<string, Uint8Array>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(files).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  );
 }
 
 /** What a pod says about its k6 container: still waiting (and why), running, or ended. */

@@ -161,9 +161,10 @@ test('a k6 archive runs as such (its module and data file beside the entry)', as
   const r = await run(['--env', 'K6_DOUBLE_MODE=load', path]);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('from the archive: lib 7');
+  // A pod runner without a Kubernetes client is a usage error (the kube test runs it in a Job).
   const pods = await run(['--runner', 'job', path]);
   expect(pods.code).toBe(2);
-  expect(pods.stderr).toContain('a local archive runs with --runner local');
+  expect(pods.stderr).toContain('"job" needs --kubernetes-client');
 });
 
 test('--help tells the run flags and exit codes', async () => {

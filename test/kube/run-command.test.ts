@@ -5,6 +5,7 @@
 import { beforeAll, expect, test } from 'bun:test';
 import { COMPILED, K6_DOUBLE } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
+import { k6Archive } from '../helpers/k6-archive.ts';
 import { collect } from '../helpers/processes.ts';
 import {
   getKubeCluster,
@@ -106,6 +107,38 @@ describeKube('k6gate run against a kwok cluster', () => {
     await until(
       async () => (await objectsLeft(cluster.env, ns)).every((o) => o === 'ConfigMap/tests'),
       'nothing of the runs left',
+    );
+  }, 90_000);
+
+  test("a local k6 archive with --runner job: copied into the run's own ConfigMap (binaryData), exit 0, nothing left", async () => {
+    const path = `/tmp/k6gate-run-archive-${process.pid}.tar`;
+    await Bun.write(
+      path,
+      k6Archive('/t/test.js', { '/t/test.js': 'export default function () {}\n' }),
+    );
+    const seen = new Set<string>();
+    const watching = (async () => {
+      for (let i = 0; i < 100 && seen.size === 0; i++) {
+        const list = await cluster.env.admin('GET', `/api/v1/namespaces/${ns}/configmaps`);
+        for (const cm of list.items) {
+          if (cm.metadata.name.startsWith('k6gate-')) {
+            seen.add(
+              `${cm.metadata.name}: binaryData ${Object.keys(cm.binaryData ?? {}).join(',')}`,
+            );
+          }
+        }
+        await Bun.sleep(100);
+      }
+    })();
+    const r = await run(['--runner', 'job', '--namespace', ns, '--name', 'cli-archive', path]);
+    await watching;
+    expect(r.code).toBe(0);
+    expect([...seen]).toEqual([
+      expect.stringMatching(/^k6gate-[0-9a-f]{16}: binaryData k6gate-run-archive-\d+\.tar$/),
+    ]);
+    await until(
+      async () => (await objectsLeft(cluster.env, ns)).every((o) => o === 'ConfigMap/tests'),
+      'nothing of the run left',
     );
   }, 90_000);
 });
