@@ -9,8 +9,7 @@ import { ConfigError, parseArgs, renderHelp, type Config } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { listenOptions } from './http/app.ts';
-import { buildKube, buildNotifier, harden, readToken, SettingError } from './parts.ts';
-import { createOrphanSweeper } from './runners/orphans.ts';
+import { buildParts, SettingError } from './parts.ts';
 import { runCommand, type RunIo } from './run-command.ts';
 import { buildDaemon } from './wiring.ts';
 
@@ -55,24 +54,12 @@ async function main(): Promise<number> {
   }
   const { config } = parsed;
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const { subreaper } = harden(logger);
 
   let daemon;
   try {
     daemon = buildDaemon({
-      config: {
-        ...config,
-        cloudToken: readToken(
-          config.cloudTokenFile,
-          config.cloudToken,
-          '--cloud-token-file / K6_CLOUD_TOKEN_FILE',
-        ),
-      },
-      logger,
-      notifier: await buildNotifier(config, logger),
-      ...(await buildKube(config, logger)),
+      ...(await buildParts(config, logger)),
       clients: loadClients(config, logger),
-      orphans: subreaper ? createOrphanSweeper() : undefined,
       daemonEnv: process.env,
       version: VERSION,
     });

@@ -8,13 +8,14 @@ import type { Logger } from './core/log.ts';
 import { createKubeSecretSource, unconfiguredSecretSource } from './kube/secrets.ts';
 import { createNoopNotifier } from './notify/noop.ts';
 import { becomeChildSubreaper, makeNonDumpable } from './os/linux.ts';
+import { createOrphanSweeper } from './runners/orphans.ts';
 
 /** A setting k6gate cannot use (exit 2), with a message naming it. */
 export class SettingError extends Error {}
 
 // The Kubernetes and Slack clients are loaded only when configured: they cost start time and
 // memory (client-node alone takes ~25 ms to load).
-export async function buildKube(config: Config, logger: Logger) {
+async function buildKube(config: Config, logger: Logger) {
   if (config.kubernetesClient === 'none') {
     logger.info('not creating a kubernetes client (KUBERNETES_CLIENT=none)');
     if (config.runner !== 'local') {
@@ -43,7 +44,7 @@ export async function buildKube(config: Config, logger: Logger) {
 }
 
 // A token from its file when one is named (the chart mounts them), else from the setting.
-export function readToken(file: string, value: string, flag: string): string {
+function readToken(file: string, value: string, flag: string): string {
   if (file === '') return value;
   try {
     return readFileSync(file, 'utf8').trim();
@@ -54,7 +55,7 @@ export function readToken(file: string, value: string, flag: string): string {
   }
 }
 
-export async function buildNotifier(config: Config, logger: Logger) {
+async function buildNotifier(config: Config, logger: Logger) {
   const token = readToken(
     config.slackTokenFile,
     config.slackToken,
@@ -72,7 +73,7 @@ export async function buildNotifier(config: Config, logger: Logger) {
   return createSlackNotifier(options);
 }
 
-export function harden(logger: Logger) {
+function harden(logger: Logger) {
   const hardened = { nonDumpable: makeNonDumpable(), subreaper: becomeChildSubreaper() };
   if (!hardened.nonDumpable || !hardened.subreaper) {
     logger.warn(
@@ -81,4 +82,25 @@ export function harden(logger: Logger) {
     );
   }
   return hardened;
+}
+
+/** What both commands hand to buildDaemon from their settings: the process hardened, the cloud
+ * token read, the Slack notifier, the Kubernetes client and its sources, and an orphan sweeper
+ * when k6gate became a child subreaper. */
+export async function buildParts(config: Config, logger: Logger) {
+  const { subreaper } = harden(logger);
+  return {
+    config: {
+      ...config,
+      cloudToken: readToken(
+        config.cloudTokenFile,
+        config.cloudToken,
+        '--cloud-token-file / K6_CLOUD_TOKEN_FILE',
+      ),
+    },
+    logger,
+    notifier: await buildNotifier(config, logger),
+    ...(await buildKube(config, logger)),
+    orphans: subreaper ? createOrphanSweeper() : undefined,
+  };
 }

@@ -14,8 +14,7 @@ import type { LaunchService } from './launch/service.ts';
 import type { VerdictReport } from './launch/verdict-report.ts';
 import { bundleFromConfigMap } from './k6/script-bundle.ts';
 import type { ScriptSource } from './kube/script-source.ts';
-import { buildKube, buildNotifier, harden, readToken, SettingError } from './parts.ts';
-import { createOrphanSweeper } from './runners/orphans.ts';
+import { buildParts, SettingError } from './parts.ts';
 import { buildDaemon } from './wiring.ts';
 
 const EXIT_USAGE = 2;
@@ -176,7 +175,6 @@ const FLAG_OF: [RegExp, string][] = [
   [/^metadata\.parallelism\b/, '--parallelism'],
   [/^metadata\.runner_labels\b/, '--pod-label'],
   [/^metadata\.runner_annotations\b/, '--pod-annotation'],
-  [/^metadata\.runner\b/, '--runner'],
   [/^metadata\.script\b/, 'the script'],
   [/^name$/, '--name'],
   [/^namespace$/, '--namespace'],
@@ -236,22 +234,13 @@ async function runPlanned(argv: readonly string[], io: RunIo): Promise<number> {
   if (parsed.command !== 'serve') throw new UsageError(`unexpected ${parsed.command}`);
   const config = { ...parsed.config, reattachGraceMs: 0 };
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const { subreaper } = harden(logger);
 
   const script = await scriptOf(plan, io);
   const req = validate(plan, script.metadata);
-  const kube = await buildKube(config, logger);
   const daemon = buildDaemon({
-    config: {
-      ...config,
-      cloudToken: readToken(config.cloudTokenFile, config.cloudToken, '--cloud-token-file'),
-    },
-    logger,
-    notifier: await buildNotifier(config, logger),
-    ...kube,
+    ...(await buildParts(config, logger)),
     ...(script.source ? { scripts: script.source } : {}),
     janitor: false,
-    orphans: subreaper ? createOrphanSweeper() : undefined,
     daemonEnv: io.env,
     version: 'run',
   });

@@ -27,17 +27,13 @@ interface Entry {
 }
 
 type StatefulState =
-  | { kind: 'none' }
-  | { kind: 'running'; progress: Progress }
-  | { kind: 'ended'; result: RunResult; handle: RunHandle };
+  { kind: 'none' } | { kind: 'running'; progress: Progress } | { kind: 'ended'; result: RunResult };
 
 export interface StatefulRuns {
   /** This call's state. A run of another identity in the same slot is ended (`superseded`). */
   lookup(slot: string, identity: string): StatefulState;
   /** Remembers a run that just started for `slot`. */
   remember(slot: string, identity: string, handle: RunHandle): void;
-  /** The answer of a run under way: elapsed time and k6's last progress line. */
-  progress(handle: RunHandle): Progress;
 }
 
 export function createStatefulRuns(opts: { ttlMs: number; clock: Clock }): StatefulRuns {
@@ -50,6 +46,7 @@ export function createStatefulRuns(opts: { ttlMs: number; clock: Clock }): State
       if (e.expiresAt !== undefined && e.expiresAt <= now) slots.delete(slot);
   }
 
+  // The answer of a run under way: elapsed time and k6's last progress line.
   function progress(handle: RunHandle): Progress {
     const seconds = Math.round((opts.clock.now() - handle.startedAt) / 1000);
     const last = lastProgressLine(handle.output());
@@ -69,7 +66,7 @@ export function createStatefulRuns(opts: { ttlMs: number; clock: Clock }): State
         if (!e.result) e.handle.cancel('superseded');
         return { kind: 'none' };
       }
-      if (e.result) return { kind: 'ended', result: e.result, handle: e.handle };
+      if (e.result) return { kind: 'ended', result: e.result };
       return { kind: 'running', progress: progress(e.handle) };
     },
     remember(slot, identity, handle) {
@@ -80,7 +77,6 @@ export function createStatefulRuns(opts: { ttlMs: number; clock: Clock }): State
         entry.expiresAt = opts.clock.now() + opts.ttlMs;
       });
     },
-    progress,
   };
 }
 

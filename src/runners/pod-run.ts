@@ -69,7 +69,7 @@ export async function startRunObject(
   const name = runObjectName(spec);
   const made = await createOrAttach(opts.kube, target.collection, target.build(name));
   if (made.attached) {
-    const recorded = recordedResult(made.meta, spec, target.kind);
+    const recorded = recordedResult(made.meta, made.runId, target.kind);
     opts.logger.info('attaching to the run already under way for this canary, phase and checksum', {
       [target.kind.toLowerCase()]: `${spec.namespace}/${name}`,
       runId: made.runId,

@@ -52,10 +52,10 @@ export async function recordVerdict(
   }
 }
 
-/** The verdict another replica recorded on the run object, if any. */
+/** The verdict another replica recorded on the run object (whose run id is `runId`), if any. */
 export function recordedResult(
   meta: ObjectMeta,
-  spec: RunSpec,
+  runId: string,
   kind: string,
 ): RunResult | undefined {
   const text = meta.annotations?.[VERDICT_ANNOTATION];
@@ -68,7 +68,7 @@ export function recordedResult(
   }
   const output = `(k6gate: the verdict recorded on ${kind} ${meta.name} by the replica that watched the run)`;
   return {
-    runId: meta.labels?.['k6gate.io/run-id'] ?? spec.runId,
+    runId,
     exitCode: r.exitCode,
     signal: null,
     verdict: r.verdict,
