@@ -1,10 +1,17 @@
 // Layer rules for src/: a folder may import only the layers below it, never one above, and
-// nothing may form a cycle. Top to bottom (files in src/ itself are the composition root):
+// nothing may form a cycle. Top to bottom:
+//   main → cli → compose → config → http → launch → runners → kube / notify / auth
+//   → k6 / flagger / os → core
+// (only cli and compose read settings; the settings table uses the payload's resource schema.)
 const LAYERS = [
-  ['root', '^src/[^/]+\\.ts$'],
+  ['main', '^src/main\\.ts$'],
+  ['cli', '^src/cli/'],
+  ['compose', '^src/compose/'],
+  ['config', '^src/config/'],
   ['http', '^src/http/'],
   ['launch', '^src/launch/'],
-  ['adapters', '^src/(runners|kube|notify|auth)/'],
+  ['runners', '^src/runners/'],
+  ['adapters', '^src/(kube|notify|auth)/'],
   ['contracts', '^src/(k6|flagger|os)/'],
   ['core', '^src/core/'],
 ];
@@ -29,6 +36,20 @@ const upward = LAYERS.flatMap(([name, path], i) =>
 module.exports = {
   forbidden: [
     ...upward,
+    {
+      name: 'no-loose-files',
+      comment: 'every module lives in a room (a folder); only main.ts stands in src/ itself',
+      severity: 'error',
+      from: { path: '^src/[^/]+\\.ts$', pathNot: '^src/main\\.ts$' },
+      to: {},
+    },
+    {
+      name: 'local-and-pod-runners-apart',
+      comment: 'runners/local and runners/pods share only the seam (runners/runner.ts)',
+      severity: 'error',
+      from: { path: '^src/runners/(local|pods)/' },
+      to: { path: '^src/runners/(local|pods)/', pathNot: '^src/runners/$1/' },
+    },
     {
       name: 'no-cycles',
       severity: 'error',

@@ -1,7 +1,7 @@
 // Rewrites the settings table in README.md from src/config.ts (between the settings markers).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderSettingsMarkdown } from '../src/config.ts';
+import { renderSettingsMarkdown } from '../src/config/help.ts';
 
 const path = join(import.meta.dir, '..', 'README.md');
 const readme = readFileSync(path, 'utf8');

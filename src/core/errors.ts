@@ -2,6 +2,10 @@
 // One onError (src/http/request-context.ts → render-error.ts) renders them; services throw them
 // and never import Elysia.
 
+/** A flag, setting or argument k6gate cannot use: the command exits 2 with this message, which
+ * names what was given (never a secret's value). Not an HTTP error. */
+export class UsageError extends Error {}
+
 export abstract class K6gateError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;

@@ -168,6 +168,14 @@ const FlaggerPayloadSchema = v.object({
 
 type FlaggerPayload = v.InferOutput<typeof FlaggerPayloadSchema>;
 
+/** A canary name or namespace given outside a payload (`k6gate run --name`), checked as a
+ * payload's is; a BadRequest names `field`. */
+export function checkCanaryName(value: string, kind: 'name' | 'namespace', field: string): string {
+  const result = v.safeParse(FlaggerPayloadSchema.entries[kind], value);
+  if (!result.success) throw new BadRequest(field, result.issues[0].message);
+  return result.output;
+}
+
 /** Validates a decoded JSON body into a LaunchRequest, or throws BadRequest naming the field. */
 export function parseLaunchPayload(body: unknown): LaunchRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -261,40 +269,48 @@ function parseJsonStringMap(
     key,
     'expected a JSON object of strings encoded as a string, e.g. "{\\"NAME\\": \\"value\\"}"; the text is not valid JSON',
   );
-  for (const [name, value] of Object.entries(decoded)) {
-    // A name is only echoed (in the field path) once it is known to be plain.
+  return checkEnvMap(decoded, key, { field: `metadata.${key}` });
+}
+
+/** Checks a map of environment variable names (env_vars, or kubernetes_secrets' names): plain
+ * names, string values, none k6gate reserves. `field` names the map; `fieldOf` one entry
+ * (default `<field>.<name>`; a name is only echoed once it is known to be plain). */
+export function checkEnvMap(
+  map: object,
+  kind: 'env_vars' | 'kubernetes_secrets',
+  where: { field: string; fieldOf?: (name: string) => string },
+): Record<string, string> {
+  const fieldOf = where.fieldOf ?? ((name: string) => `${where.field}.${name}`);
+  for (const [name, value] of Object.entries(map)) {
     if (!ENV_NAME.test(name)) {
       throw new BadRequest(
-        `metadata.${key}`,
+        where.field,
         'environment variable names must match ^[A-Za-z_][A-Za-z0-9_]*$ (letters, digits and "_", not starting with a digit)',
       );
     }
     if (typeof value !== 'string') {
-      throw new BadRequest(
-        `metadata.${key}.${name}`,
-        `expected a string value, got ${describeType(value)}`,
-      );
+      throw new BadRequest(fieldOf(name), `expected a string value, got ${describeType(value)}`);
     }
-    const reserved = reservedEnvReason(name, key);
-    if (reserved)
-      throw new BadRequest(`metadata.${key}.${name}`, `${name} may not be set: it ${reserved}`);
+    const reserved = reservedEnvReason(name, kind);
+    if (reserved) throw new BadRequest(fieldOf(name), `${name} may not be set: it ${reserved}`);
+    if (kind === 'env_vars' && value.includes('\0')) {
+      throw new BadRequest(fieldOf(name), 'values may not contain NUL');
+    }
   }
-  return decoded as Record<string, string>;
+  return map as Record<string, string>;
 }
 
 function parseEnvVars(text: string | undefined): Record<string, string> {
-  const vars = parseJsonStringMap(text, 'env_vars');
-  for (const [name, value] of Object.entries(vars)) {
-    if (value.includes('\0')) {
-      throw new BadRequest(`metadata.env_vars.${name}`, 'values may not contain NUL');
-    }
-  }
-  return vars;
+  return parseJsonStringMap(text, 'env_vars');
 }
 
 /** `ns/secret/key` or `secret/key` (the canary's namespace), as the original. */
-export function parseSecretRef(env: string, ref: string, canaryNamespace: string): SecretRefSpec {
-  const field = `metadata.kubernetes_secrets.${env}`;
+export function parseSecretRef(
+  env: string,
+  ref: string,
+  canaryNamespace: string,
+  field = `metadata.kubernetes_secrets.${env}`,
+): SecretRefSpec {
   const parts = ref.split('/');
   let namespace = canaryNamespace;
   let name: string;
@@ -355,7 +371,7 @@ const DEFAULT_SCRIPT_KEY = 'test.js';
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** `name` or `name/key` (key default test.js); a key is a file name, never a path. */
-function parseConfigMapRef(text: string, field: string): ConfigMapRef {
+export function parseConfigMapRef(text: string, field: string): ConfigMapRef {
   const parts = text.split('/');
   const [name, key = DEFAULT_SCRIPT_KEY] = parts as [string, string | undefined];
   if (parts.length > 2) {

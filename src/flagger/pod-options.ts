@@ -20,8 +20,6 @@ interface Toleration {
   tolerationSeconds?: number;
 }
 
-export type RunnerResources = v.InferOutput<typeof ResourcesSchema>;
-
 export interface PodOptions {
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -109,6 +107,30 @@ const AnnotationsSchema = labelMap(
   'expected a string of at most 4096 characters',
 );
 
+/** Runner pod labels or annotations given outside a payload (`k6gate run --pod-label`), checked
+ * as a payload's are; a BadRequest names `field`. */
+export function checkPodMap(
+  map: Record<string, string>,
+  kind: 'labels' | 'annotations',
+  field: string,
+): Record<string, string> {
+  const result = v.safeParse(kind === 'labels' ? LabelsSchema : AnnotationsSchema, map);
+  if (!result.success) throw new BadRequest(field, result.issues[0].message);
+  return result.output;
+}
+
+/** No pod options: what a local run, or a request that names none, has. */
+export const NO_POD_OPTIONS: PodOptions = {
+  labels: {},
+  annotations: {},
+  parallelism: undefined,
+  separate: false,
+  resources: undefined,
+  nodeSelector: {},
+  tolerations: [],
+  image: undefined,
+};
+
 const MAP = 'a JSON object of strings';
 /** Parses the pod keys of a request's metadata; absent keys give empty options. */
 export function parsePodOptions(m: Record<string, string>): PodOptions {
@@ -160,12 +182,15 @@ function decode<S extends v.GenericSchema, F>(
   throw new BadRequest(`metadata.${key}${path ? `.${path}` : ''}`, issue.message);
 }
 
-function parseParallelism(text: string | undefined): number | undefined {
+export function parseParallelism(
+  text: string | undefined,
+  field = 'metadata.parallelism',
+): number | undefined {
   if (text === undefined || text === '') return undefined;
   const n = /^[0-9]{1,6}$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= PARALLELISM_LIMIT)) {
     throw new BadRequest(
-      'metadata.parallelism',
+      field,
       `expected a whole number of runner pods from 1 to ${PARALLELISM_LIMIT}`,
     );
   }

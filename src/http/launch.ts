@@ -1,5 +1,7 @@
-// POST /launch-test: decode and validate the Flagger payload (before any slot is taken), hand
-// it to the launch service, and answer 200 with k6's output or the service's error.
+// POST /launch-test: authenticate, decode and validate the Flagger payload (before any slot is
+// taken), apply the caller policy, hand it to the launch service, and answer 200/202 with k6's
+// output (or the verdict as JSON) — the service's errors go to the one error renderer. Counting
+// and the request's log lines are lifecycle hooks (onAfterHandle, onError), not the handler's.
 
 import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
@@ -19,7 +21,7 @@ import type { LaunchService } from '../launch/service.ts';
 import { authenticate } from './auth.ts';
 import { readJsonBody } from './read-body.ts';
 import { PLAIN_TEXT, wantsJson } from './render-error.ts';
-import { idFor } from './request-context.ts';
+import { requestContextPlugin } from './request-context.ts';
 
 export interface LaunchRouteOptions {
   service: LaunchService;
@@ -31,73 +33,102 @@ export interface LaunchRouteOptions {
 }
 
 export function launchPlugin(opts: LaunchRouteOptions) {
-  return new Elysia({ name: 'k6gate.launch' })
-    .post(
-      '/launch-test',
-      async ({ request, server }) => {
-        const started = performance.now();
-        const requestId = idFor(request);
-        let logger = opts.logger.child({ requestId });
-        let status = 500;
-        try {
-          const client = opts.clients && authenticate(request, opts.clients);
-          const req = parseLaunchPayload(await readJsonBody(request, opts.maxBodyBytes));
-          logger = logger.child({
-            canary: `${req.namespace}/${req.name}`,
-            phase: req.phase,
-            client: client?.name,
-          });
-          opts.policy(req, client);
-          if (req.unknownMetadataKeys.length > 0) {
-            logger.debug('ignoring unknown metadata keys', { keys: req.unknownMetadataKeys });
+  return (
+    new Elysia({ name: 'k6gate.launch' })
+      .use(requestContextPlugin(opts.logger))
+      .derive({ as: 'scoped' }, ({ log }) => {
+        // The request's logger, narrowed to the canary once the payload is read.
+        const launch: LaunchState = {
+          logger: log,
+          started: performance.now(),
+        };
+        return { launch };
+      })
+      // Counted and logged before the answer leaves (a scrape right after sees it); a refusal
+      // is counted where it is thrown (the route's catch), because the one global error
+      // renderer answers first and a caller gone mid-body gets no answer (so no
+      // onAfterResponse). Registered before the route: Elysia applies a hook to later routes.
+      .onAfterHandle({ as: 'scoped' }, ({ response, launch }) => {
+        done(opts, launch, response instanceof Response ? response.status : 200);
+      })
+      .post(
+        '/launch-test',
+        async ({ request, server, requestId, launch }) => {
+          try {
+            return await answerLaunch(opts, request, server, requestId, launch);
+          } catch (err) {
+            if (err instanceof K6gateError) logRefusal(launch.logger, err);
+            done(opts, launch, err instanceof K6gateError ? err.status : 500);
+            throw err;
           }
-          // The answer may take minutes (a waited run, or a slow k6 start up to --start-timeout):
-          // lift Bun's idle cut for this request.
-          server?.timeout(request, 0);
-          const outcome = await opts.service.launch(req, {
-            requestId,
-            signal: request.signal,
-            logger,
-          });
-          status = outcome.status ?? 200;
-          const ids = { 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId };
-          if (outcome.report && wantsJson(request)) {
-            return Response.json(outcome.report, { headers: ids });
-          }
-          return new Response(outcome.body, {
-            status,
-            headers: { ...PLAIN_TEXT, 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId },
-          });
-        } catch (err) {
-          status = err instanceof K6gateError ? err.status : 500;
-          if (err instanceof K6gateError) {
-            // 429s come in floods and nobody reads a gone client's answer; k6gate's own
-            // misconfiguration is the daemon's error, not a refused test.
-            const level =
-              err instanceof Busy || err instanceof ClientGone
-                ? 'debug'
-                : err instanceof Misconfigured
-                  ? 'error'
-                  : 'info';
-            logger[level]('launch request refused', {
-              status,
-              code: err.code,
-              field: err instanceof FieldError ? err.field : undefined,
-              error: err.message,
-            });
-          }
-          throw err;
-        } finally {
-          opts.requestsTotal.inc({ code: String(status) });
-          logger.debug('launch request done', {
-            status,
-            durationMs: Math.round(performance.now() - started),
-          });
-        }
-      },
-      { parse: 'none' },
-    )
-    .all('/launch-test', () => {
-      throw new MethodNotAllowed(['POST']);
-    });
+        },
+        { parse: 'none' },
+      )
+      .all('/launch-test', () => {
+        throw new MethodNotAllowed(['POST']);
+      })
+  );
+}
+
+type LaunchState = { logger: Logger; started: number };
+
+// The route itself: authenticate, decode, policy, launch, answer.
+async function answerLaunch(
+  opts: LaunchRouteOptions,
+  request: Request,
+  server: Bun.Server<unknown> | null,
+  requestId: string,
+  launch: LaunchState,
+): Promise<Response> {
+  const client = opts.clients && authenticate(request, opts.clients);
+  const req = parseLaunchPayload(await readJsonBody(request, opts.maxBodyBytes));
+  const logger = launch.logger.child({
+    canary: `${req.namespace}/${req.name}`,
+    phase: req.phase,
+    client: client?.name,
+  });
+  launch.logger = logger;
+  opts.policy(req, client);
+  if (req.unknownMetadataKeys.length > 0) {
+    logger.debug('ignoring unknown metadata keys', { keys: req.unknownMetadataKeys });
+  }
+  // The answer may take minutes (a waited run, or a slow k6 start up to --start-timeout):
+  // lift Bun's idle cut for this request.
+  server?.timeout(request, 0);
+  const outcome = await opts.service.launch(req, {
+    requestId,
+    signal: request.signal,
+    logger,
+  });
+  const headers = { 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId };
+  if (outcome.report && wantsJson(request)) return Response.json(outcome.report, { headers });
+  return new Response(outcome.body, {
+    status: outcome.status ?? 200,
+    headers: { ...PLAIN_TEXT, ...headers },
+  });
+}
+
+function done(opts: LaunchRouteOptions, launch: LaunchState, status: number) {
+  opts.requestsTotal.inc({ code: String(status) });
+  launch.logger.debug('launch request done', {
+    status,
+    durationMs: Math.round(performance.now() - launch.started),
+  });
+}
+
+// 429s come in floods and nobody reads a gone client's answer; k6gate's own misconfiguration
+// is the daemon's error, not a refused test.
+function logRefusal(logger: Logger, err: K6gateError) {
+  const level =
+    err instanceof Busy || err instanceof ClientGone
+      ? 'debug'
+      : err instanceof Misconfigured
+        ? 'error'
+        : 'info';
+  logger[level]('launch request refused', {
+    status: err.status,
+    code: err.code,
+    field: err instanceof FieldError ? err.field : undefined,
+    error: err.message,
+  });
 }

@@ -14,7 +14,7 @@ function requestIdOf(request: Request): string {
 }
 
 const ids = new WeakMap<Request, string>();
-export function idFor(request: Request): string {
+function idFor(request: Request): string {
   let id = ids.get(request);
   if (!id) {
     id = requestIdOf(request);

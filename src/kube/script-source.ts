@@ -6,6 +6,7 @@ import { BadRequest, Misconfigured, Upstream } from '../core/errors.ts';
 import type { ConfigMapRef } from '../flagger/payload.ts';
 import { bundleFromConfigMap, type ScriptBundle } from '../k6/script-bundle.ts';
 import type { KubeTransport } from './client.ts';
+import { COLLECTION } from './names.ts';
 import { kubeRequest } from './objects.ts';
 
 export interface ScriptSource {
@@ -31,7 +32,7 @@ export function createKubeScriptSource(
   return {
     async fetch(namespace, ref, signal) {
       const timeout = AbortSignal.timeout(opts.timeoutMs);
-      const path = `/api/v1/namespaces/${namespace}/configmaps/${ref.name}`;
+      const path = `${COLLECTION.configMaps(namespace)}/${ref.name}`;
       let cm: Parameters<typeof bundleFromConfigMap>[0] | undefined;
       try {
         cm = await kubeRequest(

@@ -5,6 +5,7 @@
 import { BadRequest, Misconfigured, Upstream } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { KubeTransport } from './client.ts';
+import { COLLECTION } from './names.ts';
 import type { SecretSource } from './secret-source.ts';
 
 const FIELD = 'metadata.kubernetes_secrets';
@@ -41,7 +42,7 @@ async function fetchSecret(
   let res: Response;
   try {
     res = await transport.get(
-      `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+      `${COLLECTION.secrets(namespace)}/${encodeURIComponent(name)}`,
       combined,
     );
   } catch (err) {

@@ -3,19 +3,29 @@
 // whose last waiting caller left is canceled only after --reattach-grace, unless a request for
 // the same canary, phase, checksum and script attached meanwhile (0 cancels at once).
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { CancelReason, RunHandle } from '../runners/runner.ts';
+import { after } from '../core/timers.ts';
+import { callerGoneReason, type CancelReason, type RunHandle } from '../runners/runner.ts';
 
 export interface Attachments {
   /** A caller starts waiting on the run. */
   join(handle: RunHandle): void;
   /** A caller went away; the run is canceled once no caller is back within the grace. */
   leave(handle: RunHandle, reason?: CancelReason): void;
+  /** Holds the run while the caller whose `signal` this is waits (join, and leave when it
+   * aborts); the returned function stops listening once the caller has its answer. */
+  hold(signal: AbortSignal, handle: RunHandle): () => void;
 }
 
 export function createAttachments(graceMs: number): Attachments {
   const waiting = new Map<RunHandle, { callers: number; pending?: AbortController }>();
-  return {
+  const attachments: Attachments = {
+    hold(signal, handle) {
+      attachments.join(handle);
+      const onGone = () => attachments.leave(handle, callerGoneReason(signal));
+      if (signal.aborted) onGone();
+      else signal.addEventListener('abort', onGone, { once: true });
+      return () => signal.removeEventListener('abort', onGone);
+    },
     join(handle) {
       const entry = waiting.get(handle) ?? { callers: 0 };
       entry.pending?.abort(); // a caller is back: no cancel
@@ -37,9 +47,8 @@ export function createAttachments(graceMs: number): Attachments {
       if (graceMs <= 0) return handle.cancel(reason);
       const pending = new AbortController();
       entry.pending = pending;
-      void sleep(graceMs, undefined, { signal: pending.signal })
-        .then(() => handle.cancel(reason))
-        .catch(() => {});
+      after(graceMs, pending.signal, () => handle.cancel(reason));
     },
   };
+  return attachments;
 }

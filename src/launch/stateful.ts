@@ -5,11 +5,14 @@
 // (Flagger counts 200–202 as success, so the analysis goes on while the test runs and halts the
 // interval it fails). The verdict is kept --stateful-ttl, then forgotten. A call whose checksum
 // or script differs (a new revision) ends the old run and starts afresh. This state is the
-// replica's own; pod runs also keep theirs on the run object (pod-run.ts), so a call that lands
+// replica's own; pod runs also keep theirs on the run object (runners/pods/state.ts), so a call that lands
 // on another replica attaches to the run there.
 
 import type { Clock } from '../core/clock.ts';
+import type { LogFields } from '../core/log.ts';
+import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { RunHandle, RunResult } from '../runners/runner.ts';
+import { answer, type LaunchOutcome } from './answer.ts';
 
 /** A 202 answer while the run goes on. */
 interface Progress {
@@ -85,4 +88,42 @@ function lastProgressLine(output: string): string {
   const lines = output.trimEnd().split('\n');
   const running = lines.findLast((l) => /^running \(|\[\s*\d+%\s*\]/.test(l.trim()));
   return (running ?? lines.at(-1) ?? '').trim().slice(0, 300);
+}
+
+/** One stateful run at a time per canary and phase; its identity (checksum, script) varies. */
+function statefulSlot(req: Pick<LaunchRequest, 'namespace' | 'name' | 'phase'>): string {
+  return JSON.stringify([req.namespace, req.name, req.phase]);
+}
+
+/** The launch service's side of stateful hooks: answers from the run's state, and the first
+ * call's answer. */
+export function createStatefulHooks(runs: StatefulRuns) {
+  return {
+    /** A later call's answer (202 running, 200 passed, TestFailed), or undefined: start a run. */
+    answerFromState(
+      req: LaunchRequest,
+      hook: string,
+      runner: RunnerKind,
+      log: (msg: string, fields: LogFields) => void,
+    ): LaunchOutcome | undefined {
+      const state = runs.lookup(statefulSlot(req), hook);
+      if (state.kind === 'none') return undefined;
+      log('stateful hook: answering from the run', {
+        runId: state.kind === 'running' ? state.progress.runId : state.result.runId,
+        state: state.kind === 'running' ? 'running' : state.result.verdict,
+      });
+      if (state.kind === 'running') return { ...state.progress, status: 202 };
+      return answer(state.result, { runner });
+    },
+
+    /** The first call: 202 started — or the verdict, when the run attached to had one already
+     * (a pod run another replica finished). */
+    started(req: LaunchRequest, hook: string, handle: RunHandle, runner: RunnerKind) {
+      runs.remember(statefulSlot(req), hook, handle);
+      if (Bun.peek.status(handle.result) === 'fulfilled') {
+        return answer(Bun.peek(handle.result) as RunResult, { runner });
+      }
+      return { runId: handle.runId, status: 202 as const, body: `started: run ${handle.runId}\n` };
+    },
+  };
 }

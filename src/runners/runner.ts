@@ -1,11 +1,51 @@
 // The runner seam: what the launch service asks of any way to run a k6 test (a local child
-// process today; pods later). One run = one RunHandle; its result never rejects.
+// process, a Job, a k6-operator TestRun), with its own types: a caller's request format
+// (Flagger's payload, `k6gate run`'s flags) never reaches a runner. One run = one RunHandle; its
+// result never rejects and is built by runResult().
 
-import type { SecretRefSpec } from '../flagger/payload.ts';
-import type { PodOptions } from '../flagger/pod-options.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
 import type { ScriptBundle } from '../k6/script-bundle.ts';
 import type { SummaryExport } from '../k6/summary-export.ts';
+
+/** A Secret value a run gets as an environment variable (by reference in pods). */
+interface SecretRef {
+  env: string;
+  namespace: string;
+  name: string;
+  key: string;
+}
+
+interface ResourceList {
+  cpu?: string;
+  memory?: string;
+  'ephemeral-storage'?: string;
+}
+export interface RunnerResources {
+  requests?: ResourceList;
+  limits?: ResourceList;
+}
+
+/** How runner pods look; a local run has none set. */
+interface PodOptions {
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+  /** Runner pods (k6-operator); undefined: one. */
+  parallelism: number | undefined;
+  /** One runner per node (k6-operator `separate`). */
+  separate: boolean;
+  /** undefined: the daemon's --runner-resources. */
+  resources: RunnerResources | undefined;
+  nodeSelector: Readonly<Record<string, string>>;
+  tolerations: readonly {
+    key?: string;
+    operator?: 'Exists' | 'Equal';
+    value?: string;
+    effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+    tolerationSeconds?: number;
+  }[];
+  /** A k6 image other than the daemon's --runner-image. */
+  image: string | undefined;
+}
 
 export type CancelReason =
   | 'timeout'
@@ -39,7 +79,7 @@ export interface RunSpec {
   namespace: string;
   labels: Readonly<Record<string, string>>;
   /** Secret references, passed by reference to pod runners (never read by k6gate for them). */
-  secretRefs: readonly SecretRefSpec[];
+  secretRefs: readonly SecretRef[];
   /** How runner pods look: labels, annotations (e.g. to keep a mesh sidecar out), parallelism,
    * resources, placement, image. Local runs have none set. */
   pod: Readonly<PodOptions>;
@@ -64,17 +104,41 @@ export interface RunResult {
   /** One line: why the run passed or failed. */
   reason: string;
   durationMs: number;
-  timedOut: boolean;
-  canceled: boolean;
+  /** Why k6gate stopped the run, if it did. */
   cancelReason: CancelReason | undefined;
-  forceKilled: boolean;
-  thresholds: string[];
   /** k6's --summary-export (local runs), when k6 wrote one. */
   summary?: SummaryExport | undefined;
   /** Bounded: head and tail of what k6 printed. */
   output: string;
   truncated: boolean;
   outputBytes: number;
+}
+
+/** A RunResult from what its producer knows; the rest takes defaults (no exit, no signal, not
+ * canceled, output whole). */
+export function runResult(
+  r: Pick<RunResult, 'runId' | 'verdict' | 'reason' | 'durationMs' | 'output'> &
+    Partial<Omit<RunResult, 'outputBytes'>> & { outputBytes?: number },
+): RunResult {
+  return {
+    exitCode: null,
+    signal: null,
+    cancelReason: undefined,
+    truncated: false,
+    outputBytes: r.outputBytes ?? Buffer.byteLength(r.output),
+    ...r,
+  };
+}
+
+/** Why a caller stopped waiting, carried as an AbortSignal's reason: `k6gate run`'s Ctrl-C is
+ * `interrupted`; any other abort (a client that went away) is `client-gone`. */
+export class CallerGone {
+  constructor(readonly reason: 'interrupted' | 'client-gone') {}
+}
+
+/** The cancel reason an aborted caller's signal carries. */
+export function callerGoneReason(signal: AbortSignal): 'interrupted' | 'client-gone' {
+  return signal.reason instanceof CallerGone ? signal.reason.reason : 'client-gone';
 }
 
 export interface RunHandle {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderChartReadme } from '../../scripts/chart-readme.ts';
 import { parseAuthFile } from '../../src/auth/clients.ts';
-import { SETTINGS } from '../../src/config.ts';
+import { SETTINGS } from '../../src/config/settings.ts';
 import { configFrom } from '../helpers/config.ts';
 import { CHART, describeHelm, helm, renderChart } from '../helpers/helm.ts';
 import { RUNNER_RULES, SCRIPT_CONFIGMAP_RULES } from '../helpers/runner-rbac.ts';

@@ -130,6 +130,8 @@ test('bad usage: exit 2 naming the flag, no run', async () => {
     ],
     [['--runner', 'nope', 'x.js'], /invalid value for --runner \/ RUNNER/],
     [['--no-such-flag', 'v', 'x.js'], /unknown flag --no-such-flag/],
+    [['--no-such-flag', 'x.js'], /k6gate run: unknown flag --no-such-flag\n/],
+    [['--timeout', '10', 'x.js'], /--timeout: expected a positive Go duration/],
     [[join(dir, 'missing.js')], /missing\.js: no such file/],
   ];
   for (const [args, message] of cases) {

@@ -1,6 +1,7 @@
 // A Config for tests, from flags and environment exactly as the daemon parses them.
 
-import { type Config, parseArgs } from '../../src/config.ts';
+import { parseArgs } from '../../src/config/parse.ts';
+import type { Config } from '../../src/config/settings.ts';
 
 export function configFrom(
   argv: string[] = [],

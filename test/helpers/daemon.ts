@@ -14,7 +14,9 @@ import { configFrom } from './config.ts';
 import { unconfiguredSecretSource } from '../../src/kube/secrets.ts';
 import { createNoopNotifier } from '../../src/notify/noop.ts';
 import { listenOptions } from '../../src/http/app.ts';
-import { buildDaemon } from '../../src/wiring.ts';
+import { buildDaemon } from '../../src/compose/daemon.ts';
+import type { Clock } from '../../src/core/clock.ts';
+import { createPodRunners } from '../../src/runners/pods/pod-runners.ts';
 
 export const REPO = resolve(import.meta.dir, '../..');
 const BUN = join(REPO, 'node_modules/.bin/bun');
@@ -52,14 +54,18 @@ export interface InProcessOptions {
   clients?: ClientDirectory;
   kube?: KubeTransport;
   podWatchSeconds?: number;
+  clock?: Clock;
+  version?: string;
 }
 
-/** The daemon built by the same wiring as main.ts, listening on 127.0.0.1:0. */
-export function startInProcess(opts: InProcessOptions = {}) {
-  const config = configFrom(
-    ['--host', '127.0.0.1', '--listen-port', '0', '--k6-binary', K6_DOUBLE, ...(opts.args ?? [])],
-    { PATH: process.env.PATH ?? '', ...opts.env },
-  );
+/** The one test-daemon builder: the daemon built by the same composition as `k6gate serve`
+ * (compose/daemon.ts), from flags, with test parts where given (a scripted runner, a manual
+ * clock, a Kubernetes transport with the pod runners) and a capturing logger. */
+export function buildTestDaemon(opts: InProcessOptions = {}) {
+  const config = configFrom(['--k6-binary', K6_DOUBLE, ...(opts.args ?? [])], {
+    PATH: process.env.PATH ?? '',
+    ...opts.env,
+  });
   const { logger, records, lines } = createCapturingLogger();
   const daemon = buildDaemon({
     config,
@@ -67,12 +73,20 @@ export function startInProcess(opts: InProcessOptions = {}) {
     notifier: opts.notifier ?? createNoopNotifier(logger),
     secrets: opts.secrets ?? unconfiguredSecretSource,
     daemonEnv: { PATH: process.env.PATH ?? '', ...opts.env },
-    version: 'test',
+    version: opts.version ?? 'test',
     ...(opts.runner ? { runner: opts.runner } : {}),
     ...(opts.clients ? { clients: opts.clients } : {}),
-    ...(opts.kube ? { kube: opts.kube } : {}),
+    ...(opts.kube ? { kube: opts.kube, podRunners: { createPodRunners } } : {}),
     ...(opts.podWatchSeconds ? { podWatchSeconds: opts.podWatchSeconds } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
+  return { daemon, config, logger, records, lines };
+}
+
+/** The daemon built by buildTestDaemon, listening on 127.0.0.1:0. */
+export function startInProcess(opts: InProcessOptions = {}) {
+  const args = ['--host', '127.0.0.1', '--listen-port', '0', ...(opts.args ?? [])];
+  const { daemon, config, records, lines } = buildTestDaemon({ ...opts, args });
   daemon.app.listen(listenOptions(config));
   const server = daemon.app.server;
   if (!server) throw new Error('in-process daemon did not listen');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.ts';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
-import { sweepOrphans } from '../../src/runners/janitor.ts';
+import { sweepOrphans } from '../../src/runners/pods/janitor.ts';
 import { getKubeEnv, type KubeEnv } from './kube-apiserver.ts';
 
 export interface KubeCluster {

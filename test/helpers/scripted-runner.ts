@@ -2,13 +2,14 @@
 // the launch rules (admission order, slot release, failure cache, cancellation) are tested
 // without processes.
 
-import type {
-  CancelReason,
-  RunHandle,
-  RunResult,
-  Runner,
-  RunSpec,
-  StartOutcome,
+import {
+  runResult,
+  type CancelReason,
+  type RunHandle,
+  type RunResult,
+  type Runner,
+  type RunSpec,
+  type StartOutcome,
 } from '../../src/runners/runner.ts';
 
 interface ScriptedRun {
@@ -31,23 +32,19 @@ export function createScriptedRunner(opts: { failStart?: Error } = {}) {
         canceled: undefined,
         start: (outcome = { kind: 'started', cloudUrl: undefined }) => started.resolve(outcome),
         finish: (over = {}) =>
-          result.resolve({
-            runId: spec.runId,
-            exitCode: 0,
-            signal: null,
-            verdict: 'passed',
-            reason: 'all thresholds passed',
-            durationMs: 5,
-            timedOut: false,
-            canceled: run.canceled !== undefined,
-            cancelReason: run.canceled,
-            forceKilled: false,
-            thresholds: [],
-            output: `output of ${spec.runId}`,
-            truncated: false,
-            outputBytes: 10,
-            ...over,
-          }),
+          result.resolve(
+            runResult({
+              runId: spec.runId,
+              exitCode: 0,
+              verdict: 'passed',
+              reason: 'all thresholds passed',
+              durationMs: 5,
+              cancelReason: run.canceled,
+              output: `output of ${spec.runId}`,
+              outputBytes: 10,
+              ...over,
+            }),
+          ),
       };
       runs.push(run);
       const handle: RunHandle = {

@@ -2,23 +2,13 @@
 // and the daemon keeps serving. In-process through app.handle (routing, validation, mapping).
 
 import { describe, expect, test } from 'bun:test';
-import { configFrom } from '../helpers/config.ts';
-import { createNoopNotifier } from '../../src/notify/noop.ts';
-import { unconfiguredSecretSource } from '../../src/kube/secrets.ts';
-import { buildDaemon } from '../../src/wiring.ts';
-import { createCapturingLogger, K6_DOUBLE } from '../helpers/daemon.ts';
+import { buildTestDaemon } from '../helpers/daemon.ts';
 
 const SECRET = 'TOPSECRET-do-not-echo';
-const config = configFrom(['--k6-binary', K6_DOUBLE, '--max-body-bytes', '4096'], {});
-const { logger, lines } = createCapturingLogger();
-const { app, semaphore } = buildDaemon({
-  config,
-  logger,
-  notifier: createNoopNotifier(logger),
-  secrets: unconfiguredSecretSource,
-  daemonEnv: { PATH: process.env.PATH ?? '' },
-  version: 'test',
-});
+const {
+  daemon: { app, semaphore },
+  lines,
+} = buildTestDaemon({ args: ['--max-body-bytes', '4096'] });
 
 const base = { name: 'podinfo', namespace: 'test', phase: 'Progressing' };
 const meta = (m: Record<string, unknown>) =>

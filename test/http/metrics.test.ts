@@ -2,22 +2,15 @@
 // failing run (scripted runner), followed by the process_* family.
 
 import { expect, test } from 'bun:test';
-import { createNoopNotifier } from '../../src/notify/noop.ts';
-import { buildDaemon } from '../../src/wiring.ts';
-import { configFrom } from '../helpers/config.ts';
-import { createCapturingLogger, flaggerPayload } from '../helpers/daemon.ts';
+import { buildTestDaemon, flaggerPayload } from '../helpers/daemon.ts';
 import { createManualClock } from '../helpers/manual-clock.ts';
 import { createScriptedRunner } from '../helpers/scripted-runner.ts';
 
 test('/metrics: daemon families exactly, then process_*', async () => {
   const { runner, runs } = createScriptedRunner();
-  const { logger } = createCapturingLogger();
-  const daemon = buildDaemon({
-    config: configFrom(['--max-concurrent-tests', '3']),
-    logger,
-    notifier: createNoopNotifier(logger),
+  const { daemon } = buildTestDaemon({
+    args: ['--max-concurrent-tests', '3'],
     secrets: { resolve: async () => ({}) },
-    daemonEnv: {},
     version: '1.2.3',
     clock: createManualClock(),
     runner,

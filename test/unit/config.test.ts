@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'bun:test';
-import { ConfigError, parseArgs, renderHelp, SETTINGS } from '../../src/config.ts';
+import { UsageError } from '../../src/core/errors.ts';
+import { renderHelp } from '../../src/config/help.ts';
+import { parseArgs } from '../../src/config/parse.ts';
+import { SETTINGS } from '../../src/config/settings.ts';
 import { configFrom } from '../helpers/config.ts';
 
 describe('config', () => {
@@ -54,7 +57,7 @@ describe('config', () => {
     [['launch'], {}, /unknown command or argument "launch"/],
     [['--listen-port'], {}, /needs a value/],
   ])('%p %p is refused', (argv, env, message) => {
-    expect(() => parseArgs(argv, env)).toThrow(ConfigError);
+    expect(() => parseArgs(argv, env)).toThrow(UsageError);
     expect(() => parseArgs(argv, env)).toThrow(message);
   });
   test('--help lists every setting with its variable', () => {
@@ -76,7 +79,7 @@ describe('pod runner settings', () => {
         .runnerResources,
     ).toEqual({ requests: { cpu: '1' }, limits: { memory: '1Gi' } });
     for (const bad of ['{oops', '{"limits":{"cpu":"lots"}}', '{"gpu":{}}']) {
-      expect(() => configFrom(['--runner-resources', bad], {})).toThrow(ConfigError);
+      expect(() => configFrom(['--runner-resources', bad], {})).toThrow(UsageError);
       expect(() => configFrom(['--runner-resources', bad], {})).toThrow(/--runner-resources/);
     }
   });
@@ -93,6 +96,6 @@ describe('pod runner settings', () => {
       maxParallelism: 8,
       maxConcurrentPodRuns: 3,
     });
-    expect(() => configFrom(['--max-parallelism', '0'], {})).toThrow(ConfigError);
+    expect(() => configFrom(['--max-parallelism', '0'], {})).toThrow(UsageError);
   });
 });

@@ -4,26 +4,18 @@
 
 import { describe, expect, test } from 'bun:test';
 import { BadRequest, Upstream } from '../../src/core/errors.ts';
-import { createNoopNotifier } from '../../src/notify/noop.ts';
 import type { SecretSource } from '../../src/kube/secret-source.ts';
-import { buildDaemon } from '../../src/wiring.ts';
-import { configFrom } from '../helpers/config.ts';
-import { createCapturingLogger, flaggerPayload } from '../helpers/daemon.ts';
+import { buildTestDaemon, flaggerPayload } from '../helpers/daemon.ts';
 import { createManualClock } from '../helpers/manual-clock.ts';
 import { createScriptedRunner } from '../helpers/scripted-runner.ts';
-import { tailForLog } from '../../src/launch/verdict.ts';
+import { tailForLog } from '../../src/launch/follow.ts';
 
 function setup(args: string[] = [], secrets: SecretSource = { resolve: async () => ({}) }) {
   const scripted = createScriptedRunner();
   const clock = createManualClock();
-  const { logger, records } = createCapturingLogger();
-  const daemon = buildDaemon({
-    config: configFrom(['--max-concurrent-tests', '2', ...args]),
-    logger,
-    notifier: createNoopNotifier(logger),
+  const { daemon, records } = buildTestDaemon({
+    args: ['--max-concurrent-tests', '2', ...args],
     secrets,
-    daemonEnv: {},
-    version: 'test',
     clock,
     runner: scripted.runner,
   });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { createManualClock } from '../helpers/manual-clock.ts';
 import { createFailureCache, FAILURE_CACHE_MAX_ENTRIES } from '../../src/launch/failure-cache.ts';
-import { createOutputBuffer } from '../../src/runners/output-buffer.ts';
+import { createOutputBuffer } from '../../src/runners/local/output-buffer.ts';
 import { estimateRetryAfterSeconds } from '../../src/launch/run-registry.ts';
 import { createSemaphore } from '../../src/launch/semaphore.ts';
 

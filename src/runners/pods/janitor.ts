@@ -4,17 +4,15 @@
 // where this process made runs and those named exactly in --allowed-namespaces; a run this
 // process still supervises is never touched (its own deadline ends it first).
 
-import type { Clock } from '../core/clock.ts';
-import type { Logger } from '../core/log.ts';
-import type { KubeTransport } from '../kube/client.ts';
-import { kubeRequest, type ObjectMeta } from '../kube/objects.ts';
-import { DEADLINE_ANNOTATION, deleteRunObject } from './pods.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { Logger } from '../../core/log.ts';
+import type { KubeTransport } from '../../kube/client.ts';
+import { kubeRequest, type ObjectMeta } from '../../kube/objects.ts';
+import { ANNOTATION, COLLECTION, LABEL, labelSelector, MANAGER } from '../../kube/names.ts';
+import { deleteRunObject } from './kube-calls.ts';
 
-const MANAGED = encodeURIComponent('app.kubernetes.io/managed-by=k6gate');
-const COLLECTIONS = [
-  (ns: string) => `/apis/batch/v1/namespaces/${ns}/jobs`,
-  (ns: string) => `/apis/k6.io/v1alpha1/namespaces/${ns}/testruns`,
-];
+const MANAGED = labelSelector({ [LABEL.managedBy]: MANAGER });
+const COLLECTIONS = [COLLECTION.jobs, COLLECTION.testRuns];
 
 export interface JanitorOptions {
   kube: KubeTransport;
@@ -31,7 +29,7 @@ export async function sweepOrphans(opts: JanitorOptions): Promise<number> {
     for (const collection of COLLECTIONS.map((c) => c(ns))) {
       const list = await listQuietly(opts, `${collection}?labelSelector=${MANAGED}`);
       for (const item of list) {
-        const deadline = Date.parse(item.metadata.annotations?.[DEADLINE_ANNOTATION] ?? '');
+        const deadline = Date.parse(item.metadata.annotations?.[ANNOTATION.deadline] ?? '');
         if (!(deadline < opts.clock.now())) continue;
         opts.logger.warn(
           'deleting a run past its deadline (no k6gate came back for it, or a stateful verdict expired)',

@@ -4,14 +4,13 @@
 // A replica whose call finds the object (409) answers from that annotation; a new revision of
 // the canary deletes the runs of older ones, wherever they were started.
 
-import type { Logger } from '../core/log.ts';
-import type { Verdict } from '../k6/exit-codes.ts';
-import type { KubeTransport } from '../kube/client.ts';
-import { kubeRequest, type ObjectMeta } from '../kube/objects.ts';
-import { DEADLINE_ANNOTATION, deleteRunObject } from './pods.ts';
-import type { RunResult, RunSpec } from './runner.ts';
-
-const VERDICT_ANNOTATION = 'k6gate.io/verdict';
+import type { Logger } from '../../core/log.ts';
+import type { Verdict } from '../../k6/exit-codes.ts';
+import type { KubeTransport } from '../../kube/client.ts';
+import { kubeRequest, type ObjectMeta } from '../../kube/objects.ts';
+import { ANNOTATION, LABEL, labelSelector } from '../../kube/names.ts';
+import { deleteRunObject } from './kube-calls.ts';
+import { runResult, type RunResult, type RunSpec } from '../runner.ts';
 
 interface Recorded {
   verdict: Verdict;
@@ -35,8 +34,8 @@ export async function recordVerdict(
     durationMs: Math.round(result.durationMs),
   };
   const annotations = {
-    [VERDICT_ANNOTATION]: JSON.stringify(recorded),
-    [DEADLINE_ANNOTATION]: new Date(keep.now + keep.keepForMs).toISOString(),
+    [ANNOTATION.verdict]: JSON.stringify(recorded),
+    [ANNOTATION.deadline]: new Date(keep.now + keep.keepForMs).toISOString(),
   };
   try {
     const res = await kube.request('PATCH', path, {
@@ -58,7 +57,7 @@ export function recordedResult(
   runId: string,
   kind: string,
 ): RunResult | undefined {
-  const text = meta.annotations?.[VERDICT_ANNOTATION];
+  const text = meta.annotations?.[ANNOTATION.verdict];
   if (!text) return undefined;
   let r: Recorded;
   try {
@@ -67,22 +66,14 @@ export function recordedResult(
     return undefined;
   }
   const output = `(k6gate: the verdict recorded on ${kind} ${meta.name} by the replica that watched the run)`;
-  return {
+  return runResult({
     runId,
     exitCode: r.exitCode,
-    signal: null,
     verdict: r.verdict,
     reason: r.reason,
     durationMs: r.durationMs,
-    timedOut: false,
-    canceled: false,
-    cancelReason: undefined,
-    forceKilled: false,
-    thresholds: [],
     output,
-    truncated: false,
-    outputBytes: Buffer.byteLength(output),
-  };
+  });
 }
 
 /** Deletes the runs of this canary and phase other than `keep` (older revisions). */
@@ -94,11 +85,8 @@ export async function supersedeOthers(
   logger: Logger,
 ) {
   const l = spec.labels;
-  const selector = encodeURIComponent(
-    ['k6gate.io/canary-namespace', 'k6gate.io/canary-name', 'k6gate.io/phase']
-      .map((k) => `${k}=${l[k] ?? ''}`)
-      .join(','),
-  );
+  const sameHook = [LABEL.canaryNamespace, LABEL.canaryName, LABEL.phase] as const;
+  const selector = labelSelector(Object.fromEntries(sameHook.map((k) => [k, l[k] ?? ''])));
   const list = await kubeRequest<{ items: { metadata: ObjectMeta }[] }>(
     kube,
     'GET',

@@ -7,25 +7,26 @@
 // outcome was read — except on k6gate's shutdown, when the run is left to a retry, and for a
 // stateful hook, whose object keeps the verdict for other replicas (pod-state.ts).
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../core/log.ts';
-import type { Verdict } from '../k6/exit-codes.ts';
-import { mergeSummaries } from '../k6/summary-merge.ts';
-import type { KubeTransport } from '../kube/client.ts';
-import { watchAlways } from '../kube/objects.ts';
+import { after } from '../../core/timers.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Verdict } from '../../k6/exit-codes.ts';
+import { mergeSummaries } from '../../k6/summary-merge.ts';
+import type { KubeTransport } from '../../kube/client.ts';
+import { watchAlways } from '../../kube/objects.ts';
+import { COLLECTION, LABEL, labelSelector } from '../../kube/names.ts';
+import { createOrAttach, createScriptConfigMap, deleteRunObject, readLog } from './kube-calls.ts';
+import { runObjectName } from './manifest.ts';
+import type { PodRunnerOptions } from './options.ts';
+import { readPod, type Pod, type PodOutcome } from './pod-status.ts';
+import { recordedResult, recordVerdict, supersedeOthers } from './state.ts';
 import {
-  createOrAttach,
-  createScriptConfigMap,
-  deleteRunObject,
-  readLog,
-  readPod,
-  runObjectName,
-  type Pod,
-  type PodOutcome,
-  type PodRunnerOptions,
-} from './pods.ts';
-import { recordedResult, recordVerdict, supersedeOthers } from './pod-state.ts';
-import type { CancelReason, RunHandle, RunResult, RunSpec, StartOutcome } from './runner.ts';
+  runResult,
+  type CancelReason,
+  type RunHandle,
+  type RunResult,
+  type RunSpec,
+  type StartOutcome,
+} from '../runner.ts';
 
 interface PodRun {
   /** `Job` or `TestRun`, for logs and reasons. */
@@ -148,15 +149,10 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
       ended.resolve({ exitCode: null, verdict: 'error', reason: `${reason}${helper}`, pods: [] });
     })
     .catch(() => {});
-  void sleep(opts.startTimeoutMs, undefined, { signal: watching.signal })
-    .then(() => started.resolve({ kind: 'timeout', ...stuckReason(state.stuck) }))
-    .catch(() => {});
-
-  if (opts.maxRunMs > 0) {
-    void sleep(opts.maxRunMs, undefined, { signal: watching.signal })
-      .then(() => cancel('timeout'))
-      .catch(() => {});
-  }
+  after(opts.startTimeoutMs, watching.signal, () =>
+    started.resolve({ kind: 'timeout', ...stuckReason(state.stuck) }),
+  );
+  if (opts.maxRunMs > 0) after(opts.maxRunMs, watching.signal, () => cancel('timeout'));
 
   function cancel(reason: CancelReason) {
     if (cancelReason !== undefined) return;
@@ -170,9 +166,7 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
     logger.info(`stopping the run: deleting its ${run.kind}`, { reason });
     void deleteRunObject(opts.kube, run.path, logger);
     // A pod that never ran leaves no event to wait for beyond its deletion; bound the wait.
-    void sleep(opts.killGraceMs + 10_000, undefined, { signal: watching.signal })
-      .then(() => ended.resolve(ABORTED))
-      .catch(() => {});
+    after(opts.killGraceMs + 10_000, watching.signal, () => ended.resolve(ABORTED));
   }
 
   const result = (async (): Promise<RunResult> => {
@@ -181,22 +175,15 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
     const output = await readLogs(opts.kube, spec.namespace, ending.pods, logger);
     watching.abort();
     const aborted = cancelReason !== undefined;
-    const result: RunResult = {
+    const result = runResult({
       runId: spec.runId,
       exitCode: ending.exitCode,
-      signal: null,
       verdict: aborted ? 'aborted' : ending.verdict,
       reason: aborted ? canceledReason(run.kind, cancelReason!) : ending.reason,
       durationMs: opts.clock.now() - startedAt,
-      timedOut: cancelReason === 'timeout' || cancelReason === 'start-timeout',
-      canceled: aborted,
       cancelReason,
-      forceKilled: false,
-      thresholds: [],
       output,
-      truncated: false,
-      outputBytes: Buffer.byteLength(output),
-    };
+    });
     if (aborted) return result;
     if (spec.keepForMs === undefined) await deleteRunObject(opts.kube, run.path, logger);
     else {
@@ -244,8 +231,8 @@ function watchPods(
   const state: { stuck?: string; helperEnded?: string } = {};
   const live = new Set<number>();
   const outcomes = new Map<number, PodOutcome>();
-  const selector = encodeURIComponent(`k6gate.io/run-id=${run.runLabel}`);
-  const path = `/api/v1/namespaces/${spec.namespace}/pods?watch=1&labelSelector=${selector}`;
+  const selector = labelSelector({ [LABEL.runId]: run.runLabel });
+  const path = `${COLLECTION.pods(spec.namespace)}?watch=1&labelSelector=${selector}`;
   void (async () => {
     try {
       for await (const ev of watchAlways<Pod>(opts.kube, path, signal, opts.watchSeconds)) {

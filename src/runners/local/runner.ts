@@ -8,19 +8,20 @@ import { closeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Clock } from '../core/clock.ts';
-import { Misconfigured, TestFailed } from '../core/errors.ts';
-import type { Logger } from '../core/log.ts';
-import { explainExitCode, K6_EXIT, type Verdict } from '../k6/exit-codes.ts';
-import { buildChildEnv, buildK6Args } from '../k6/invocation.ts';
-import { findBannerOutputLine, parseCloudUrl, parseCrossedThresholds } from '../k6/output.ts';
+import type { Clock } from '../../core/clock.ts';
+import { after } from '../../core/timers.ts';
+import { Misconfigured, TestFailed } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import { buildChildEnv, buildK6Args } from '../../k6/invocation.ts';
+import { findBannerOutputLine, parseCloudUrl } from '../../k6/output.ts';
 import {
   parseSummaryExport,
   SUMMARY_EXPORT_MAX_BYTES,
   type SummaryExport,
-} from '../k6/summary-export.ts';
-import { openPipe } from '../os/linux.ts';
-import { createOutputBuffer, type OutputSnapshot } from './output-buffer.ts';
+} from '../../k6/summary-export.ts';
+import { openPipe } from '../../os/linux.ts';
+import { createOutputBuffer } from './output-buffer.ts';
+import { describeResult, type StopState } from './verdict.ts';
 import type { OrphanSweeper } from './orphans.ts';
 import type {
   CancelReason,
@@ -29,7 +30,7 @@ import type {
   Runner,
   RunSpec,
   StartOutcome,
-} from './runner.ts';
+} from '../runner.ts';
 
 export interface LocalRunnerOptions {
   k6Binary: string;
@@ -195,11 +196,6 @@ function superviseChild(
   };
 }
 
-// Runs `fn` after `ms` unless `signal` aborts first.
-function after(ms: number, signal: AbortSignal, fn: () => void): void {
-  sleep(ms, undefined, { signal }).then(fn, () => {});
-}
-
 function signalGroup(pid: number, signal: NodeJS.Signals) {
   try {
     process.kill(-pid, signal);
@@ -296,68 +292,3 @@ async function readSummaryExport(path: string): Promise<SummaryExport | undefine
   if (!(await file.exists()) || file.size > SUMMARY_EXPORT_MAX_BYTES) return undefined;
   return parseSummaryExport(await file.text());
 }
-
-interface StopState {
-  reason?: CancelReason;
-  forceKilled: boolean;
-}
-
-function describeResult(
-  runId: string,
-  proc: Bun.Subprocess,
-  out: OutputSnapshot,
-  run: StopState & { durationMs: number },
-): RunResult {
-  const exitCode = proc.exitCode;
-  const signal = proc.signalCode === null ? null : String(proc.signalCode);
-  const thresholds = parseCrossedThresholds(out.text);
-  const { verdict, reason } = judge(exitCode, signal, thresholds, run);
-  return {
-    runId,
-    exitCode,
-    signal,
-    verdict,
-    reason,
-    durationMs: run.durationMs,
-    timedOut: run.reason === 'timeout' || run.reason === 'start-timeout',
-    canceled: run.reason !== undefined,
-    cancelReason: run.reason,
-    forceKilled: run.forceKilled,
-    thresholds,
-    output: out.text,
-    truncated: out.truncated,
-    outputBytes: out.totalBytes,
-  };
-}
-
-// A canceled run is aborted whatever k6 said; otherwise k6's exit code decides.
-function judge(
-  exitCode: number | null,
-  signal: string | null,
-  thresholds: string[],
-  run: StopState,
-): { verdict: Verdict; reason: string } {
-  if (run.reason !== undefined) {
-    return {
-      verdict: 'aborted',
-      reason: `${CANCEL_TEXT[run.reason]}${run.forceKilled ? '; killed after the grace period' : ''}`,
-    };
-  }
-  if (exitCode === null)
-    return { verdict: 'error', reason: `k6 was killed by ${signal ?? 'a signal'}` };
-  const meaning = explainExitCode(exitCode);
-  if (exitCode === K6_EXIT.THRESHOLDS_HAVE_FAILED && thresholds.length > 0) {
-    return { verdict: meaning.verdict, reason: `thresholds crossed: ${thresholds.join(', ')}` };
-  }
-  return meaning;
-}
-
-const CANCEL_TEXT: Record<CancelReason, string> = {
-  timeout: 'stopped at the run deadline (max run duration)',
-  'start-timeout': 'k6 did not start within the start timeout',
-  'client-gone': 'canceled: the caller closed the connection',
-  shutdown: 'canceled: k6gate is shutting down',
-  'cloud-url-missing': 'stopped: k6 printed no k6 Cloud URL although upload_to_cloud is set',
-  interrupted: 'interrupted (Ctrl-C)',
-  superseded: 'ended: a new revision of the canary (checksum or script) started its own run',
-};

@@ -1,17 +1,17 @@
-// The real dependencies both commands build from the settings (`k6gate serve` and `k6gate
-// run`): the Kubernetes client (secrets, ConfigMap scripts, pod runners), the Slack notifier,
-// tokens read from their files, and the process hardening.
+// The real outside parts both commands build from the settings (`k6gate serve` and `k6gate
+// run`): the Kubernetes client with the pod-runner module (secrets, ConfigMap scripts, pod
+// runners), the Slack notifier, tokens read from their files, and the process hardening. Each
+// heavy module (client-node, the Slack SDK, the pod runners) is imported only when its setting
+// is on: a daemon that uses neither never loads them.
 
 import { readFileSync } from 'node:fs';
-import type { Config } from './config.ts';
-import type { Logger } from './core/log.ts';
-import { createKubeSecretSource, unconfiguredSecretSource } from './kube/secrets.ts';
-import { createNoopNotifier } from './notify/noop.ts';
-import { becomeChildSubreaper, makeNonDumpable } from './os/linux.ts';
-import { createOrphanSweeper } from './runners/orphans.ts';
-
-/** A setting k6gate cannot use (exit 2), with a message naming it. */
-export class SettingError extends Error {}
+import type { Config } from '../config/settings.ts';
+import { UsageError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { createKubeSecretSource, unconfiguredSecretSource } from '../kube/secrets.ts';
+import { createNoopNotifier } from '../notify/noop.ts';
+import { becomeChildSubreaper, makeNonDumpable } from '../os/linux.ts';
+import { createOrphanSweeper } from '../runners/local/orphans.ts';
 
 // The Kubernetes and Slack clients are loaded only when configured: they cost start time and
 // memory (client-node alone takes ~25 ms to load).
@@ -19,18 +19,21 @@ async function buildKube(config: Config, logger: Logger) {
   if (config.kubernetesClient === 'none') {
     logger.info('not creating a kubernetes client (KUBERNETES_CLIENT=none)');
     if (config.runner !== 'local') {
-      throw new SettingError(
+      throw new UsageError(
         `invalid value for --runner / RUNNER: "${config.runner}" needs --kubernetes-client`,
       );
     }
     return { secrets: unconfiguredSecretSource, kube: undefined };
   }
-  const { createKubeTransport, loadKubeConfig } = await import('./kube/client.ts');
+  const [{ createKubeTransport, loadKubeConfig }, { createPodRunners }] = await Promise.all([
+    import('../kube/client.ts'),
+    import('../runners/pods/pod-runners.ts'),
+  ]);
   let kc;
   try {
     kc = loadKubeConfig(config.kubernetesClient, config.kubeconfig || undefined);
   } catch (err) {
-    throw new SettingError(
+    throw new UsageError(
       `invalid value for --kubernetes-client / KUBERNETES_CLIENT: cannot load the ${config.kubernetesClient} configuration: ${(err as Error).message}`,
     );
   }
@@ -40,6 +43,7 @@ async function buildKube(config: Config, logger: Logger) {
   return {
     secrets: createKubeSecretSource(kube, { timeoutMs: config.secretsTimeoutMs, logger }),
     kube,
+    podRunners: { createPodRunners },
   };
 }
 
@@ -49,7 +53,7 @@ function readToken(file: string, value: string, flag: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new SettingError(
+    throw new UsageError(
       `invalid value for ${flag}: cannot read ${file}: ${(err as Error).message}`,
     );
   }
@@ -62,7 +66,7 @@ async function buildNotifier(config: Config, logger: Logger) {
     '--slack-token-file / SLACK_TOKEN_FILE',
   );
   if (!token) return createNoopNotifier(logger);
-  const { checkSlackToken, createSlackNotifier } = await import('./notify/slack.ts');
+  const { checkSlackToken, createSlackNotifier } = await import('../notify/slack.ts');
   const options = {
     token,
     apiUrl: config.slackApiUrl || undefined,
@@ -84,7 +88,7 @@ function harden(logger: Logger) {
   return hardened;
 }
 
-/** What both commands hand to buildDaemon from their settings: the process hardened, the cloud
+/** What both commands hand to buildEngine from their settings: the process hardened, the cloud
  * token read, the Slack notifier, the Kubernetes client and its sources, and an orphan sweeper
  * when k6gate became a child subreaper. */
 export async function buildParts(config: Config, logger: Logger) {

@@ -1,13 +1,13 @@
 // Settings: one table (flag, environment variable, default, help, valibot schema) that yields
-// the Config type, the parser, `--help` and the README table. Flags win over environment
-// variables, which win over defaults; an empty variable counts as unset. The original's
-// variable names (LISTEN_PORT, MAX_CONCURRENT_TESTS, SLACK_TOKEN, …) keep working.
+// the Config type; parse.ts reads argv and the environment through it, help.ts renders `--help`
+// and the README table from it. The original's variable names (LISTEN_PORT,
+// MAX_CONCURRENT_TESTS, SLACK_TOKEN, …) keep working.
 
 import { tmpdir } from 'node:os';
 import * as v from 'valibot';
-import { ResourcesSchema } from './flagger/pod-options.ts';
-import { parseGoDuration } from './core/go-syntax.ts';
-import type { LogLevel } from './core/log.ts';
+import { ResourcesSchema } from '../flagger/pod-options.ts';
+import { parseGoDuration } from '../core/go-syntax.ts';
+import type { LogLevel } from '../core/log.ts';
 
 const DEFAULT_LISTEN_PORT = 8000;
 const DEFAULT_LISTEN_HOST = '0.0.0.0';
@@ -424,112 +424,8 @@ export const SETTINGS = Object.entries(TABLE).map(([key, row]) => ({
 }));
 
 // One object schema over the whole table: its output type is Config, with no cast.
-const CONFIG_SCHEMA = v.object(
+export const CONFIG_SCHEMA = v.object(
   Object.fromEntries(SETTINGS.map((s) => [s.key, s.schema])) as {
     [K in keyof Table]: Table[K]['schema'];
   },
 );
-
-export class ConfigError extends Error {}
-
-export type ParsedArgs = { command: 'help' | 'version' } | { command: 'serve'; config: Config };
-
-const COMMANDS = new Set(['serve']);
-
-/** Reads argv (after the program name) and the environment into a Config, or throws ConfigError. */
-export function parseArgs(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): ParsedArgs {
-  const flags = new Map<keyof Config, string>();
-  const byFlag = new Map(SETTINGS.map((s) => [s.flag, s]));
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--help' || arg === '-h' || arg === 'help') return { command: 'help' };
-    if (arg === '--version' || arg === '-v' || arg === 'version') return { command: 'version' };
-    if (!arg.startsWith('-')) {
-      if (i === 0 && COMMANDS.has(arg)) continue;
-      throw new ConfigError(`unknown command or argument "${arg}" (see k6gate --help)`);
-    }
-    const eq = arg.indexOf('=');
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const row = byFlag.get(flag);
-    if (!row) throw new ConfigError(`unknown flag ${flag} (see k6gate --help)`);
-    const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(`flag ${flag} needs a value`);
-    flags.set(row.key, value);
-  }
-  return { command: 'serve', config: resolveConfig(flags, env) };
-}
-
-function resolveConfig(
-  flags: Map<keyof Config, string>,
-  env: Readonly<Record<string, string | undefined>>,
-): Config {
-  const raw: Record<string, string> = {};
-  const source: Record<string, string> = {};
-  for (const s of SETTINGS) {
-    const fromEnv = env[s.env] === '' ? undefined : env[s.env];
-    const fromFlag = flags.get(s.key);
-    raw[s.key] =
-      fromFlag ?? fromEnv ?? (typeof s.fallback === 'function' ? s.fallback() : s.fallback);
-    source[s.key] = fromFlag !== undefined ? s.flag : fromEnv !== undefined ? s.env : 'default';
-  }
-  const parsed = v.safeParse(CONFIG_SCHEMA, raw);
-  if (parsed.success) return parsed.output;
-  const step = parsed.issues[0].path?.[0];
-  const key = typeof step?.key === 'string' ? step.key : '';
-  const s = SETTINGS.find((row) => row.key === key);
-  if (!s) throw new ConfigError(parsed.issues[0].message);
-  const shown = s.secret ? '(hidden)' : JSON.stringify(raw[key]);
-  throw new ConfigError(
-    `invalid value for ${s.flag} / ${s.env} (from ${source[key]}): ${shown}; expected ${s.expected}`,
-  );
-}
-
-const FLAG_COLUMN = Math.max(...SETTINGS.map((s) => s.flag.length)) + 12;
-
-/** `--help`, generated from the settings table so it cannot drift. */
-export function renderHelp(version: string): string {
-  const lines = [
-    `k6gate ${version}: gate Kubernetes releases on k6 load tests (a Flagger webhook).`,
-    '',
-    'Usage:',
-    '  k6gate [serve] [flags]   serve Flagger webhooks (POST /launch-test) over HTTP',
-    '  k6gate run [flags] <script.js | archive.tar | -> | --configmap ns/name[/key]',
-    '                           run one test and exit with its verdict (k6gate run --help)',
-    '  k6gate --help            show this help',
-    '  k6gate --version         print the version',
-    '',
-    'Flags (each also read from the environment variable shown; a flag wins; an empty variable',
-    'counts as unset):',
-  ];
-  for (const s of SETTINGS) {
-    const fallback = typeof s.fallback === 'function' ? 'TMPDIR or /tmp' : s.fallback;
-    lines.push(
-      `  ${s.flag} <value>`.padEnd(FLAG_COLUMN) + `${s.env}`,
-      `      ${s.help}${fallback === '' ? '' : ` (default: ${fallback})`}`,
-    );
-  }
-  lines.push(
-    '',
-    'Routes: POST /launch-test, GET /health, GET /healthz, GET /readyz, GET /metrics.',
-    'Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a fatal error, 2 on bad settings.',
-    '',
-  );
-  return lines.join('\n');
-}
-
-/** The README's settings table, generated from the same table (a test keeps them in sync). */
-export function renderSettingsMarkdown(): string {
-  const rows = SETTINGS.map((s) => {
-    const fallback =
-      typeof s.fallback === 'function'
-        ? 'TMPDIR or /tmp'
-        : s.fallback === ''
-          ? '(empty)'
-          : s.fallback;
-    return `| \`${s.flag}\` | \`${s.env}\` | \`${fallback}\` | ${s.help} |`;
-  });
-  return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
-}

@@ -4,8 +4,8 @@
 // live run leader is such an orphan: each run's end kills them all and reaps them.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../core/log.ts';
-import { listChildren, reapIfExited } from '../os/linux.ts';
+import type { Logger } from '../../core/log.ts';
+import { listChildren, reapIfExited } from '../../os/linux.ts';
 
 export interface OrphanSweeper {
   /** Marks a run leader (not an orphan) until it exits. */

@@ -5,23 +5,15 @@
 // pod's k6 exit code; the TestRun is watched only for stage `error`. k6gate never sets
 // `cleanup: post` (it would race the reading) and deletes the TestRun itself.
 
-import { outputArgs } from '../k6/invocation.ts';
-import type { KubeTransport } from '../kube/client.ts';
-import { watchAlways, type ObjectMeta } from '../kube/objects.ts';
-import { startRunObject } from './pod-run.ts';
-import {
-  CONTAINER_SECURITY,
-  placementOf,
-  POD_SECURITY,
-  type PodRunnerOptions,
-  resourcesOf,
-  runnerEnv,
-  runnerPodMetadata,
-  runObjectMeta,
-  scriptMount,
-  type Pod,
-} from './pods.ts';
-import type { Runner, RunSpec } from './runner.ts';
+import { outputArgs } from '../../k6/invocation.ts';
+import type { KubeTransport } from '../../kube/client.ts';
+import { watchAlways, type ObjectMeta } from '../../kube/objects.ts';
+import { startRunObject } from './supervise.ts';
+import { COLLECTION } from '../../kube/names.ts';
+import { runnerPodParts, runObjectMeta, scriptMount } from './manifest.ts';
+import type { PodRunnerOptions } from './options.ts';
+import type { Pod } from './pod-status.ts';
+import type { Runner, RunSpec } from '../runner.ts';
 
 interface TestRunObject {
   metadata: ObjectMeta;
@@ -32,7 +24,7 @@ interface TestRunObject {
 export function createTestRunRunner(opts: PodRunnerOptions): Runner {
   return {
     start(spec) {
-      const testruns = `/apis/k6.io/v1alpha1/namespaces/${spec.namespace}/testruns`;
+      const testruns = COLLECTION.testRuns(spec.namespace);
       return startRunObject(
         {
           apiVersion: 'k6.io/v1alpha1',
@@ -53,15 +45,15 @@ export function createTestRunRunner(opts: PodRunnerOptions): Runner {
 }
 
 function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
-  const pod = spec.pod;
+  const pod = runnerPodParts(spec, opts);
   // Every pod the operator makes (initializer, runners, starter) carries the run's labels and
   // the restricted security context.
   const common = {
-    metadata: runnerPodMetadata(spec),
+    metadata: pod.metadata,
     automountServiceAccountToken: 'false',
-    securityContext: POD_SECURITY,
-    containerSecurityContext: CONTAINER_SECURITY,
-    ...placementOf(pod),
+    securityContext: pod.podSecurity,
+    containerSecurityContext: pod.containerSecurity,
+    ...pod.placement,
   };
   const extraArgs = outputArgs(spec);
   const script = scriptMount(spec, name);
@@ -70,18 +62,18 @@ function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
     kind: 'TestRun',
     metadata: runObjectMeta(name, spec, opts),
     spec: {
-      parallelism: pod.parallelism ?? 1,
-      separate: pod.separate,
+      parallelism: spec.pod.parallelism ?? 1,
+      separate: spec.pod.separate,
       script: { configMap: { name: script.configMap, file: script.file } },
       quiet: 'false',
       // Extra k6 flags (space-split by the operator): remote write with the run's testid.
       ...(extraArgs.length ? { arguments: extraArgs.join(' ') } : {}),
       runner: {
         ...common,
-        image: pod.image ?? opts.image,
-        env: runnerEnv(spec),
-        ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
-        ...resourcesOf(pod.resources ?? opts.runnerResources),
+        image: pod.image,
+        env: pod.env,
+        ...pod.serviceAccount,
+        ...pod.resources,
         // k6 writes nothing but temp files; the root filesystem stays read-only.
         volumes: [{ name: 'tmp', emptyDir: {} }],
         volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

@@ -1,7 +1,7 @@
 import { expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderSettingsMarkdown } from '../../src/config.ts';
+import { renderSettingsMarkdown } from '../../src/config/help.ts';
 
 test('the README settings table matches the code (bun scripts/readme-settings.ts rewrites it)', () => {
   const readme = readFileSync(join(import.meta.dir, '../../README.md'), 'utf8');

@@ -3,20 +3,12 @@
 // k6gate. pod-run.ts creates it (or attaches to the one under way) with the script ConfigMap
 // it owns, and supervises its one pod.
 
-import { buildK6Args } from '../k6/invocation.ts';
-import { startRunObject } from './pod-run.ts';
-import {
-  CONTAINER_SECURITY,
-  placementOf,
-  POD_SECURITY,
-  type PodRunnerOptions,
-  resourcesOf,
-  runnerEnv,
-  runnerPodMetadata,
-  runObjectMeta,
-  scriptMount,
-} from './pods.ts';
-import type { Runner, RunSpec } from './runner.ts';
+import { buildK6Args } from '../../k6/invocation.ts';
+import { startRunObject } from './supervise.ts';
+import { COLLECTION } from '../../kube/names.ts';
+import { runnerPodParts, runObjectMeta, scriptMount } from './manifest.ts';
+import type { PodRunnerOptions } from './options.ts';
+import type { Runner, RunSpec } from '../runner.ts';
 
 const SCRIPT_DIR = '/scripts';
 
@@ -28,7 +20,7 @@ export function createJobRunner(opts: PodRunnerOptions): Runner {
         {
           apiVersion: 'batch/v1',
           kind: 'Job',
-          collection: `/apis/batch/v1/namespaces/${spec.namespace}/jobs`,
+          collection: COLLECTION.jobs(spec.namespace),
           build: (name) => jobObject(name, spec, opts),
         },
         spec,
@@ -39,7 +31,7 @@ export function createJobRunner(opts: PodRunnerOptions): Runner {
 }
 
 function jobObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
-  const pod = spec.pod;
+  const pod = runnerPodParts(spec, opts);
   const script = scriptMount(spec, name);
   return {
     apiVersion: 'batch/v1',
@@ -53,23 +45,23 @@ function jobObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
       ttlSecondsAfterFinished: Math.max(3600, Math.ceil((spec.keepForMs ?? 0) / 1000)),
       ...(opts.maxRunMs > 0 ? { activeDeadlineSeconds: Math.ceil(opts.maxRunMs / 1000) } : {}),
       template: {
-        metadata: runnerPodMetadata(spec),
+        metadata: pod.metadata,
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: POD_SECURITY,
-          ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
-          ...placementOf(pod),
+          securityContext: pod.podSecurity,
+          ...pod.serviceAccount,
+          ...pod.placement,
           containers: [
             {
               name: 'k6',
-              image: pod.image ?? opts.image,
-              ...resourcesOf(pod.resources ?? opts.runnerResources),
+              image: pod.image,
+              ...pod.resources,
               args: buildK6Args(`${SCRIPT_DIR}/${script.file}`, spec),
-              env: runnerEnv(spec),
+              env: pod.env,
               workingDir: '/tmp',
-              securityContext: CONTAINER_SECURITY,
+              securityContext: pod.containerSecurity,
               volumeMounts: [
                 { name: 'script', mountPath: SCRIPT_DIR, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },

@@ -38,7 +38,7 @@ export interface StartedRun {
 const LOGGED_TAIL_LINES = 40;
 const LOGGED_TAIL_BYTES = 8 * 1024;
 
-export function createVerdicts(deps: {
+export function createFollower(deps: {
   notifier: Notifier;
   failures: FailureCache;
   registry: RunRegistry;

@@ -1,0 +1,159 @@
+// `make bench-start` (also part of `make bench`): what starting k6gate costs beside the Go
+// original, in the same run. For each daemon, interleaved over ROUNDS: time from spawn to the
+// first 200 on /health (polled every 2 ms) and RSS once idle (1 s after that 200). With
+// BENCH_BASELINE=/path/to/an/older/k6gate, that binary is measured in the same rounds as a third
+// column (e.g. the previous commit's build). Then the cost of each module k6gate may load, each
+// in a fresh Bun process: time to import it and the RSS it adds (medians). Loopback only.
+
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const REPO = resolve(import.meta.dir, '..');
+const ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 9);
+const BUN = join(REPO, 'node_modules/.bin/bun');
+const log = (msg: string) => process.stderr.write(`[bench-start] ${msg}\n`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+function buildOriginal(): string {
+  const out = Bun.spawnSync(['bash', join(REPO, 'bench/build-original.sh')], { stderr: 'inherit' });
+  if (out.exitCode !== 0) throw new Error('building the Go original failed');
+  return out.stdout.toString().trim();
+}
+
+async function freePort(): Promise<number> {
+  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() });
+  const port = server.port as number;
+  await server.stop(true);
+  return port;
+}
+
+function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+}
+
+/** Spawn → first 200 on /health, then idle RSS; the daemon is stopped before returning. */
+async function measure(argv: string[], env: Record<string, string>) {
+  const tmp = mkdtempSync(join(tmpdir(), 'k6gate-bench-start-'));
+  const port = await freePort();
+  const t0 = performance.now();
+  const proc = Bun.spawn([...argv, ...(argv.length > 1 ? ['--listen-port', String(port)] : [])], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      TMPDIR: tmp,
+      TEMP_DIR: tmp,
+      LOG_LEVEL: 'error',
+      LISTEN_PORT: String(port),
+      ...env,
+    },
+    stdout: 'ignore',
+    stderr: 'ignore',
+  });
+  try {
+    const deadline = t0 + 10_000;
+    for (;;) {
+      if (performance.now() > deadline) throw new Error(`${argv[0]} not healthy in 10 s`);
+      const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      await Bun.sleep(2);
+    }
+    const startMs = performance.now() - t0;
+    await Bun.sleep(1000);
+    return { startMs, idleKiB: rssKiB(proc.pid) };
+  } finally {
+    proc.kill('SIGTERM');
+    await proc.exited;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** A module's import cost in a fresh process: ms to import and the RSS it adds (KiB). */
+function moduleCost(specifier: string) {
+  const dir = mkdtempSync(join(REPO, '.bench-module-'));
+  const probe = join(dir, 'probe.ts');
+  writeFileSync(
+    probe,
+    `const rss0 = process.memoryUsage().rss; const t0 = performance.now();\n` +
+      `await import(${JSON.stringify(specifier)});\n` +
+      `console.log(JSON.stringify({ ms: performance.now() - t0, kib: (process.memoryUsage().rss - rss0) / 1024 }));\n`,
+  );
+  try {
+    const runs = Array.from({ length: 5 }, () => {
+      const out = Bun.spawnSync([BUN, probe], { cwd: REPO });
+      return JSON.parse(out.stdout.toString()) as { ms: number; kib: number };
+    });
+    return { ms: median(runs.map((r) => r.ms)), kib: median(runs.map((r) => r.kib)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const MODULES = [
+  'elysia',
+  'valibot',
+  '@slack/web-api',
+  '@kubernetes/client-node',
+  join(REPO, 'src/config/parse.ts'),
+  join(REPO, 'src/compose/engine.ts'),
+  join(REPO, 'src/compose/daemon.ts'),
+  join(REPO, 'src/cli/serve.ts'),
+  join(REPO, 'src/cli/run.ts'),
+];
+
+async function main() {
+  const original = buildOriginal();
+  const k6gate = join(REPO, 'dist/k6gate');
+  const daemons: Record<string, string[]> = {
+    k6gate: [k6gate, 'serve', '--host', '127.0.0.1'],
+    original: [original],
+  };
+  if (process.env.BENCH_BASELINE) {
+    daemons.baseline = [process.env.BENCH_BASELINE, 'serve', '--host', '127.0.0.1'];
+  }
+  const names = Object.keys(daemons);
+  const got: Record<string, { startMs: number[]; idleKiB: number[] }> = {};
+  for (const n of names) got[n] = { startMs: [], idleKiB: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? names : [...names].reverse();
+    for (const n of order) {
+      const m = await measure(daemons[n]!, {});
+      got[n]!.startMs.push(m.startMs);
+      got[n]!.idleKiB.push(m.idleKiB);
+    }
+    log(`round ${r + 1}/${ROUNDS}`);
+  }
+  const row = (n: string) => ({
+    startMs: median(got[n]!.startMs),
+    idleMiB: median(got[n]!.idleKiB) / 1024,
+  });
+  const k = row('k6gate');
+  const o = row('original');
+  const lines = [
+    `#### Start and idle (${new Date().toISOString()}, ${ROUNDS} rounds interleaved, medians)`,
+    '',
+    `| measure | k6gate | original v0.5.7 | ratio |${process.env.BENCH_BASELINE ? ' baseline |' : ''}`,
+    `|---|---|---|---|${process.env.BENCH_BASELINE ? '---|' : ''}`,
+    `| start to first 200 on /health | ${k.startMs.toFixed(1)} ms | ${o.startMs.toFixed(1)} ms | ${(k.startMs / o.startMs).toFixed(2)}× |${process.env.BENCH_BASELINE ? ` ${row('baseline').startMs.toFixed(1)} ms |` : ''}`,
+    `| idle RSS | ${k.idleMiB.toFixed(1)} MiB | ${o.idleMiB.toFixed(1)} MiB | ${(k.idleMiB / o.idleMiB).toFixed(2)}× |${process.env.BENCH_BASELINE ? ` ${row('baseline').idleMiB.toFixed(1)} MiB |` : ''}`,
+    '',
+    '| module (imported alone, fresh `bun` process) | import time | RSS added |',
+    '|---|---|---|',
+  ];
+  for (const m of MODULES) {
+    const c = moduleCost(m);
+    lines.push(
+      `| \`${m.replace(`${REPO}/`, '')}\` | ${c.ms.toFixed(1)} ms | ${(c.kib / 1024).toFixed(1)} MiB |`,
+    );
+  }
+  const md = lines.join('\n');
+  console.log(md);
+  const dir = join(REPO, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `start-${Date.now()}.md`), `${md}\n`);
+}
+
+await main();

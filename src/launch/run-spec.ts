@@ -1,0 +1,69 @@
+// A launch request turned into what a runner is asked to run (the runner seam's RunSpec): the
+// script (inline, or a ConfigMap's bundle), env and secrets, the labels naming the hook's run in
+// the cluster, pod options, and remote write tagged with the run's testid.
+
+import type { LaunchRequest } from '../flagger/payload.ts';
+import type { ScriptBundle } from '../k6/script-bundle.ts';
+import { runLabels } from '../kube/names.ts';
+import type { RunSpec } from '../runners/runner.ts';
+
+export interface RunSpecSettings {
+  /** How long a stateful hook answers with its verdict after the run ended. */
+  statefulTtlMs: number;
+  /** Remote write for every run ('' disables) and the dashboard the answers link to. */
+  prometheusRwUrl: string;
+  grafanaUrl: string;
+}
+
+/** The RunSpec of one run: `secrets` are resolved values (local runs), `bundle` a ConfigMap's. */
+export function buildRunSpec(
+  req: LaunchRequest,
+  run: {
+    runId: string;
+    secrets: Readonly<Record<string, string>>;
+    bundle: ScriptBundle | undefined;
+    onOutput: ((chunk: Uint8Array) => void) | undefined;
+  },
+  settings: RunSpecSettings,
+): RunSpec {
+  return {
+    runId: run.runId,
+    canary: `${req.namespace}/${req.name}`,
+    scriptName: run.bundle?.entry ?? scriptFileName(req),
+    script: req.script,
+    bundle: run.bundle,
+    uploadToCloud: req.uploadToCloud,
+    envVars: req.envVars,
+    secrets: run.secrets,
+    namespace: req.namespace,
+    labels: runLabels(req),
+    secretRefs: req.secretRefs,
+    pod: req.pod,
+    onOutput: run.onOutput,
+    ...(req.mode === 'stateful' ? { keepForMs: settings.statefulTtlMs } : {}),
+    ...(settings.prometheusRwUrl && req.prometheusRw
+      ? { prometheusRw: { url: settings.prometheusRwUrl, testId: testIdOf(req, run.runId) } }
+      : {}),
+  };
+}
+
+/** The run's `testid` tag in remote write: namespace/name/run id. */
+function testIdOf(req: Pick<LaunchRequest, 'namespace' | 'name'>, runId: string): string {
+  return `${req.namespace}/${req.name}/${runId}`;
+}
+
+/** The k6 dashboard (--grafana-url) filtered on the run's testid, when the run remote-writes. */
+export function dashboardLink(
+  settings: Pick<RunSpecSettings, 'prometheusRwUrl' | 'grafanaUrl'>,
+  req: LaunchRequest,
+  runId: string,
+): string | undefined {
+  if (!settings.grafanaUrl || !settings.prometheusRwUrl || !req.prometheusRw) return undefined;
+  const sep = settings.grafanaUrl.includes('?') ? '&' : '?';
+  return `${settings.grafanaUrl}${sep}var-testid=${encodeURIComponent(testIdOf(req, runId))}`;
+}
+
+/** A stable script name, so k6 Cloud groups the runs of one canary under one test name. */
+function scriptFileName(req: Pick<LaunchRequest, 'namespace' | 'name'>): string {
+  return `${req.namespace}-${req.name}.js`.replace(/[^A-Za-z0-9._-]/g, '_');
+}
