@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 BUN := node_modules/.bin/bun
 # One version for everything: package.json's (the binary, the chart's version and appVersion,
-# the image tag); test/unit/version.test.ts keeps them equal.
+# the image tag); test/repo/version.test.ts keeps them equal.
 VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE

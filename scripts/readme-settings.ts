@@ -1,4 +1,4 @@
-// Rewrites the settings table in README.md from src/config.ts (between the settings markers).
+// Rewrites the settings table in README.md from src/config/settings.ts (between the settings markers).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderSettingsMarkdown } from '../src/config/help.ts';

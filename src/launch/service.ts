@@ -69,44 +69,6 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   );
   const kindOf = (req: LaunchRequest) => req.runner ?? deps.defaultRunner;
 
-  // A runner this daemon does not have is a bad request, refused before admission.
-  function pickRunner(req: LaunchRequest): { kind: RunnerKind; runner: Runner } {
-    const kind = kindOf(req);
-    const runner = deps.runners[kind];
-    if (!runner) {
-      throw new Misconfigured(
-        `runner "${kind}" is not enabled on this k6gate: pod runners need --kubernetes-client / KUBERNETES_CLIENT (chart: kubernetes.enabled=true and runners.enabled)`,
-      );
-    }
-    deps.runnerRules(req, kind);
-    return { kind, runner };
-  }
-
-  // Secrets (local runs only: pods get them by reference) and a ConfigMap script (read for pod
-  // runs too: a missing key is a 400 now, not a runner pod stuck mounting it), then the start.
-  async function begin(
-    req: LaunchRequest,
-    ctx: LaunchContext,
-    admitted: Admitted,
-    { kind, runner }: { kind: RunnerKind; runner: Runner },
-  ): Promise<RunHandle> {
-    try {
-      const local = kind === 'local';
-      if (local) ctx.logger.info('fetching secrets (if any)', { secrets: req.secretRefs.length });
-      const secrets = local ? await deps.secrets.resolve(req.secretRefs, ctx.signal) : {};
-      const bundle = req.scriptConfigMap
-        ? await deps.scripts.fetch(req.namespace, req.scriptConfigMap, ctx.signal)
-        : undefined;
-      const run = { runId: deps.newRunId(), secrets, bundle, onOutput: ctx.onOutput };
-      return await runner.start(buildRunSpec(req, run, deps));
-    } catch (err) {
-      admitted.slot.release();
-      // A 4xx about this canary counts as a failure; an unreachable dependency (5xx) does not.
-      if (err instanceof K6gateError && err.status < 500) deps.failures.recordFailure(admitted.key);
-      throw err;
-    }
-  }
-
   // Waits for the verdict while the caller waits; a caller that leaves hands the run over.
   async function waitForVerdict(
     handle: RunHandle,
@@ -123,9 +85,9 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
 
   async function start(req: LaunchRequest, ctx: LaunchContext, key: HookKey) {
     const hook = hookId(key);
-    const picked = pickRunner(req);
+    const picked = pickRunner(deps, req);
     const admitted = admit(req, key, picked.kind !== 'local');
-    const handle = await begin(req, ctx, admitted, picked);
+    const handle = await begin(deps, req, ctx, admitted, picked);
     void handle.result.then(() => admitted.slot.release());
     const dashboardUrl = dashboardLink(deps, req, handle.runId);
     deps.registry.track(handle, {
@@ -188,4 +150,43 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
       }
     },
   };
+}
+
+// A runner this daemon does not have is a bad request, refused before admission.
+function pickRunner(deps: LaunchDeps, req: LaunchRequest): { kind: RunnerKind; runner: Runner } {
+  const kind = req.runner ?? deps.defaultRunner;
+  const runner = deps.runners[kind];
+  if (!runner) {
+    throw new Misconfigured(
+      `runner "${kind}" is not enabled on this k6gate: pod runners need --kubernetes-client / KUBERNETES_CLIENT (chart: kubernetes.enabled=true and runners.enabled)`,
+    );
+  }
+  deps.runnerRules(req, kind);
+  return { kind, runner };
+}
+
+// Secrets (local runs only: pods get them by reference) and a ConfigMap script (read for pod
+// runs too: a missing key is a 400 now, not a runner pod stuck mounting it), then the start.
+async function begin(
+  deps: LaunchDeps,
+  req: LaunchRequest,
+  ctx: LaunchContext,
+  admitted: Admitted,
+  { kind, runner }: { kind: RunnerKind; runner: Runner },
+): Promise<RunHandle> {
+  try {
+    const local = kind === 'local';
+    if (local) ctx.logger.info('fetching secrets (if any)', { secrets: req.secretRefs.length });
+    const secrets = local ? await deps.secrets.resolve(req.secretRefs, ctx.signal) : {};
+    const bundle = req.scriptConfigMap
+      ? await deps.scripts.fetch(req.namespace, req.scriptConfigMap, ctx.signal)
+      : undefined;
+    const run = { runId: deps.newRunId(), secrets, bundle, onOutput: ctx.onOutput };
+    return await runner.start(buildRunSpec(req, run, deps));
+  } catch (err) {
+    admitted.slot.release();
+    // A 4xx about this canary counts as a failure; an unreachable dependency (5xx) does not.
+    if (err instanceof K6gateError && err.status < 500) deps.failures.recordFailure(admitted.key);
+    throw err;
+  }
 }

@@ -84,7 +84,7 @@ export interface RunSpec {
    * resources, placement, image. Local runs have none set. */
   pod: Readonly<PodOptions>;
   /** A stateful hook's pod run: keep the run object this long after the verdict, with the
-   * verdict on it, so any replica answers (pod-state.ts). Local runs ignore it. */
+   * verdict on it, so any replica answers (pods/state.ts). Local runs ignore it. */
   keepForMs?: number | undefined;
   /** Each chunk of k6's output as it comes (`k6gate run` streams it to the terminal). */
   onOutput?: ((chunk: Uint8Array) => void) | undefined;

@@ -1,6 +1,6 @@
 // The job runner: one Kubernetes Job per run in the canary's namespace, so a script runs in a
 // pod of its own (no service-account token, restricted security context) instead of beside
-// k6gate. pod-run.ts creates it (or attaches to the one under way) with the script ConfigMap
+// k6gate. supervise.ts creates it (or attaches to the one under way) with the script ConfigMap
 // it owns, and supervises its one pod.
 
 import { buildK6Args } from '../../k6/invocation.ts';

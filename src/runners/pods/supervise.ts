@@ -5,7 +5,7 @@
 // TestRun in stage `error`) ends it at once. k6gate's own start deadline holds for a run that
 // never starts. Whatever ends the run, its object is deleted with a foreground cascade after the
 // outcome was read — except on k6gate's shutdown, when the run is left to a retry, and for a
-// stateful hook, whose object keeps the verdict for other replicas (pod-state.ts).
+// stateful hook, whose object keeps the verdict for other replicas (pods/state.ts).
 
 import { after } from '../../core/timers.ts';
 import type { Logger } from '../../core/log.ts';

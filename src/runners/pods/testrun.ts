@@ -1,7 +1,7 @@
 // The k6-operator runner: one k6.io/v1alpha1 TestRun per run in the canary's namespace, spread
 // over `parallelism` runner pods by the operator (execution segments). An inline script goes in
 // a ConfigMap owned by the TestRun, a script_configmap is named as is (the operator mounts it). The operator gives no
-// verdict (stage `finished` whether runners passed or failed), so pod-run.ts reads every runner
+// verdict (stage `finished` whether runners passed or failed), so supervise.ts reads every runner
 // pod's k6 exit code; the TestRun is watched only for stage `error`. k6gate never sets
 // `cleanup: post` (it would race the reading) and deletes the TestRun itself.
 

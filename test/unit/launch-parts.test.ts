@@ -1,3 +1,6 @@
+// The launch service's own parts, each alone: the semaphore, the failure cache, the output
+// buffer and the Retry-After estimate (no processes, no HTTP).
+
 import { describe, expect, test } from 'bun:test';
 import { createManualClock } from '../helpers/manual-clock.ts';
 import { createFailureCache, FAILURE_CACHE_MAX_ENTRIES } from '../../src/launch/failure-cache.ts';
