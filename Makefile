@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli clean tools
+.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start clean tools
 
 all: build
 
@@ -78,9 +78,16 @@ demo: deps build
 # Checks or installs its tools first (wrk, the Go original), then measures.
 bench: deps build
 	bash bench/tools.sh
+	$(BUN) bench/start.ts
 	$(BUN) bench/run.ts
 	$(BUN) bench/pods.ts
 	$(BUN) bench/cli.ts
+
+# Start to the first 200 and idle RSS beside the Go original (BENCH_BASELINE=/path/to/an/older
+# k6gate adds a column), and each module's import cost.
+bench-start: deps build
+	bash bench/build-original.sh >/dev/null
+	$(BUN) bench/start.ts
 
 # `k6gate run` beside k6 alone.
 bench-cli: deps build
