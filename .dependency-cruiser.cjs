@@ -1,6 +1,6 @@
 // Layer rules for src/: a folder may import only the layers below it, never one above, and
 // nothing may form a cycle. Top to bottom:
-//   main → cli → compose → config → http → launch → runners → kube / notify / auth
+//   main → cli → compose → config → http → launch → runners → kube / notify / auth / store
 //   → k6 / flagger / os → core
 // (only cli and compose read settings; the settings table uses the payload's resource schema.)
 const LAYERS = [
@@ -11,7 +11,7 @@ const LAYERS = [
   ['http', '^src/http/'],
   ['launch', '^src/launch/'],
   ['runners', '^src/runners/'],
-  ['adapters', '^src/(kube|notify|auth)/'],
+  ['adapters', '^src/(kube|notify|auth|store)/'],
   ['contracts', '^src/(k6|flagger|os)/'],
   ['core', '^src/core/'],
 ];

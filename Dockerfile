@@ -23,7 +23,7 @@ COPY tsconfig.json ./
 COPY src ./src
 # The same command as `make build`; the version is package.json's, as everywhere.
 RUN VERSION="$(bun -e 'console.log(require("./package.json").version)')" && \
-    bun build src/main.ts --compile --minify --bytecode \
+    bun build src/main.ts --compile --minify --bytecode --format esm --splitting \
       --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
       --define K6GATE_VERSION="\"${VERSION}\"" --outfile /out/k6gate
 

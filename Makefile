@@ -21,7 +21,7 @@ node_modules/.installed: package.json package-lock.json
 deps: node_modules/.installed
 
 dist/k6gate: deps $(shell find src -name '*.ts') package.json
-	$(BUN) build src/main.ts --compile --minify --bytecode \
+	$(BUN) build src/main.ts --compile --minify --bytecode --format esm --splitting \
 	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
 	  --define K6GATE_VERSION='"$(VERSION)"' --outfile dist/k6gate
 
@@ -33,7 +33,7 @@ RELEASE := dist/release
 release-binaries: deps $(shell find src -name '*.ts') package.json
 	rm -rf $(RELEASE) && mkdir -p $(RELEASE)
 	for arch in amd64:x64 arm64:arm64; do \
-	  $(BUN) build src/main.ts --compile --minify --bytecode --target=bun-linux-$${arch#*:} \
+	  $(BUN) build src/main.ts --compile --minify --bytecode --format esm --splitting --target=bun-linux-$${arch#*:} \
 	    --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
 	    --define K6GATE_VERSION='"$(VERSION)"' \
 	    --outfile $(RELEASE)/k6gate-$(VERSION)-linux-$${arch%%:*} || exit 1; \

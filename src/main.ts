@@ -14,5 +14,6 @@ async function main(argv: readonly string[]): Promise<number> {
   return serveCommand(argv, process.env, VERSION);
 }
 
-// No top-level await: the binary is compiled to bytecode, which needs a CommonJS-shaped entry.
+// Compiled as ESM with code splitting (Makefile): each command, the Kubernetes client and the
+// Slack SDK are chunks of their own, so a daemon loads only the ones its settings use.
 void main(Bun.argv.slice(2)).then((code) => process.exit(code));

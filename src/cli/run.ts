@@ -110,6 +110,7 @@ async function runPlanned(argv: readonly string[], io: RunIo): Promise<number> {
     return await launchAndReport(engine.launch, req, { json: plan.json, kill, logger }, io);
   } finally {
     await engine.registry.shutdown(); // Slack's final message, the run's cleanup
+    await engine.store.close();
   }
 }
 

@@ -55,7 +55,7 @@ async function serve(
   for (const problem of daemon.readiness.problems()) logger.warn(`not ready: ${problem}`);
   const server = listen(daemon, config, logger, version);
   if (!server) return EXIT_FATAL;
-  return await stopOnSignal(daemon.registry, server, config, logger);
+  return await stopOnSignal(daemon, server, config, logger);
 }
 
 function loadClients(config: Config, logger: Logger) {
@@ -99,7 +99,7 @@ function listen(daemon: Daemon, config: Config, logger: Logger, version: string)
 }
 
 function stopOnSignal(
-  registry: Daemon['registry'],
+  { registry, store }: Pick<Daemon, 'registry' | 'store'>,
   server: Bun.Server<unknown>,
   config: Config,
   logger: Logger,
@@ -115,6 +115,7 @@ function stopOnSignal(
       stopping = true;
       logger.info('shutting down: draining runs', { signal, running: registry.running().length });
       await registry.shutdown();
+      await store.close();
       // Open connections (a client stalled mid-body, say) get the shutdown timeout, then are cut.
       const closed = await Promise.race([
         server.stop().then(() => true),

@@ -41,6 +41,8 @@ export function buildDaemon(parts: DaemonParts) {
     clients: parts.clients,
     maxBodyBytes: config.maxBodyBytes,
     requestsTotal: engine.metrics.counter('launch_requests_total', '/launch-test answers by code'),
+    gates: engine.gates,
+    allowedNamespaces: config.allowedNamespaces,
   });
   return { ...engine, app, readiness };
 }

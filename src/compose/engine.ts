@@ -7,6 +7,7 @@ import type { Config } from '../config/settings.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import { createMetricsRegistry, type MetricsRegistry } from '../core/metrics.ts';
+import { createGates } from '../launch/gates.ts';
 import { createFailureCache, type FailureCache } from '../launch/failure-cache.ts';
 import { createRunnerRules } from '../launch/policy.ts';
 import { createRunRegistry, type RunRegistry } from '../launch/run-registry.ts';
@@ -24,6 +25,8 @@ import type { OrphanSweeper } from '../runners/local/orphans.ts';
 import { createLocalRunner } from '../runners/local/runner.ts';
 import type { PodRunnerModule } from '../runners/pods/pod-runners.ts';
 import type { Runner } from '../runners/runner.ts';
+import { createMemoryStore } from '../store/memory.ts';
+import type { Store } from '../store/store.ts';
 
 export interface EngineParts {
   config: Config;
@@ -46,6 +49,8 @@ export interface EngineParts {
   podWatchSeconds?: number;
   /** The build_info metric's version label. */
   version?: string;
+  /** Run records and gate state (default: in memory). */
+  store?: Store;
 }
 
 /** @example const engine = buildEngine(parts); await engine.launch.launch(req, ctx); */
@@ -56,6 +61,7 @@ export function buildEngine(parts: EngineParts) {
   const registry = createRunRegistry();
   const semaphore = createSemaphore(config.maxConcurrentTests);
   const failures = createFailureCache(clock);
+  const store = parts.store ?? createMemoryStore();
   registerEngineMetrics(metrics, parts.version ?? 'dev', { semaphore, registry, failures });
   const local =
     parts.runner ??
@@ -78,11 +84,13 @@ export function buildEngine(parts: EngineParts) {
     semaphore,
     failures,
     registry,
+    store,
     clock,
     newRunId: () => Bun.randomUUIDv7(),
     metrics: verdictMetrics(metrics),
   });
-  return { launch, registry, semaphore, failures, metrics };
+  const gates = createGates({ store, clock });
+  return { launch, gates, store, registry, semaphore, failures, metrics };
 }
 
 // The job and k6-operator runners over the cluster, and their janitor (namespaces where this

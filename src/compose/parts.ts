@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/settings.ts';
 import { UsageError } from '../core/errors.ts';
+import { createMemoryStore } from '../store/memory.ts';
+import type { Store } from '../store/store.ts';
 import type { Logger } from '../core/log.ts';
 import { createKubeSecretSource, unconfiguredSecretSource } from '../kube/secrets.ts';
 import { createNoopNotifier } from '../notify/noop.ts';
@@ -77,6 +79,21 @@ async function buildNotifier(config: Config, logger: Logger) {
   return createSlackNotifier(options);
 }
 
+// memory, or sqlite:<path> (bun:sqlite, loaded only then); a file that cannot be opened is a
+// setting k6gate cannot use.
+async function openStore(setting: string): Promise<Store> {
+  if (setting === 'memory') return createMemoryStore();
+  const path = setting.slice('sqlite:'.length);
+  const { openSqliteStore } = await import('../store/sqlite.ts');
+  try {
+    return openSqliteStore(path, Date.now);
+  } catch (err) {
+    throw new UsageError(
+      `invalid value for --store / STORE: cannot open ${path}: ${(err as Error).message}`,
+    );
+  }
+}
+
 function harden(logger: Logger) {
   const hardened = { nonDumpable: makeNonDumpable(), subreaper: becomeChildSubreaper() };
   if (!hardened.nonDumpable || !hardened.subreaper) {
@@ -106,5 +123,6 @@ export async function buildParts(config: Config, logger: Logger) {
     notifier: await buildNotifier(config, logger),
     ...(await buildKube(config, logger)),
     orphans: subreaper ? createOrphanSweeper() : undefined,
+    store: await openStore(config.store),
   };
 }

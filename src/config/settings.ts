@@ -404,6 +404,14 @@ const TABLE = {
     expected: 'an image reference',
     schema: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9./:@_-]*$/)),
   }),
+  store: setting({
+    flag: '--store',
+    env: 'STORE',
+    fallback: 'memory',
+    help: 'where run records and gate state live: memory (gone with the process) or sqlite:<path> (a file that outlives restarts; one replica)',
+    expected: 'memory or sqlite:<path>, e.g. sqlite:/var/lib/k6gate/k6gate.db',
+    schema: v.pipe(v.string(), v.regex(/^(memory|sqlite:\S+)$/)),
+  }),
   shutdownTimeoutMs: setting({
     flag: '--shutdown-timeout',
     env: 'SHUTDOWN_TIMEOUT',

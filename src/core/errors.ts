@@ -135,6 +135,13 @@ export class Forbidden extends FieldError {
 }
 
 /** The body is not JSON. */
+/** A gate Flagger asked is closed (not yet promoted, no rollback, halted): 403, which Flagger
+ * does not retry and shows with this reason. */
+export class GateClosed extends K6gateError {
+  readonly status = 403;
+  readonly code = 'gate_closed';
+}
+
 export class UnsupportedMediaType extends K6gateError {
   readonly status = 415;
   readonly code = 'unsupported_media_type';

@@ -4,12 +4,16 @@
 import { Elysia } from 'elysia';
 import type { Logger } from '../core/log.ts';
 import type { MetricsRegistry } from '../core/metrics.ts';
+import type { Gates } from '../launch/gates.ts';
 import { healthPlugin, type Readiness } from './health.ts';
+import { gatesPlugin } from './gates.ts';
 import { launchPlugin, type LaunchRouteOptions } from './launch.ts';
 import { metricsPlugin } from './metrics.ts';
 import { requestContextPlugin } from './request-context.ts';
 
 export interface AppDeps extends LaunchRouteOptions {
+  gates: Gates;
+  allowedNamespaces: readonly string[];
   logger: Logger;
   readiness: Readiness;
   metrics: MetricsRegistry;
@@ -20,7 +24,8 @@ export function createApp(deps: AppDeps) {
     .use(requestContextPlugin(deps.logger))
     .use(healthPlugin(deps.readiness))
     .use(metricsPlugin(deps.metrics))
-    .use(launchPlugin(deps));
+    .use(launchPlugin(deps))
+    .use(gatesPlugin(deps));
 }
 
 /** Bun server options for the daemon: waited runs lift the idle cut per request

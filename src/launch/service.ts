@@ -22,8 +22,11 @@ import type { RunRegistry } from './run-registry.ts';
 import { buildRunSpec, dashboardLink, type RunSpecSettings } from './run-spec.ts';
 import type { Semaphore } from './semaphore.ts';
 import { createStatefulHooks, createStatefulRuns } from './stateful.ts';
+import type { Store } from '../store/store.ts';
 
 export interface LaunchDeps extends RunSpecSettings {
+  /** Run records for the gates (and whatever reads runs later). */
+  store: Store;
   /** The runner of each kind this daemon can use; `defaultRunner` when a request names none. */
   runners: Partial<Record<RunnerKind, Runner>>;
   defaultRunner: RunnerKind;
@@ -89,6 +92,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     const admitted = admit(req, key, picked.kind !== 'local');
     const handle = await begin(deps, req, ctx, admitted, picked);
     void handle.result.then(() => admitted.slot.release());
+    await recordRun(deps, req, { handle, hook, runner: picked.kind, logger: ctx.logger });
     const dashboardUrl = dashboardLink(deps, req, handle.runId);
     deps.registry.track(handle, {
       runId: handle.runId,
@@ -189,4 +193,39 @@ async function begin(
     if (err instanceof K6gateError && err.status < 500) deps.failures.recordFailure(admitted.key);
     throw err;
   }
+}
+
+// The run in the store, from its start to its verdict, for the gates of its revision. A run
+// k6gate leaves at shutdown keeps no verdict (a pod run goes on; a retry re-attaches to it).
+// The store failing never fails the run: it is logged.
+async function recordRun(
+  deps: LaunchDeps,
+  req: LaunchRequest,
+  run: { handle: RunHandle; hook: string; runner: RunnerKind; logger: Logger },
+) {
+  const { handle } = run;
+  const failed = (err: unknown) => run.logger.error('cannot record the run in the store', { err });
+  try {
+    await deps.store.noteRevision(req.namespace, req.name, req.checksum);
+    await deps.store.recordStart({
+      runId: handle.runId,
+      namespace: req.namespace,
+      name: req.name,
+      phase: req.phase,
+      checksum: req.checksum,
+      hook: run.hook,
+      runner: run.runner,
+      startedAt: handle.startedAt,
+      endedAt: null,
+      verdict: null,
+      reason: null,
+    });
+  } catch (err) {
+    failed(err);
+  }
+  void handle.result.then(async (result) => {
+    if (result.cancelReason === 'shutdown') return;
+    const end = { endedAt: deps.clock.now(), verdict: result.verdict, reason: result.reason };
+    await deps.store.recordEnd(handle.runId, end).catch(failed);
+  });
 }

@@ -228,16 +228,12 @@ describe('the compiled daemon as a process', () => {
   });
 
   test('after the bad-input table the real daemon still answers /healthz', async () => {
-    const d = await startChildDaemon({ compiled: true });
-    try {
-      for (const body of ['', 'bad', '[]', '{}', '{"name":"a","namespace":"b","phase":"c"}']) {
-        const res = await postLaunch(d.url, body);
-        expect(res.status).toBe(400);
-      }
-      expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
-      expect((await fetch(`${d.url}/health`)).status).toBe(200);
-    } finally {
-      await d.stop();
+    await using d = await startChildDaemon({ compiled: true });
+    for (const body of ['', 'bad', '[]', '{}', '{"name":"a","namespace":"b","phase":"c"}']) {
+      const res = await postLaunch(d.url, body);
+      expect(res.status).toBe(400);
     }
+    expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${d.url}/health`)).status).toBe(200);
   }, 30_000);
 });

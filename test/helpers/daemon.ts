@@ -16,6 +16,7 @@ import { createNoopNotifier } from '../../src/notify/noop.ts';
 import { listenOptions } from '../../src/http/app.ts';
 import { buildDaemon } from '../../src/compose/daemon.ts';
 import type { Clock } from '../../src/core/clock.ts';
+import type { Store } from '../../src/store/store.ts';
 import { createPodRunners } from '../../src/runners/pods/pod-runners.ts';
 
 export const REPO = resolve(import.meta.dir, '../..');
@@ -56,6 +57,7 @@ export interface InProcessOptions {
   podWatchSeconds?: number;
   clock?: Clock;
   version?: string;
+  store?: Store;
 }
 
 /** The one test-daemon builder: the daemon built by the same composition as `k6gate serve`
@@ -79,6 +81,7 @@ export function buildTestDaemon(opts: InProcessOptions = {}) {
     ...(opts.kube ? { kube: opts.kube, podRunners: { createPodRunners } } : {}),
     ...(opts.podWatchSeconds ? { podWatchSeconds: opts.podWatchSeconds } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.store ? { store: opts.store } : {}),
   });
   return { daemon, config, logger, records, lines };
 }
@@ -101,6 +104,10 @@ export function startInProcess(opts: InProcessOptions = {}) {
       await daemon.registry.shutdown();
       await server.stop(true);
     },
+    /** `await using d = startInProcess()` closes it at the end of the block. */
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
   };
 }
 
@@ -112,6 +119,7 @@ export interface ChildDaemon {
   /** Waits for a log record matching the predicate. */
   waitForLog(match: (r: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
   stop(signal?: NodeJS.Signals): Promise<number>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Runs k6gate as a child process: the compiled binary when built, else `bun src/main.ts`. */
@@ -195,15 +203,20 @@ export async function startChildDaemon(opts: {
       check();
     });
   const listening = await waitForLog((r) => r.msg === 'listening', 15_000);
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    return await proc.exited;
+  };
   return {
     url: String(listening.url),
     pid: proc.pid,
     proc,
     logs,
     waitForLog,
-    async stop(signal = 'SIGTERM') {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return await proc.exited;
+    stop,
+    /** `await using d = await startChildDaemon(…)` stops it (SIGTERM) at the end of the block. */
+    async [Symbol.asyncDispose]() {
+      await stop();
     },
   };
 }
@@ -211,13 +224,13 @@ export async function startChildDaemon(opts: {
 /** A Flagger-shaped webhook body. */
 export function flaggerPayload(
   metadata: Record<string, string>,
-  over: Partial<{ name: string; namespace: string; phase: string }> = {},
+  over: Partial<{ name: string; namespace: string; phase: string; checksum: string }> = {},
 ) {
   return {
     name: over.name ?? 'podinfo',
     namespace: over.namespace ?? 'test',
     phase: over.phase ?? 'Progressing',
-    checksum: '85d557f47b',
+    checksum: over.checksum ?? '85d557f47b',
     metadata,
   };
 }

@@ -19,7 +19,7 @@ interface ScriptedRun {
   finish(result?: Partial<RunResult>): void;
 }
 
-export function createScriptedRunner(opts: { failStart?: Error } = {}) {
+export function createScriptedRunner(opts: { failStart?: Error; clock?: { now(): number } } = {}) {
   const runs: ScriptedRun[] = [];
   let pid = 1000;
   const runner: Runner = {
@@ -50,7 +50,7 @@ export function createScriptedRunner(opts: { failStart?: Error } = {}) {
       const handle: RunHandle = {
         runId: spec.runId,
         pid: ++pid,
-        startedAt: Date.now(),
+        startedAt: (opts.clock ?? Date).now(),
         started: started.promise,
         result: result.promise,
         cancel(reason) {

@@ -296,24 +296,20 @@ describe("k6gate's own misconfiguration", () => {
 
 describe('feedback on long runs', () => {
   test('a held run logs "still running" with the elapsed time and k6\'s last progress line', async () => {
-    const d = startInProcess({ args: ['--progress-interval', '1200ms'] });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload({ script: doubleScript('mode=pass duration=4s') }),
-      );
-      expect(res.status).toBe(200);
-      const ticks = d.records.filter((r) => r.msg === 'still running');
-      expect(ticks.length).toBeGreaterThanOrEqual(2);
-      expect(ticks[0]).toMatchObject({ level: 'info', canary: expect.stringContaining('/') });
-      expect(ticks.at(-1)!.progress).toMatch(/default\s+\[\s*\d+% \]/);
-      expect(ticks.at(-1)!.elapsedSeconds).toBeGreaterThanOrEqual(2);
-      const after = ticks.length;
-      await Bun.sleep(1500); // none after the verdict
-      expect(d.records.filter((r) => r.msg === 'still running').length).toBe(after);
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ args: ['--progress-interval', '1200ms'] });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script: doubleScript('mode=pass duration=4s') }),
+    );
+    expect(res.status).toBe(200);
+    const ticks = d.records.filter((r) => r.msg === 'still running');
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    expect(ticks[0]).toMatchObject({ level: 'info', canary: expect.stringContaining('/') });
+    expect(ticks.at(-1)!.progress).toMatch(/default\s+\[\s*\d+% \]/);
+    expect(ticks.at(-1)!.elapsedSeconds).toBeGreaterThanOrEqual(2);
+    const after = ticks.length;
+    await Bun.sleep(1500); // none after the verdict
+    expect(d.records.filter((r) => r.msg === 'still running').length).toBe(after);
   }, 20_000);
 });
 
@@ -326,84 +322,72 @@ describe('Prometheus remote write (--prometheus-rw-url, --grafana-url)', () => {
   );
 
   test('every run remote-writes, tagged testid=<namespace>/<name>/<run id>; the answer and the log link the dashboard', async () => {
-    const d = startInProcess({ args: ['--prometheus-rw-url', RW, '--grafana-url', GRAFANA] });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload({ script }, { namespace: 'team-a', name: 'web' }),
-      );
-      expect(res.status).toBe(200);
-      const body = await res.text();
-      const runId = d.records.find((r) => r.msg === 'launched k6')!.runId as string;
-      const testId = `team-a/web/${runId}`;
-      const argv = JSON.parse(/k6-double argv (.*)/.exec(body)![1]!) as string[];
-      expect(argv.slice(0, 5)).toEqual([
-        'run',
-        '--out',
-        'experimental-prometheus-rw',
-        '--tag',
-        `testid=${testId}`,
-      ]);
-      expect(body).toContain(`output: Prometheus remote write (${RW})`);
-      expect(body).toContain(`k6-double env K6_PROMETHEUS_RW_SERVER_URL sha256=${sha(RW)}`);
-      expect(body).toContain(
-        `k6-double env K6_PROMETHEUS_RW_TREND_STATS sha256=${sha('p(95),p(99),min,max')}`,
-      );
-      const link = `${GRAFANA}?var-testid=${encodeURIComponent(testId)}`;
-      expect(body.trimEnd().split('\n').at(-1)).toBe(`k6gate: dashboard: ${link}`);
-      expect(d.records.find((r) => r.msg === 'launched k6')).toMatchObject({ dashboardUrl: link });
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ args: ['--prometheus-rw-url', RW, '--grafana-url', GRAFANA] });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script }, { namespace: 'team-a', name: 'web' }),
+    );
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    const runId = d.records.find((r) => r.msg === 'launched k6')!.runId as string;
+    const testId = `team-a/web/${runId}`;
+    const argv = JSON.parse(/k6-double argv (.*)/.exec(body)![1]!) as string[];
+    expect(argv.slice(0, 5)).toEqual([
+      'run',
+      '--out',
+      'experimental-prometheus-rw',
+      '--tag',
+      `testid=${testId}`,
+    ]);
+    expect(body).toContain(`output: Prometheus remote write (${RW})`);
+    expect(body).toContain(`k6-double env K6_PROMETHEUS_RW_SERVER_URL sha256=${sha(RW)}`);
+    expect(body).toContain(
+      `k6-double env K6_PROMETHEUS_RW_TREND_STATS sha256=${sha('p(95),p(99),min,max')}`,
+    );
+    const link = `${GRAFANA}?var-testid=${encodeURIComponent(testId)}`;
+    expect(body.trimEnd().split('\n').at(-1)).toBe(`k6gate: dashboard: ${link}`);
+    expect(d.records.find((r) => r.msg === 'launched k6')).toMatchObject({ dashboardUrl: link });
   });
 
   test('metadata prometheus_rw "false" opts a run out; a caller cannot point it elsewhere', async () => {
-    const d = startInProcess({ args: ['--prometheus-rw-url', RW, '--grafana-url', GRAFANA] });
-    try {
-      const res = await postLaunch(d.url, flaggerPayload({ script, prometheus_rw: 'false' }));
-      const body = await res.text();
-      expect(res.status).toBe(200);
-      expect(body).not.toContain('experimental-prometheus-rw');
-      expect(body).toContain('k6-double env K6_PROMETHEUS_RW_SERVER_URL unset');
-      expect(body).not.toContain('k6gate: dashboard:');
-      const hijack = await postLaunch(
-        d.url,
-        flaggerPayload({
-          script,
-          env_vars: JSON.stringify({ K6_PROMETHEUS_RW_SERVER_URL: 'http://evil/' }),
-        }),
-      );
-      expect(hijack.status).toBe(400);
-      expect(await hijack.text()).toContain('K6_PROMETHEUS_RW_SERVER_URL may not be set');
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ args: ['--prometheus-rw-url', RW, '--grafana-url', GRAFANA] });
+    const res = await postLaunch(d.url, flaggerPayload({ script, prometheus_rw: 'false' }));
+    const body = await res.text();
+    expect(res.status).toBe(200);
+    expect(body).not.toContain('experimental-prometheus-rw');
+    expect(body).toContain('k6-double env K6_PROMETHEUS_RW_SERVER_URL unset');
+    expect(body).not.toContain('k6gate: dashboard:');
+    const hijack = await postLaunch(
+      d.url,
+      flaggerPayload({
+        script,
+        env_vars: JSON.stringify({ K6_PROMETHEUS_RW_SERVER_URL: 'http://evil/' }),
+      }),
+    );
+    expect(hijack.status).toBe(400);
+    expect(await hijack.text()).toContain('K6_PROMETHEUS_RW_SERVER_URL may not be set');
   });
 });
 
 describe('re-attaching a retried blocking call', () => {
   test("Flagger's retry after its client timeout waits on the same k6 process: one process, two requests", async () => {
-    const d = startInProcess({ args: ['--reattach-grace', '5s'] });
-    try {
-      const body = flaggerPayload({ script: doubleScript('mode=pass duration=3s') });
-      const gone = new AbortController();
-      const first = postLaunch(d.url, body, { signal: gone.signal }).catch((e: Error) => e);
-      await waitFor(() => d.records.some((r) => r.msg === 'waiting for the results'));
-      const pid = d.daemon.registry.running()[0]?.pid;
-      gone.abort(); // the client timeout
-      expect(await first).not.toBeInstanceOf(Response);
-      const retry = await postLaunch(d.url, body);
-      expect(retry.status).toBe(200);
-      expect(await retry.text()).toContain('output: -');
-      expect(d.records.filter((r) => r.msg === 'launched k6')).toHaveLength(1);
-      const attached = d.records.find((r) =>
-        r.msg.startsWith('attaching to the run already under way'),
-      );
-      expect(attached).toBeDefined();
-      expect(pid).toBeGreaterThan(0);
-      expect(d.records.some((r) => r.msg === 'stopping k6')).toBe(false);
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ args: ['--reattach-grace', '5s'] });
+    const body = flaggerPayload({ script: doubleScript('mode=pass duration=3s') });
+    const gone = new AbortController();
+    const first = postLaunch(d.url, body, { signal: gone.signal }).catch((e: Error) => e);
+    await waitFor(() => d.records.some((r) => r.msg === 'waiting for the results'));
+    const pid = d.daemon.registry.running()[0]?.pid;
+    gone.abort(); // the client timeout
+    expect(await first).not.toBeInstanceOf(Response);
+    const retry = await postLaunch(d.url, body);
+    expect(retry.status).toBe(200);
+    expect(await retry.text()).toContain('output: -');
+    expect(d.records.filter((r) => r.msg === 'launched k6')).toHaveLength(1);
+    const attached = d.records.find((r) =>
+      r.msg.startsWith('attaching to the run already under way'),
+    );
+    expect(attached).toBeDefined();
+    expect(pid).toBeGreaterThan(0);
+    expect(d.records.some((r) => r.msg === 'stopping k6')).toBe(false);
   }, 20_000);
 });

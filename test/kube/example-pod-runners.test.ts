@@ -58,25 +58,21 @@ describeKube('example/pod-runners on the kwok cluster', () => {
     'Canary %s: its webhook passes on the cluster and leaves nothing',
     async (name, canary) => {
       const hook = canary.spec.analysis.webhooks[0];
-      const d = startInProcess({ kube, args: ['--start-timeout', '60s'] });
-      try {
-        const res = await postLaunch(
-          d.url,
-          flaggerPayload(hook.metadata, { namespace: ns, name: canary.metadata.name }),
-        );
-        const text = await res.text();
-        expect({ status: res.status, first: text.split('\n')[0] }).toMatchObject({ status: 200 });
-        const verdict = d.records.find((r) => r.msg.startsWith('the load test for'));
-        expect(verdict?.verdict).toBe('passed');
-        if (hook.metadata.parallelism)
-          expect(verdict?.reason).toBe(`all ${hook.metadata.parallelism} runners passed`);
-        await until(
-          async () => (await objectsLeft(cluster.env, ns)).length === 0,
-          `${name}: cascade`,
-        );
-      } finally {
-        await d.close();
-      }
+      await using d = startInProcess({ kube, args: ['--start-timeout', '60s'] });
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(hook.metadata, { namespace: ns, name: canary.metadata.name }),
+      );
+      const text = await res.text();
+      expect({ status: res.status, first: text.split('\n')[0] }).toMatchObject({ status: 200 });
+      const verdict = d.records.find((r) => r.msg.startsWith('the load test for'));
+      expect(verdict?.verdict).toBe('passed');
+      if (hook.metadata.parallelism)
+        expect(verdict?.reason).toBe(`all ${hook.metadata.parallelism} runners passed`);
+      await until(
+        async () => (await objectsLeft(cluster.env, ns)).length === 0,
+        `${name}: cascade`,
+      );
     },
     120_000,
   );

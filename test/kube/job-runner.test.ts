@@ -48,60 +48,48 @@ describeKube('runner: job on a kwok cluster', () => {
   const left = async () => (await objectsLeft(cluster.env, ns)).length;
 
   test('a passing run: 200, the pod ran restricted, and nothing is left', async () => {
-    const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(
-          { script: 'export default function () {}', runner: 'job' },
-          { namespace: ns, name: 'pass' },
-        ),
-      );
-      const text = await res.text();
-      expect(res.status).toBe(200);
-      const verdict = d.records.find((r) => r.msg.startsWith('the load test for'));
-      expect(verdict).toMatchObject({ verdict: 'passed', exitCode: 0 });
-      expect(text).toContain("(k6gate: the runner's log is not available"); // no kubelet log source here
-      await until(async () => (await left()) === 0, 'the cascade');
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload(
+        { script: 'export default function () {}', runner: 'job' },
+        { namespace: ns, name: 'pass' },
+      ),
+    );
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    const verdict = d.records.find((r) => r.msg.startsWith('the load test for'));
+    expect(verdict).toMatchObject({ verdict: 'passed', exitCode: 0 });
+    expect(text).toContain("(k6gate: the runner's log is not available"); // no kubelet log source here
+    await until(async () => (await left()) === 0, 'the cascade');
   }, 60_000);
 
   test('a run longer than one watch request: the watch is re-opened and the verdict still comes', async () => {
     // The API server ends every watch after its timeout (30–60 min by default; 2 s here): a run
     // that outlives it must still see its pod end.
-    const d = startInProcess({ kube, podWatchSeconds: 2, args: ['--start-timeout', '30s'] });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(jobRun({ exitCode: '99', reason: 'Error', delay: '7s' }), {
-          namespace: ns,
-          name: 'long-watch',
-        }),
-      );
-      expect(res.status).toBe(400);
-      expect((await res.text()).split('\n')[0]).toBe(
-        'failed to run: exit status 99 (thresholds crossed)',
-      );
-      await until(async () => (await left()) === 0, 'the cascade');
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube, podWatchSeconds: 2, args: ['--start-timeout', '30s'] });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload(jobRun({ exitCode: '99', reason: 'Error', delay: '7s' }), {
+        namespace: ns,
+        name: 'long-watch',
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect((await res.text()).split('\n')[0]).toBe(
+      'failed to run: exit status 99 (thresholds crossed)',
+    );
+    await until(async () => (await left()) === 0, 'the cascade');
   }, 60_000);
 
   test('thresholds crossed in the pod (exit 99): 400 with the reason', async () => {
-    const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
-    try {
-      const res = await postLaunch(d.url, flaggerPayload(FAIL_99, { namespace: ns, name: 'fail' }));
-      expect(res.status).toBe(400);
-      expect((await res.text()).split('\n')[0]).toBe(
-        'failed to run: exit status 99 (thresholds crossed)',
-      );
-      await until(async () => (await left()) === 0, 'the cascade');
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const res = await postLaunch(d.url, flaggerPayload(FAIL_99, { namespace: ns, name: 'fail' }));
+    expect(res.status).toBe(400);
+    expect((await res.text()).split('\n')[0]).toBe(
+      'failed to run: exit status 99 (thresholds crossed)',
+    );
+    await until(async () => (await left()) === 0, 'the cascade');
   }, 60_000);
 
   test('two identical requests (same canary, phase, checksum) to two replicas: one Job, both answered with its verdict', async () => {
@@ -162,32 +150,28 @@ describeKube('runner: job on a kwok cluster', () => {
     }
   }, 90_000);
   test('an image that never pulls: 400 after the start deadline with the waiting reason, nothing left', async () => {
-    const d = startInProcess({ kube, args: ['--start-timeout', '10s'] });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(
-          {
-            script: 'export default function () {}',
-            runner: 'job',
-            // kwok's pod-create Stage waits up to 6 s unless its jitter is cut; then the
-            // repo's Stage reports ImagePullBackOff well inside the 10 s deadline.
-            runner_annotations: JSON.stringify({
-              'k6gate.test/image-never-pulls': 'true',
-              'pod-create.stage.kwok.x-k8s.io/jitter-delay': '0s',
-            }),
-          },
-          { namespace: ns, name: 'never-pulls' },
-        ),
-      );
-      expect(res.status).toBe(400);
-      expect((await res.text()).split('\n')[0]).toMatch(
-        /^error while waiting for test to start: timeout \(pod k6gate-[0-9a-f]{16}-[a-z0-9]+: ImagePullBackOff: Back-off pulling image "grafana\/k6:/,
-      );
-      await until(async () => (await left()) === 0, 'the cascade');
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube, args: ['--start-timeout', '10s'] });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload(
+        {
+          script: 'export default function () {}',
+          runner: 'job',
+          // kwok's pod-create Stage waits up to 6 s unless its jitter is cut; then the
+          // repo's Stage reports ImagePullBackOff well inside the 10 s deadline.
+          runner_annotations: JSON.stringify({
+            'k6gate.test/image-never-pulls': 'true',
+            'pod-create.stage.kwok.x-k8s.io/jitter-delay': '0s',
+          }),
+        },
+        { namespace: ns, name: 'never-pulls' },
+      ),
+    );
+    expect(res.status).toBe(400);
+    expect((await res.text()).split('\n')[0]).toMatch(
+      /^error while waiting for test to start: timeout \(pod k6gate-[0-9a-f]{16}-[a-z0-9]+: ImagePullBackOff: Back-off pulling image "grafana\/k6:/,
+    );
+    await until(async () => (await left()) === 0, 'the cascade');
   }, 90_000);
 
   test('k6gate restarts mid-run: the Job goes on, and the retry to a new daemon attaches to it', async () => {
@@ -208,17 +192,13 @@ describeKube('runner: job on a kwok cluster', () => {
     const jobs = await cluster.env.admin('GET', `/apis/batch/v1/namespaces/${ns}/jobs`);
     expect(jobs.items).toHaveLength(1);
 
-    const after = startInProcess({ kube, args: ['--start-timeout', '30s'] });
-    try {
-      const retry = await postLaunch(after.url, body); // Flagger's retry
-      expect(retry.status).toBe(200);
-      expect(
-        after.records.some((r) => r.msg.startsWith('attaching to the run already under way')),
-      ).toBe(true);
-      await until(async () => (await left()) === 0, 'the cascade');
-    } finally {
-      await after.close();
-    }
+    await using after = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const retry = await postLaunch(after.url, body); // Flagger's retry
+    expect(retry.status).toBe(200);
+    expect(
+      after.records.some((r) => r.msg.startsWith('attaching to the run already under way')),
+    ).toBe(true);
+    await until(async () => (await left()) === 0, 'the cascade');
   }, 90_000);
   test('the janitor deletes a run no k6gate came back for, once past its deadline, and nothing else', async () => {
     const body = flaggerPayload(jobRun({ delay: '600s' }), { namespace: ns, name: 'orphan' });
@@ -240,22 +220,18 @@ describeKube('runner: job on a kwok cluster', () => {
     await until(async () => (await left()) === 0, 'the cascade');
   }, 90_000);
   test('OOMKilled in the pod: 400 naming it and what to raise', async () => {
-    const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(jobRun({ exitCode: '137', reason: 'OOMKilled', delay: '300ms' }), {
-          namespace: ns,
-          name: 'oom',
-        }),
-      );
-      expect(res.status).toBe(400);
-      expect((await res.text()).split('\n')[0]).toMatch(
-        /^failed to run: exit status 137 \(runner pod k6gate-[0-9a-f]{16}-[a-z0-9]+: k6 was OOMKilled \(raise its memory limit\)\)$/,
-      );
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload(jobRun({ exitCode: '137', reason: 'OOMKilled', delay: '300ms' }), {
+        namespace: ns,
+        name: 'oom',
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect((await res.text()).split('\n')[0]).toMatch(
+      /^failed to run: exit status 137 \(runner pod k6gate-[0-9a-f]{16}-[a-z0-9]+: k6 was OOMKilled \(raise its memory limit\)\)$/,
+    );
   }, 60_000);
 
   test('pod runs have their own slots (--max-concurrent-pod-runs): the second gets 429 with Retry-After; local slots are untouched', async () => {
@@ -300,21 +276,17 @@ describeKube('runner: job on a kwok cluster', () => {
 
   test('no RBAC in the namespace: 503 naming the verb, resource, namespace and the chart values that grant it', async () => {
     const bare = await cluster.env.createNamespace('no-rbac', RESTRICTED);
-    const d = startInProcess({ kube });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(
-          { script: 'export default function () {}', runner: 'job' },
-          { namespace: bare, name: 'x' },
-        ),
-      );
-      expect(res.status).toBe(503);
-      const text = await res.text();
-      expect(text).toContain(`k6gate may not create jobs in namespace "${bare}"`);
-      expect(text).toContain('chart: runners.enabled [job] and runners.namespaces');
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload(
+        { script: 'export default function () {}', runner: 'job' },
+        { namespace: bare, name: 'x' },
+      ),
+    );
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).toContain(`k6gate may not create jobs in namespace "${bare}"`);
+    expect(text).toContain('chart: runners.enabled [job] and runners.namespaces');
   }, 30_000);
 });

@@ -181,31 +181,27 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
   }, 120_000);
 
   test('two identical requests (same canary, phase, checksum): one TestRun, both answered with its verdict', async () => {
-    const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
-    try {
-      const body = flaggerPayload(
-        {
-          script: SCRIPT,
-          runner: 'k6-operator',
-          parallelism: '2',
-          runner_annotations: annotations(),
-        },
-        { namespace: ns, name: 'twice' },
-      );
-      const runs = () => [...operator.stages.keys()].filter((k) => k.startsWith(`${ns}/`)).length;
-      const before = runs();
-      const first = postLaunch(d.url, body);
-      await waitFor(() => d.records.some((r) => r.msg === 'launched k6'), 30_000);
-      const second = postLaunch(d.url, body);
-      const [a, b] = await Promise.all([first, second]);
-      expect([a.status, b.status]).toEqual([200, 200]);
-      expect(
-        d.records.filter((r) => r.msg.startsWith('attaching to the run already under way')),
-      ).toHaveLength(1);
-      expect(runs() - before).toBe(1);
-      await nothingLeft();
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const body = flaggerPayload(
+      {
+        script: SCRIPT,
+        runner: 'k6-operator',
+        parallelism: '2',
+        runner_annotations: annotations(),
+      },
+      { namespace: ns, name: 'twice' },
+    );
+    const runs = () => [...operator.stages.keys()].filter((k) => k.startsWith(`${ns}/`)).length;
+    const before = runs();
+    const first = postLaunch(d.url, body);
+    await waitFor(() => d.records.some((r) => r.msg === 'launched k6'), 30_000);
+    const second = postLaunch(d.url, body);
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(
+      d.records.filter((r) => r.msg.startsWith('attaching to the run already under way')),
+    ).toHaveLength(1);
+    expect(runs() - before).toBe(1);
+    await nothingLeft();
   }, 90_000);
 });

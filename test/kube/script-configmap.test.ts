@@ -75,21 +75,17 @@ describeKube('script_configmap against a real API server', () => {
   });
 
   test("example/extras' ConfigMap Canary through the daemon: test.js imports lib.js and opens data.json", async () => {
-    const d = startInProcess({ kube });
-    try {
-      expect(exampleHook.metadata.script_configmap).toBe('podinfo-load-test/test.js');
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(hookMetadata(), { namespace: ns, name: 'podinfo-cm' }),
-      );
-      const text = await res.text();
-      expect(res.status).toBe(200);
-      expect(text).toContain('script: ');
-      // data.json's paths, normalised by lib.js ("healthz" → "/healthz"), were requested.
-      expect(new Set(paths)).toEqual(new Set(['/', '/healthz']));
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube });
+    expect(exampleHook.metadata.script_configmap).toBe('podinfo-load-test/test.js');
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload(hookMetadata(), { namespace: ns, name: 'podinfo-cm' }),
+    );
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toContain('script: ');
+    // data.json's paths, normalised by lib.js ("healthz" → "/healthz"), were requested.
+    expect(new Set(paths)).toEqual(new Set(['/', '/healthz']));
   }, 60_000);
 
   test('a k6 archive in binaryData runs as such (its entry, module and data file)', async () => {
@@ -103,21 +99,17 @@ describeKube('script_configmap against a real API server', () => {
       metadata: { name: 'archived' },
       binaryData: { 'test.tar': Buffer.from(tar).toString('base64') },
     });
-    const d = startInProcess({ kube });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(
-          { script_configmap: 'archived/test.tar', env_vars: '{"K6_DOUBLE_MODE":"load"}' },
-          { namespace: ns, name: 'archive' },
-        ),
-      );
-      const text = await res.text();
-      expect(res.status).toBe(200);
-      expect(text).toContain('archive says hello 42');
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload(
+        { script_configmap: 'archived/test.tar', env_vars: '{"K6_DOUBLE_MODE":"load"}' },
+        { namespace: ns, name: 'archive' },
+      ),
+    );
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toContain('archive says hello 42');
   }, 60_000);
 
   test.each([
@@ -138,17 +130,13 @@ describeKube('script_configmap against a real API server', () => {
       /^error while validating request: metadata\.script_configmap: the key part is not a valid/,
     ],
   ])('script_configmap %p: 400 naming the field', async (ref, message) => {
-    const d = startInProcess({ kube });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload({ script_configmap: ref }, { namespace: ns, name: 'bad' }),
-      );
-      expect(res.status).toBe(400);
-      expect(await res.text()).toMatch(message);
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script_configmap: ref }, { namespace: ns, name: 'bad' }),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(message);
   });
 
   test('without `get` on ConfigMaps: 503 naming the chart value, never a run', async () => {
@@ -157,18 +145,14 @@ describeKube('script_configmap against a real API server', () => {
       metadata: { name: 'podinfo-load-test' },
       data: { 'test.js': 'export default function () {}' },
     });
-    const d = startInProcess({ kube });
-    try {
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload({ script_configmap: 'podinfo-load-test' }, { namespace: other, name: 'x' }),
-      );
-      expect(res.status).toBe(503);
-      expect(await res.text()).toContain(`k6gate may not get configmaps in namespace "${other}"`);
-      expect(d.lines.some((l) => l.includes('launched k6'))).toBe(false);
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script_configmap: 'podinfo-load-test' }, { namespace: other, name: 'x' }),
+    );
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain(`k6gate may not get configmaps in namespace "${other}"`);
+    expect(d.lines.some((l) => l.includes('launched k6'))).toBe(false);
   });
 
   test.each(['job', 'k6-operator'] as const)(
@@ -176,41 +160,37 @@ describeKube('script_configmap against a real API server', () => {
     async (runner) => {
       const operator = runner === 'k6-operator' ? getOperatorDouble(cluster.env) : undefined;
       const rec = recording(kube);
-      const d = startInProcess({ kube: rec.kube, args: ['--start-timeout', '30s'] });
-      try {
-        const res = await postLaunch(
-          d.url,
-          flaggerPayload(hookMetadata({ runner }), { namespace: ns, name: `cm-${runner}` }),
-        );
-        expect(res.status).toBe(200);
-        expect(rec.posted.map((p) => p.path.split('/').at(-1))).toEqual([
-          runner === 'job' ? 'jobs' : 'testruns',
-        ]);
-        const object = rec.posted[0]!.body;
-        if (runner === 'job') {
-          const pod = object.spec.template.spec;
-          expect(pod.volumes).toContainEqual({
-            name: 'script',
-            configMap: { name: 'podinfo-load-test' },
-          });
-          expect(pod.containers[0].args).toContain('/scripts/test.js');
-        } else {
-          expect(object.spec.script).toEqual({
-            configMap: { name: 'podinfo-load-test', file: 'test.js' },
-          });
-          expect(operator!.stages.get(`${ns}/${object.metadata.name}`)).toContain('started');
-        }
-        // Only the users' ConfigMaps remain once the run's objects are gone.
-        await until(async () => {
-          const left = await objectsLeft(cluster.env, ns);
-          return (
-            left.includes('ConfigMap/podinfo-load-test') &&
-            left.every((o) => o.startsWith('ConfigMap/') && !o.startsWith('ConfigMap/k6gate-'))
-          );
-        }, 'the cascade, the ConfigMap left in place');
-      } finally {
-        await d.close();
+      await using d = startInProcess({ kube: rec.kube, args: ['--start-timeout', '30s'] });
+      const res = await postLaunch(
+        d.url,
+        flaggerPayload(hookMetadata({ runner }), { namespace: ns, name: `cm-${runner}` }),
+      );
+      expect(res.status).toBe(200);
+      expect(rec.posted.map((p) => p.path.split('/').at(-1))).toEqual([
+        runner === 'job' ? 'jobs' : 'testruns',
+      ]);
+      const object = rec.posted[0]!.body;
+      if (runner === 'job') {
+        const pod = object.spec.template.spec;
+        expect(pod.volumes).toContainEqual({
+          name: 'script',
+          configMap: { name: 'podinfo-load-test' },
+        });
+        expect(pod.containers[0].args).toContain('/scripts/test.js');
+      } else {
+        expect(object.spec.script).toEqual({
+          configMap: { name: 'podinfo-load-test', file: 'test.js' },
+        });
+        expect(operator!.stages.get(`${ns}/${object.metadata.name}`)).toContain('started');
       }
+      // Only the users' ConfigMaps remain once the run's objects are gone.
+      await until(async () => {
+        const left = await objectsLeft(cluster.env, ns);
+        return (
+          left.includes('ConfigMap/podinfo-load-test') &&
+          left.every((o) => o.startsWith('ConfigMap/') && !o.startsWith('ConfigMap/k6gate-'))
+        );
+      }, 'the cascade, the ConfigMap left in place');
     },
     60_000,
   );

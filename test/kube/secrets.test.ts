@@ -251,18 +251,14 @@ describeKube('kubernetes_secrets against a real API server', () => {
         },
         { namespace: canaryNs, name },
       );
-    const closed = startInProcess({ secrets: source(counting) });
-    try {
-      const res = await postLaunch(closed.url, payload('confused-deputy'));
-      expect(res.status).toBe(403);
-      expect(await res.text()).toBe(
-        `error while authorizing request: metadata.kubernetes_secrets.TOKEN: secrets may only come from the canary's namespace "${canaryNs}", not "${otherNs}" (see --secrets-namespaces)\n`,
-      );
-      expect(calls()).toBe(0);
-      expect(closed.daemon.failures.size()).toBe(0);
-    } finally {
-      await closed.close();
-    }
+    await using closed = startInProcess({ secrets: source(counting) });
+    const res = await postLaunch(closed.url, payload('confused-deputy'));
+    expect(res.status).toBe(403);
+    expect(await res.text()).toBe(
+      `error while authorizing request: metadata.kubernetes_secrets.TOKEN: secrets may only come from the canary's namespace "${canaryNs}", not "${otherNs}" (see --secrets-namespaces)\n`,
+    );
+    expect(calls()).toBe(0);
+    expect(closed.daemon.failures.size()).toBe(0);
     const open = startInProcess({
       secrets: source(counting),
       args: ['--secrets-namespaces', 'shared-*,nothing'],
@@ -276,23 +272,19 @@ describeKube('kubernetes_secrets against a real API server', () => {
   }, 30_000);
 
   test('at most --max-secret-refs references; more is a 400 with no API call', async () => {
-    const d = startInProcess({ secrets: source(), args: ['--max-secret-refs', '2'] });
-    try {
-      const three = Object.fromEntries(['A', 'B', 'C'].map((k) => [k, `load-test/token`]));
-      const res = await postLaunch(
-        d.url,
-        flaggerPayload(
-          { script: 'export default function () {}', kubernetes_secrets: JSON.stringify(three) },
-          { namespace: canaryNs },
-        ),
-      );
-      expect(res.status).toBe(400);
-      expect(await res.text()).toContain(
-        'metadata.kubernetes_secrets: 3 secret references; at most 2 are allowed (--max-secret-refs)',
-      );
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ secrets: source(), args: ['--max-secret-refs', '2'] });
+    const three = Object.fromEntries(['A', 'B', 'C'].map((k) => [k, `load-test/token`]));
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload(
+        { script: 'export default function () {}', kubernetes_secrets: JSON.stringify(three) },
+        { namespace: canaryNs },
+      ),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain(
+      'metadata.kubernetes_secrets: 3 secret references; at most 2 are allowed (--max-secret-refs)',
+    );
   }, 30_000);
 
   test('a per-run K6_CLOUD_TOKEN from a secret, with the compiled daemon and KUBERNETES_CLIENT=kubeconfig', async () => {

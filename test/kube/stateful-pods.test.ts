@@ -109,23 +109,19 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
   }, 120_000);
 
   test('job: a failing test ends the loop with 400 and the reason', async () => {
-    const d = startInProcess({ kube, args });
-    try {
-      const body = {
-        ...flaggerPayload(statefulJob('99', '3s'), { namespace: ns, name: 'fails' }),
-        type: 'rollout',
-      };
-      const answers = await analysisLoop(d.url, body);
-      expect(answers[0]!.status).toBe(202);
-      expect(answers.at(-1)).toMatchObject({
-        status: 400,
-        first: 'failed to run: exit status 99 (thresholds crossed)',
-      });
-      const again = await postLaunch(d.url, body);
-      expect(again.status).toBe(400);
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube, args });
+    const body = {
+      ...flaggerPayload(statefulJob('99', '3s'), { namespace: ns, name: 'fails' }),
+      type: 'rollout',
+    };
+    const answers = await analysisLoop(d.url, body);
+    expect(answers[0]!.status).toBe(202);
+    expect(answers.at(-1)).toMatchObject({
+      status: 400,
+      first: 'failed to run: exit status 99 (thresholds crossed)',
+    });
+    const again = await postLaunch(d.url, body);
+    expect(again.status).toBe(400);
   }, 120_000);
 
   test("job: a new checksum on another replica deletes the old revision's run", async () => {
@@ -162,37 +158,33 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
 
   test('k6-operator: 202 … 200 over 2 runners, the TestRun keeps the verdict', async () => {
     getOperatorDouble(cluster.env);
-    const d = startInProcess({ kube, args });
-    try {
-      const body = {
-        ...flaggerPayload(
-          {
-            script:
-              'export const options = { vus: 4, duration: "5s" }; export default function () {}',
-            mode: 'stateful',
-            runner: 'k6-operator',
-            parallelism: '2',
-            runner_annotations: JSON.stringify(FAST),
-          },
-          { namespace: ns, name: 'big' },
-        ),
-        type: 'rollout',
-      };
-      const answers = await analysisLoop(d.url, body);
-      expect(answers[0]!.status).toBe(202);
-      expect(answers.at(-1)!.status).toBe(200);
-      const list = await cluster.env.admin('GET', `/apis/k6.io/v1alpha1/namespaces/${ns}/testruns`);
-      const verdict = list.items[0].metadata.annotations['k6gate.io/verdict'];
-      expect(JSON.parse(verdict)).toMatchObject({
-        verdict: 'passed',
-        reason: 'all 2 runners passed',
-      });
-      await cluster.env.admin(
-        'DELETE',
-        `/apis/k6.io/v1alpha1/namespaces/${ns}/testruns/${list.items[0].metadata.name}?propagationPolicy=Foreground`,
-      );
-    } finally {
-      await d.close();
-    }
+    await using d = startInProcess({ kube, args });
+    const body = {
+      ...flaggerPayload(
+        {
+          script:
+            'export const options = { vus: 4, duration: "5s" }; export default function () {}',
+          mode: 'stateful',
+          runner: 'k6-operator',
+          parallelism: '2',
+          runner_annotations: JSON.stringify(FAST),
+        },
+        { namespace: ns, name: 'big' },
+      ),
+      type: 'rollout',
+    };
+    const answers = await analysisLoop(d.url, body);
+    expect(answers[0]!.status).toBe(202);
+    expect(answers.at(-1)!.status).toBe(200);
+    const list = await cluster.env.admin('GET', `/apis/k6.io/v1alpha1/namespaces/${ns}/testruns`);
+    const verdict = list.items[0].metadata.annotations['k6gate.io/verdict'];
+    expect(JSON.parse(verdict)).toMatchObject({
+      verdict: 'passed',
+      reason: 'all 2 runners passed',
+    });
+    await cluster.env.admin(
+      'DELETE',
+      `/apis/k6.io/v1alpha1/namespaces/${ns}/testruns/${list.items[0].metadata.name}?propagationPolicy=Foreground`,
+    );
   }, 120_000);
 });

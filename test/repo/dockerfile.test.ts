@@ -16,7 +16,7 @@ const flagsOf = (text: string) =>
     ...new Set(
       [
         ...text.matchAll(
-          /--(compile|minify|bytecode|no-compile-autoload-dotenv|no-compile-autoload-bunfig)\b/g,
+          /--(compile|minify|bytecode|format esm|splitting|no-compile-autoload-dotenv|no-compile-autoload-bunfig)\b/g,
         ),
       ].map((m) => m[1]),
     ),
@@ -24,7 +24,7 @@ const flagsOf = (text: string) =>
 
 test('the image compiles with the same flags as make build', () => {
   expect(flagsOf(dockerfile)).toEqual(flagsOf(makefile));
-  expect(flagsOf(dockerfile)).toHaveLength(5);
+  expect(flagsOf(dockerfile)).toHaveLength(7);
   expect(dockerfile).toContain('--define K6GATE_VERSION=');
 });
 

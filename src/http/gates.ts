@@ -1,0 +1,92 @@
+// The gate routes Flagger's gate hooks call (`confirm-promotion`, `rollback`, `confirm-rollout`,
+// …) with `{name, namespace, phase, checksum}`: /gate/promotion and /gate/rollback, tied to the
+// revision's load tests, and the loadtester's manual gates (/gate/approve, /gate/halt,
+// /gate/check, /gate/open, /gate/close, /rollback/check, /rollback/open, /rollback/close).
+// 200 with a one-line reason when the gate is open, 403 with the reason when it is closed.
+// Behind the auth file like /launch-test: a client reaches only its namespaces.
+
+import { Elysia } from 'elysia';
+import type { ClientDirectory } from '../auth/clients.ts';
+import { BadRequest, Forbidden } from '../core/errors.ts';
+import { compileGlobs } from '../core/globs.ts';
+import type { Logger } from '../core/log.ts';
+import { checkCanaryName } from '../flagger/payload.ts';
+import type { Canary, GateAnswer, Gates } from '../launch/gates.ts';
+import { authenticate } from './auth.ts';
+import { readJsonBody } from './read-body.ts';
+import { PLAIN_TEXT } from './render-error.ts';
+import { requestContextPlugin } from './request-context.ts';
+
+export interface GateRouteOptions {
+  gates: Gates;
+  clients: ClientDirectory | undefined;
+  allowedNamespaces: readonly string[];
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+const ROUTES: Record<string, (g: Gates, c: Canary) => Promise<GateAnswer>> = {
+  '/gate/promotion': (g, c) => g.promotion(c),
+  '/gate/rollback': (g, c) => g.rollback(c),
+  '/gate/approve': (g, c) => g.approve(c),
+  '/gate/halt': (g, c) => g.halt(c),
+  '/gate/check': (g, c) => g.check(c),
+  '/gate/open': (g, c) => g.open(c),
+  '/gate/close': (g, c) => g.close(c),
+  '/rollback/check': (g, c) => g.rollbackCheck(c),
+  '/rollback/open': (g, c) => g.rollbackOpen(c),
+  '/rollback/close': (g, c) => g.rollbackClose(c),
+};
+
+export function gatesPlugin(opts: GateRouteOptions) {
+  const allowed = compileGlobs(opts.allowedNamespaces, true);
+  let app = new Elysia({ name: 'k6gate.gates' }).use(requestContextPlugin(opts.logger));
+  for (const [path, ask] of Object.entries(ROUTES)) {
+    app = app.post(
+      path,
+      async ({ request, log }) => {
+        const client = opts.clients && authenticate(request, opts.clients);
+        const canary = canaryOf(await readJsonBody(request, opts.maxBodyBytes));
+        if (!allowed(canary.namespace) || (client && !client.mayUse(canary.namespace))) {
+          throw new Forbidden(
+            'namespace',
+            `gates of namespace "${canary.namespace}" are not yours to ask`,
+          );
+        }
+        try {
+          const { message } = await ask(opts.gates, canary);
+          log.info('gate open', { path, canary: `${canary.namespace}/${canary.name}`, message });
+          return new Response(`${message}\n`, { headers: PLAIN_TEXT });
+        } catch (err) {
+          log.info('gate closed', {
+            path,
+            canary: `${canary.namespace}/${canary.name}`,
+            message: (err as Error).message,
+          });
+          throw err;
+        }
+      },
+      { parse: 'none' },
+    );
+  }
+  return app;
+}
+
+// Flagger's payload (name, namespace, checksum; phase and metadata ignored), or a person's
+// {name, namespace} for gate/open and gate/close.
+function canaryOf(body: unknown): Canary {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequest('body', 'expected a JSON object {name, namespace, checksum}');
+  }
+  const b = body as Record<string, unknown>;
+  const text = (key: string) => (typeof b[key] === 'string' ? b[key] : '');
+  const checksum = text('checksum');
+  if (b.checksum !== undefined && typeof b.checksum !== 'string') {
+    throw new BadRequest('checksum', 'expected a string');
+  }
+  return {
+    name: checkCanaryName(text('name'), 'name', 'name'),
+    namespace: checkCanaryName(text('namespace'), 'namespace', 'namespace'),
+    checksum,
+  };
+}

@@ -1,0 +1,48 @@
+// The in-memory store (the default): nothing written to disk, gone with the process. Run
+// records are bounded (MAX_RUN_RECORDS, oldest first).
+
+import {
+  MAX_RUN_RECORDS,
+  type GateState,
+  type ManualGate,
+  type RunRecord,
+  type Store,
+} from './store.ts';
+
+const key = (...parts: string[]) => JSON.stringify(parts);
+
+export function createMemoryStore(): Store {
+  const runs = new Map<string, RunRecord>();
+  const gates = new Map<string, GateState>();
+  const revisions = new Map<string, string>();
+  return {
+    async recordStart(run) {
+      runs.set(run.runId, { ...run });
+      if (runs.size > MAX_RUN_RECORDS) runs.delete(runs.keys().next().value as string);
+    },
+    async recordEnd(runId, end) {
+      const run = runs.get(runId);
+      if (run) Object.assign(run, end);
+    },
+    async runsOf(namespace, name, checksum) {
+      return [...runs.values()]
+        .filter((r) => r.namespace === namespace && r.name === name && r.checksum === checksum)
+        .map((r) => ({ ...r }))
+        .reverse();
+    },
+    async setGate(namespace, name, gate: ManualGate, state) {
+      gates.set(key(namespace, name, gate), { ...state });
+    },
+    async gate(namespace, name, gate) {
+      const state = gates.get(key(namespace, name, gate));
+      return state && { ...state };
+    },
+    async noteRevision(namespace, name, checksum) {
+      revisions.set(key(namespace, name), checksum);
+    },
+    async lastRevision(namespace, name) {
+      return revisions.get(key(namespace, name));
+    },
+    async close() {},
+  };
+}

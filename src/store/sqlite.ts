@@ -1,0 +1,142 @@
+// The SQLite store (`--store sqlite:<path>`, bun:sqlite): run records and gates in one file, so
+// a restarted daemon still answers the gates and the verdicts it recorded. Versioned migrations
+// run at open (PRAGMA user_version); WAL journal. One process owns the file (the chart refuses
+// several replicas on SQLite): runs left without a verdict by a process that died are marked
+// `lost` at open.
+
+import { Database } from 'bun:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  MAX_RUN_RECORDS,
+  type GateState,
+  type ManualGate,
+  type RunRecord,
+  type Store,
+} from './store.ts';
+
+/** Schema versions, applied in order; each runs once (user_version counts them). */
+const MIGRATIONS = [
+  `CREATE TABLE runs (
+     run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, phase TEXT NOT NULL,
+     checksum TEXT NOT NULL, hook TEXT NOT NULL, runner TEXT NOT NULL,
+     started_at INTEGER NOT NULL, ended_at INTEGER, verdict TEXT, reason TEXT);
+   CREATE INDEX runs_by_revision ON runs (namespace, name, checksum, started_at);
+   CREATE TABLE gates (
+     namespace TEXT NOT NULL, name TEXT NOT NULL, gate TEXT NOT NULL,
+     open INTEGER NOT NULL, checksum TEXT, PRIMARY KEY (namespace, name, gate));
+   CREATE TABLE revisions (
+     namespace TEXT NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL,
+     PRIMARY KEY (namespace, name));`,
+];
+
+interface RunRow {
+  run_id: string;
+  namespace: string;
+  name: string;
+  phase: string;
+  checksum: string;
+  hook: string;
+  runner: string;
+  started_at: number;
+  ended_at: number | null;
+  verdict: string | null;
+  reason: string | null;
+}
+
+function migrate(db: Database): void {
+  const { user_version: version } = db.query('PRAGMA user_version').get() as {
+    user_version: number;
+  };
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.run(MIGRATIONS[v]!);
+      db.run(`PRAGMA user_version = ${v + 1}`);
+    })();
+  }
+}
+
+const fromRow = (r: RunRow): RunRecord => ({
+  runId: r.run_id,
+  namespace: r.namespace,
+  name: r.name,
+  phase: r.phase,
+  checksum: r.checksum,
+  hook: r.hook,
+  runner: r.runner,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  verdict: r.verdict as RunRecord['verdict'],
+  reason: r.reason,
+});
+
+/** Opens (creating it and its directory if needed) and migrates the database at `path`. */
+export function openSqliteStore(path: string, now: () => number): Store {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  db.run('PRAGMA journal_mode = WAL');
+  db.run('PRAGMA busy_timeout = 5000');
+  migrate(db);
+  db.query(
+    "UPDATE runs SET verdict = 'lost', ended_at = $now, reason = 'k6gate stopped before the verdict' WHERE verdict IS NULL",
+  ).run({ now: now() });
+  const insertRun = db.query(
+    `INSERT OR REPLACE INTO runs VALUES ($runId, $namespace, $name, $phase, $checksum, $hook,
+       $runner, $startedAt, $endedAt, $verdict, $reason)`,
+  );
+  const prune = db.query(
+    `DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs ORDER BY started_at DESC
+       LIMIT -1 OFFSET ${MAX_RUN_RECORDS})`,
+  );
+  const endRun = db.query(
+    'UPDATE runs SET ended_at = $endedAt, verdict = $verdict, reason = $reason WHERE run_id = $runId',
+  );
+  const runsOf = db.query(
+    `SELECT * FROM runs WHERE namespace = $namespace AND name = $name AND checksum = $checksum
+       ORDER BY started_at DESC, rowid DESC`,
+  );
+  const setGate = db.query(
+    'INSERT OR REPLACE INTO gates VALUES ($namespace, $name, $gate, $open, $checksum)',
+  );
+  const getGate = db.query(
+    'SELECT open, checksum FROM gates WHERE namespace = $namespace AND name = $name AND gate = $gate',
+  );
+  const noteRevision = db.query(
+    'INSERT OR REPLACE INTO revisions VALUES ($namespace, $name, $checksum)',
+  );
+  const lastRevision = db.query(
+    'SELECT checksum FROM revisions WHERE namespace = $namespace AND name = $name',
+  );
+  return {
+    async recordStart(run) {
+      insertRun.run({ ...run });
+      prune.run();
+    },
+    async recordEnd(runId, end) {
+      endRun.run({ runId, ...end });
+    },
+    async runsOf(namespace, name, checksum) {
+      return (runsOf.all({ namespace, name, checksum }) as RunRow[]).map(fromRow);
+    },
+    async setGate(namespace, name, gate: ManualGate, state: GateState) {
+      setGate.run({ namespace, name, gate, open: state.open ? 1 : 0, checksum: state.checksum });
+    },
+    async gate(namespace, name, gate) {
+      const row = getGate.get({ namespace, name, gate }) as {
+        open: number;
+        checksum: string | null;
+      } | null;
+      return row ? { open: row.open === 1, checksum: row.checksum } : undefined;
+    },
+    async noteRevision(namespace, name, checksum) {
+      noteRevision.run({ namespace, name, checksum });
+    },
+    async lastRevision(namespace, name) {
+      const row = lastRevision.get({ namespace, name }) as { checksum: string } | null;
+      return row?.checksum;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// The store contract, the same table against the in-memory store and a real SQLite file
+// (bun:sqlite): run records by revision, newest first, bounded; gates and revisions; and for
+// SQLite, what outlives a reopen (a run left without a verdict becomes `lost`).
+
+import { afterAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMemoryStore } from '../../src/store/memory.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { RunRecord, Store } from '../../src/store/store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'k6gate-store-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+const run = (over: Partial<RunRecord> = {}): RunRecord => ({
+  runId: `run-${++n}`,
+  namespace: 'team-a',
+  name: 'web',
+  phase: 'Progressing',
+  checksum: 'rev1',
+  hook: 'hook-1',
+  runner: 'local',
+  startedAt: 1000 + n,
+  endedAt: null,
+  verdict: null,
+  reason: null,
+  ...over,
+});
+
+const stores: [string, () => Store][] = [
+  ['memory', () => createMemoryStore()],
+  ['sqlite', () => openSqliteStore(join(dir, `s${++n}`, 'k6gate.db'), () => 5000)],
+];
+
+describe.each(stores)('%s store', (_, open) => {
+  test('runs by revision, newest first, with their verdicts', async () => {
+    const s = open();
+    const a = run();
+    const b = run();
+    await s.recordStart(a);
+    await s.recordStart(b);
+    await s.recordStart(run({ checksum: 'rev2' }));
+    await s.recordStart(run({ name: 'other' }));
+    await s.recordEnd(a.runId, { endedAt: 2000, verdict: 'failed', reason: 'thresholds crossed' });
+    const got = await s.runsOf('team-a', 'web', 'rev1');
+    expect(got.map((r) => r.runId)).toEqual([b.runId, a.runId]);
+    expect(got[1]).toMatchObject({
+      verdict: 'failed',
+      reason: 'thresholds crossed',
+      endedAt: 2000,
+    });
+    expect(got[0]).toMatchObject({ verdict: null, endedAt: null });
+    await s.close();
+  });
+
+  test('gates and the last revision', async () => {
+    const s = open();
+    expect(await s.gate('team-a', 'web', 'confirm')).toBeUndefined();
+    await s.setGate('team-a', 'web', 'confirm', { open: true, checksum: 'rev1' });
+    await s.setGate('team-a', 'web', 'rollback', { open: false, checksum: null });
+    expect(await s.gate('team-a', 'web', 'confirm')).toEqual({ open: true, checksum: 'rev1' });
+    expect(await s.gate('team-a', 'web', 'rollback')).toEqual({ open: false, checksum: null });
+    expect(await s.lastRevision('team-a', 'web')).toBeUndefined();
+    await s.noteRevision('team-a', 'web', 'rev1');
+    await s.noteRevision('team-a', 'web', 'rev2');
+    expect(await s.lastRevision('team-a', 'web')).toBe('rev2');
+    await s.close();
+  });
+});
+
+test('sqlite: a reopened file keeps verdicts and gates; a run left running is lost', async () => {
+  const path = join(dir, 'reopen', 'k6gate.db');
+  const first = openSqliteStore(path, () => 1);
+  const done = run();
+  const open = run();
+  await first.recordStart(done);
+  await first.recordEnd(done.runId, {
+    endedAt: 3000,
+    verdict: 'passed',
+    reason: 'all thresholds passed',
+  });
+  await first.recordStart(open);
+  await first.setGate('team-a', 'web', 'confirm', { open: true, checksum: 'rev1' });
+  await first.close();
+  const second = openSqliteStore(path, () => 9999);
+  const runs = await second.runsOf('team-a', 'web', 'rev1');
+  expect(runs.find((r) => r.runId === done.runId)).toMatchObject({ verdict: 'passed' });
+  expect(runs.find((r) => r.runId === open.runId)).toMatchObject({
+    verdict: 'lost',
+    endedAt: 9999,
+    reason: 'k6gate stopped before the verdict',
+  });
+  expect(await second.gate('team-a', 'web', 'confirm')).toEqual({ open: true, checksum: 'rev1' });
+  await second.close();
+});
