@@ -22,6 +22,15 @@ export interface ReportIo {
   onInterrupt: (fn: () => void) => void;
 }
 
+/** The flags whose values only the cluster can refuse (a ConfigMap without the key, a Secret
+ * that does not exist): the engine names the request field, the user typed the flag. */
+const FLAG_OF_FIELD: [prefix: string, flag: string][] = [
+  ['metadata.script_configmap', '--configmap'],
+  ['metadata.kubernetes_secrets', '--secret'],
+];
+const flagOf = (field: string) =>
+  FLAG_OF_FIELD.find(([prefix]) => field.startsWith(prefix))?.[1] ?? field;
+
 // A streamed run's answer (which carries the dashboard link) is not printed: the link alone.
 const dashboardLine = (report: VerdictReport | undefined) =>
   report?.dashboardUrl ? `k6gate: dashboard: ${report.dashboardUrl}\n` : '';
@@ -58,7 +67,7 @@ export async function launchAndReport(
     return 0;
   } catch (err) {
     if (!(err instanceof K6gateError)) throw err;
-    if (err instanceof FieldError) throw new UsageError(`${err.field}: ${err.message}`);
+    if (err instanceof FieldError) throw new UsageError(`${flagOf(err.field)}: ${err.message}`);
     const report =
       err instanceof TestFailed ? (err.details as VerdictReport | undefined) : undefined;
     if (err instanceof TestFailed && !streamed) out(asLines(err.output));

@@ -26,9 +26,13 @@ const describeRun = (r: RunRecord) => `load test of phase ${r.phase} (run ${r.ru
 export function createGates(deps: { store: Store; clock: Clock }) {
   const { store } = deps;
 
-  // The revision a call is about: its own checksum, else the newest Flagger sent.
+  // The revision a call is about: its own checksum (noted as the canary's newest), else the
+  // newest Flagger sent.
   async function revisionOf(c: Canary): Promise<string | null> {
-    if (c.checksum !== '') return c.checksum;
+    if (c.checksum !== '') {
+      await store.noteRevision(c.namespace, c.name, c.checksum);
+      return c.checksum;
+    }
     return (await store.lastRevision(c.namespace, c.name)) ?? null;
   }
 
