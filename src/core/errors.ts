@@ -153,6 +153,16 @@ export class ClientGone extends K6gateError {
   readonly code = 'client_gone';
 }
 
+/** What the request asks is not enabled or not permitted on this k6gate (a pod runner or
+ * kubernetes_secrets without a Kubernetes client, RBAC that does not let k6gate read or create
+ * in the canary's namespace): the canary's owner must read why, so a 400 that Flagger shows in
+ * its events (a 503 it would retry, then hide behind "giving up after N attempt(s)"), naming
+ * the setting that enables it. Not a failed test: the failure cache does not count it. */
+export class NotEnabled extends K6gateError {
+  readonly status = 400;
+  readonly code = 'not_enabled';
+}
+
 /** k6gate itself is set up wrong (k6 missing, say): not the canary's fault, so a 503 that
  * Flagger retries, logged as the daemon's error, naming the setting to fix. */
 export class Misconfigured extends K6gateError {

@@ -12,6 +12,7 @@ import {
   K6gateError,
   MethodNotAllowed,
   Misconfigured,
+  NotEnabled,
 } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Counter } from '../core/metrics.ts';
@@ -117,14 +118,17 @@ function done(opts: LaunchRouteOptions, launch: LaunchState, status: number) {
 }
 
 // 429s come in floods and nobody reads a gone client's answer; k6gate's own misconfiguration
-// is the daemon's error, not a refused test.
+// is the daemon's error, not a refused test; a feature this k6gate does not enable is the
+// operator's to know about (a warning).
 function logRefusal(logger: Logger, err: K6gateError) {
   const level =
     err instanceof Busy || err instanceof ClientGone
       ? 'debug'
       : err instanceof Misconfigured
         ? 'error'
-        : 'info';
+        : err instanceof NotEnabled
+          ? 'warn'
+          : 'info';
   logger[level]('launch request refused', {
     status: err.status,
     code: err.code,

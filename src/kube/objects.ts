@@ -3,7 +3,7 @@
 // grants it), and watches read as a stream of events (never polled).
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Upstream } from '../core/errors.ts';
+import { NotEnabled, Upstream } from '../core/errors.ts';
 import type { KubeTransport } from './client.ts';
 
 export interface WatchEvent<T> {
@@ -60,7 +60,11 @@ export async function kubeRequest<T>(
 
 /** The API's refusal as k6gate's error; a missing permission names the verb, resource and
  * namespace to grant. */
-export async function refusal(res: Response, method: string, path: string): Promise<Upstream> {
+export async function refusal(
+  res: Response,
+  method: string,
+  path: string,
+): Promise<Upstream | NotEnabled> {
   const status = (await res.json().catch(() => ({}))) as { message?: string };
   const message = status.message ?? `HTTP ${res.status}`;
   const code = res.status;
@@ -68,7 +72,7 @@ export async function refusal(res: Response, method: string, path: string): Prom
     const ns = /\/namespaces\/([^/]+)\//.exec(path)?.[1] ?? '(cluster)';
     const resource = /\/namespaces\/[^/]+\/([^/?]+)/.exec(path)?.[1] ?? path;
     const verb = VERBS[method] ?? method;
-    return new Upstream(
+    return new NotEnabled(
       `k6gate may not ${verb} ${resource} in namespace "${ns}": ${message}. Grant "${verb}" on "${resource}" in that namespace to k6gate's identity (${CHART_VALUE[resource] ?? 'a Role and a RoleBinding'})`,
     );
   }

@@ -2,7 +2,7 @@
 // ConfigMap from the Kubernetes API (the canary's namespace only); without a client it is
 // k6gate's misconfiguration (503). Tests run the real one against a real API server.
 
-import { BadRequest, Misconfigured, Upstream } from '../core/errors.ts';
+import { BadRequest, NotEnabled, Upstream } from '../core/errors.ts';
 import type { ConfigMapRef } from '../flagger/payload.ts';
 import { bundleFromConfigMap, type ScriptBundle } from '../k6/script-bundle.ts';
 import type { KubeTransport } from './client.ts';
@@ -11,14 +11,14 @@ import { kubeRequest } from './objects.ts';
 
 export interface ScriptSource {
   /** The bundle of `ref` in `namespace`; BadRequest naming metadata.script_configmap when the
-   * ConfigMap or key is missing or too large, Upstream/Misconfigured when k6gate cannot read. */
+   * ConfigMap or key is missing or too large, Upstream when the API fails, NotEnabled when k6gate may not read. */
   fetch(namespace: string, ref: ConfigMapRef, signal?: AbortSignal): Promise<ScriptBundle>;
 }
 
 export const unconfiguredScriptSource: ScriptSource = {
   fetch() {
     return Promise.reject(
-      new Misconfigured(
+      new NotEnabled(
         'kubernetes client is not configured: script_configmap needs --kubernetes-client / KUBERNETES_CLIENT (chart: kubernetes.enabled=true and kubernetes.scriptConfigMaps.enabled=true)',
       ),
     );

@@ -2,7 +2,7 @@
 // parallel, each with a timeout. Errors name the secret, key or missing permission and never
 // carry a value; an unreachable API server is a 503 (Flagger retries) and not the canary's fault.
 
-import { BadRequest, Misconfigured, Upstream } from '../core/errors.ts';
+import { BadRequest, NotEnabled, Upstream } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { KubeTransport } from './client.ts';
 import { COLLECTION } from './names.ts';
@@ -10,11 +10,11 @@ import type { SecretSource } from './secret-source.ts';
 
 const FIELD = 'metadata.kubernetes_secrets';
 
-/** When KUBERNETES_CLIENT=none: fine without refs; with them, k6gate's misconfiguration (503). */
+/** When KUBERNETES_CLIENT=none: fine without refs; with them, not enabled here (400). */
 export const unconfiguredSecretSource: SecretSource = {
   async resolve(refs) {
     if (refs.length > 0) {
-      throw new Misconfigured(
+      throw new NotEnabled(
         'kubernetes client is not configured: kubernetes_secrets needs --kubernetes-client / KUBERNETES_CLIENT (chart: kubernetes.enabled=true)',
       );
     }

@@ -5,7 +5,7 @@
 // waited runs, before the verdict) cancels it. What follows a start is in follow.ts.
 
 import type { Clock } from '../core/clock.ts';
-import { K6gateError, Misconfigured } from '../core/errors.ts';
+import { K6gateError, NotEnabled } from '../core/errors.ts';
 import type { LogFields, Logger } from '../core/log.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
@@ -161,7 +161,7 @@ function pickRunner(deps: LaunchDeps, req: LaunchRequest): { kind: RunnerKind; r
   const kind = req.runner ?? deps.defaultRunner;
   const runner = deps.runners[kind];
   if (!runner) {
-    throw new Misconfigured(
+    throw new NotEnabled(
       `runner "${kind}" is not enabled on this k6gate: pod runners need --kubernetes-client / KUBERNETES_CLIENT (chart: kubernetes.enabled=true and runners.enabled)`,
     );
   }
@@ -189,8 +189,11 @@ async function begin(
     return await runner.start(buildRunSpec(req, run, deps));
   } catch (err) {
     admitted.slot.release();
-    // A 4xx about this canary counts as a failure; an unreachable dependency (5xx) does not.
-    if (err instanceof K6gateError && err.status < 500) deps.failures.recordFailure(admitted.key);
+    // A 4xx about this canary counts as a failure; an unreachable dependency (5xx) or a feature
+    // this k6gate does not enable (fixed by its operator, not by the canary) does not.
+    if (err instanceof K6gateError && err.status < 500 && !(err instanceof NotEnabled)) {
+      deps.failures.recordFailure(admitted.key);
+    }
     throw err;
   }
 }

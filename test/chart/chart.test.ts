@@ -55,9 +55,15 @@ describeHelm('helm chart charts/k6gate', () => {
   test('extra volumes, mounts and init containers go beside /tmp, not instead of it', () => {
     const objs = renderChart(['-f', join(CHART, 'ci/existing-secret-values.yaml')]);
     const pod = byKind(objs, 'Deployment')[0].spec.template.spec;
-    expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp', 'tokens', 'proxy-ca']);
+    expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual([
+      'tmp',
+      'store',
+      'tokens',
+      'proxy-ca',
+    ]);
     expect(container(objs).volumeMounts).toEqual([
       { name: 'tmp', mountPath: '/tmp' },
+      { name: 'store', mountPath: '/var/lib/k6gate' },
       { name: 'tokens', mountPath: '/var/run/secrets/k6gate/tokens', readOnly: true },
       { name: 'proxy-ca', mountPath: '/etc/k6gate/ca', readOnly: true },
     ]);
@@ -65,6 +71,31 @@ describeHelm('helm chart charts/k6gate', () => {
     expect(
       byKind(renderChart(), 'Deployment')[0].spec.template.spec.initContainers,
     ).toBeUndefined();
+  });
+
+  test('store: SQLite on its own volume by default (an existing claim if given), memory on request; several replicas refuse SQLite', () => {
+    const env = (objs: ReturnType<typeof renderChart>) =>
+      Object.fromEntries(
+        (container(objs).env as { name: string; value?: string }[]).map((e) => [e.name, e.value]),
+      );
+    const volume = (objs: ReturnType<typeof renderChart>) =>
+      byKind(objs, 'Deployment')[0].spec.template.spec.volumes.find(
+        (v: { name: string }) => v.name === 'store',
+      );
+    const sqlite = renderChart();
+    expect(env(sqlite).STORE).toBe('sqlite:/var/lib/k6gate/k6gate.db');
+    expect(volume(sqlite)).toEqual({ name: 'store', emptyDir: { sizeLimit: '64Mi' } });
+    const claimed = renderChart(['--set', 'store.sqlite.existingClaim=k6gate-store']);
+    expect(volume(claimed)).toEqual({
+      name: 'store',
+      persistentVolumeClaim: { claimName: 'k6gate-store' },
+    });
+    const memory = renderChart(['--set', 'store.type=memory', '--set', 'replicaCount=3']);
+    expect(env(memory).STORE).toBe('memory');
+    expect(volume(memory)).toBeUndefined();
+    const refused = helm(['template', 'k6gate', CHART, '--set', 'replicaCount=2']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('replicaCount');
   });
 
   test('restricted security context, /tmp emptyDir, probes on the named port', () => {

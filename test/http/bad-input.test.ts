@@ -114,9 +114,9 @@ const CASES: Case[] = [
     /metadata.script_configmap: the key part is not a valid ConfigMap key/,
   ],
   [
-    'script_configmap without a kubernetes client',
+    'script_configmap without a kubernetes client: not enabled here (400, which Flagger shows)',
     post(JSON.stringify({ ...base, metadata: { script_configmap: 'tests' } })),
-    503,
+    400,
     /script_configmap needs --kubernetes-client/,
   ],
   [
@@ -262,9 +262,9 @@ const CASES: Case[] = [
     /metadata.runner: expected one of local, job/,
   ],
   [
-    'runner job without a kubernetes client: k6gate misconfigured (503)',
+    'runner job without a kubernetes client: not enabled here (400, which Flagger shows)',
     post(meta({ runner: 'job' })),
-    503,
+    400,
     /runner "job" is not enabled on this k6gate: pod runners need --kubernetes-client \/ KUBERNETES_CLIENT \(chart: kubernetes.enabled=true and runners.enabled\)/,
   ],
   [
@@ -383,9 +383,9 @@ const CASES: Case[] = [
     /metadata.kubernetes_secrets.A: the key part/,
   ],
   [
-    'kubernetes_secrets when none configured: k6gate misconfigured (503)',
+    'kubernetes_secrets when none configured: not enabled here (400, which Flagger shows)',
     post(meta({ kubernetes_secrets: '{"A":"s/k"}' })),
-    503,
+    400,
     /kubernetes client is not configured: kubernetes_secrets needs --kubernetes-client \/ KUBERNETES_CLIENT \(chart: kubernetes.enabled=true\)/,
   ],
   [

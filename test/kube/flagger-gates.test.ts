@@ -9,7 +9,10 @@
 // - rollback (threshold 10): the rollback gate rolls back on the failure, long before 10 failed
 //   checks;
 // - manual: a confirm-rollout hook on /gate/check holds the canary Waiting until the test opens
-//   the gate by hand (/gate/open), as with Flagger's loadtester.
+//   the gate by hand (/gate/open), as with Flagger's loadtester;
+// - refused / broken: how Flagger reports a refusal. A caller-side one (runner "job" on a k6gate
+//   without a Kubernetes client) is a 400 whose reason lands in the event; k6gate's own fault (k6
+//   missing: 503) is retried by Flagger's client and shown as "giving up after N attempt(s)".
 // Only what cannot work here changes: URLs (127.0.0.1), TARGET (loopback servers), a 5 s
 // interval, 2 iterations and a 20 s test.
 
@@ -58,6 +61,7 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
   let ns: string;
   let controller: Bun.Subprocess | undefined;
   let daemon: ReturnType<typeof startInProcess>;
+  let broken: ReturnType<typeof startInProcess>;
   const targets = { pass: target(false), fail: target(true), rollback: target(true) };
   const phases = new Map<string, { phase: string; at: number }[]>();
   let polling = true;
@@ -123,6 +127,7 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
       'pod-security.kubernetes.io/enforce': 'restricted',
     });
     daemon = startInProcess({});
+    broken = startInProcess({ args: ['--k6-binary', '/nonexistent/k6'] });
     controller = Bun.spawn(
       [
         flagger,
@@ -148,7 +153,18 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
         { name: 'approval', type: 'confirm-rollout', url: `${daemon.url}/gate/check` },
       ];
     });
-    for (const name of ['pass', 'fail', 'rollback', 'manual']) {
+    for (const [name, url, runner] of [
+      ['refused', daemon.url, 'job'],
+      ['broken', broken.url, ''],
+    ] as const) {
+      await applyScenario(name, (c) => {
+        const h = hooks(c, url, targets.pass);
+        if (runner) h.loadTest.metadata.runner = runner;
+        c.spec.analysis.webhooks = [h.loadTest];
+        c.spec.analysis.threshold = 1;
+      });
+    }
+    for (const name of ['pass', 'fail', 'rollback', 'manual', 'refused', 'broken']) {
       await until(async () => (await phase(name)) === 'Initialized', `${name} Initialized`, 90_000);
       phases.set(name, []);
     }
@@ -162,7 +178,9 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
         await Bun.sleep(250);
       }
     })();
-    for (const name of ['pass', 'fail', 'rollback', 'manual']) await revise(name);
+    for (const name of ['pass', 'fail', 'rollback', 'manual', 'refused', 'broken']) {
+      await revise(name);
+    }
   }, 150_000);
 
   afterAll(async () => {
@@ -170,6 +188,7 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
     controller?.kill();
     await controller?.exited;
     await daemon?.close();
+    await broken?.close();
     for (const t of Object.values(targets)) await t.stop(true);
   });
 
@@ -256,5 +275,23 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
       expect(said.some((e) => /waiting for approval approval/.test(e))).toBe(true);
     },
     180_000,
+  );
+
+  test.skipIf(!flagger)(
+    "a caller-side refusal is a 400 whose reason Flagger shows; k6gate's own 503 is hidden",
+    async () => {
+      await until(async () => (await phase('refused')) === 'Failed', 'refused Failed', 120_000);
+      await until(async () => (await phase('broken')) === 'Failed', 'broken Failed', 120_000);
+      const refused = (await events('refused')).filter((e) => /external check/.test(e));
+      const hidden = (await events('broken')).filter((e) => /external check/.test(e));
+      console.log(`refused (400): ${refused[0]}\nbroken (503): ${hidden[0]}`);
+      expect(refused[0]).toMatch(
+        /external check load-test failed runner "job" is not enabled on this k6gate: pod runners need --kubernetes-client/,
+      );
+      expect(hidden[0]).toMatch(
+        /external check load-test failed POST .* giving up after \d+ attempt\(s\)/,
+      );
+    },
+    150_000,
   );
 });

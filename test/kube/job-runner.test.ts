@@ -274,7 +274,7 @@ describeKube('runner: job on a kwok cluster', () => {
     }
   }, 90_000);
 
-  test('no RBAC in the namespace: 503 naming the verb, resource, namespace and the chart values that grant it', async () => {
+  test('no RBAC in the namespace: 400 (not enabled, which Flagger shows) naming the verb, resource, namespace and the chart values that grant it', async () => {
     const bare = await cluster.env.createNamespace('no-rbac', RESTRICTED);
     await using d = startInProcess({ kube });
     const res = await postLaunch(
@@ -284,7 +284,7 @@ describeKube('runner: job on a kwok cluster', () => {
         { namespace: bare, name: 'x' },
       ),
     );
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(400);
     const text = await res.text();
     expect(text).toContain(`k6gate may not create jobs in namespace "${bare}"`);
     expect(text).toContain('chart: runners.enabled [job] and runners.namespaces');

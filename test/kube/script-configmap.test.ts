@@ -1,7 +1,7 @@
 // script_configmap against a real kube-apiserver: example/extras' multi-file ConfigMap (entry +
 // lib.js + data.json) run locally by the k6 double (its import and open() decide which paths it
 // requests), a k6 archive from binaryData, the 400s that name the field (no ConfigMap, no key,
-// a key that is not a file name), the 503 without `get` on ConfigMaps; then on the kwok
+// a key that is not a file name), the 400 (not enabled) without `get` on ConfigMaps; then on the kwok
 // cluster, the job and k6-operator runners mount the ConfigMap by reference (no copy made) and
 // leave it in place when the run's objects go.
 
@@ -139,7 +139,7 @@ describeKube('script_configmap against a real API server', () => {
     expect(await res.text()).toMatch(message);
   });
 
-  test('without `get` on ConfigMaps: 503 naming the chart value, never a run', async () => {
+  test('without `get` on ConfigMaps: 400 (not enabled) naming the chart value, never a run', async () => {
     const other = await cluster.env.createNamespace('noread');
     await cluster.env.admin('POST', `/api/v1/namespaces/${other}/configmaps`, {
       metadata: { name: 'podinfo-load-test' },
@@ -150,7 +150,7 @@ describeKube('script_configmap against a real API server', () => {
       d.url,
       flaggerPayload({ script_configmap: 'podinfo-load-test' }, { namespace: other, name: 'x' }),
     );
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(400);
     expect(await res.text()).toContain(`k6gate may not get configmaps in namespace "${other}"`);
     expect(d.lines.some((l) => l.includes('launched k6'))).toBe(false);
   });
