@@ -11,7 +11,7 @@ import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
 import type { ScriptSource } from '../kube/script-source.ts';
 import type { Notifier } from '../notify/notifier.ts';
-import type { RunHandle, Runner } from '../runners/runner.ts';
+import { runResult, type RunHandle, type Runner } from '../runners/runner.ts';
 import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
 import { answer, type LaunchOutcome } from './answer.ts';
 import { createAttachments } from './attach.ts';
@@ -121,7 +121,9 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
       const hook = hookId(key);
       if (req.mode === 'stateful') {
         const log = (msg: string, fields: LogFields) => ctx.logger.info(msg, fields);
-        const known = stateful.answerFromState(req, hook, kindOf(req), log);
+        const known =
+          stateful.answerFromState(req, hook, kindOf(req), log) ??
+          (await answerFromRecord(deps, req, hook, log));
         if (known) return known;
       }
       const waited = req.mode === 'blocking' && req.waitForResults;
@@ -222,13 +224,53 @@ async function recordRun(
       endedAt: null,
       verdict: null,
       reason: null,
+      exitCode: null,
     });
   } catch (err) {
     failed(err);
   }
   void handle.result.then(async (result) => {
     if (result.cancelReason === 'shutdown') return;
-    const end = { endedAt: deps.clock.now(), verdict: result.verdict, reason: result.reason };
+    const end = {
+      endedAt: deps.clock.now(),
+      verdict: result.verdict,
+      reason: result.reason,
+      exitCode: result.exitCode,
+    };
     await deps.store.recordEnd(handle.runId, end).catch(failed);
   });
 }
+
+/** A stateful hook's verdict from the store, when this process has none in memory (it was
+ * restarted, on a SQLite store): the verdict recorded for this hook within --stateful-ttl. */
+async function answerFromRecord(
+  deps: LaunchDeps,
+  req: LaunchRequest,
+  hook: string,
+  log: (msg: string, fields: LogFields) => void,
+): Promise<LaunchOutcome | undefined> {
+  const runs = await deps.store.runsOf(req.namespace, req.name, req.checksum);
+  const now = deps.clock.now();
+  const r = runs.find(
+    (x) =>
+      x.hook === hook &&
+      x.verdict !== null &&
+      x.verdict !== 'lost' &&
+      x.endedAt !== null &&
+      x.endedAt + deps.statefulTtlMs > now,
+  );
+  if (!r || r.verdict === null || r.verdict === 'lost' || r.endedAt === null) return undefined;
+  log('stateful hook: answering from the recorded verdict', { runId: r.runId, state: r.verdict });
+  const output = `(k6gate: the verdict recorded for run ${r.runId} at ${new Date(r.endedAt).toISOString()})`;
+  const result = runResult({
+    runId: r.runId,
+    exitCode: r.exitCode,
+    verdict: r.verdict,
+    reason: r.reason ?? '',
+    durationMs: r.endedAt - r.startedAt,
+    output,
+  });
+  return answer(result, { runner: kindOf(deps, req) });
+}
+
+const kindOf = (deps: LaunchDeps, req: LaunchRequest) => req.runner ?? deps.defaultRunner;

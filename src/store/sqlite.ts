@@ -20,7 +20,7 @@ const MIGRATIONS = [
   `CREATE TABLE runs (
      run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, phase TEXT NOT NULL,
      checksum TEXT NOT NULL, hook TEXT NOT NULL, runner TEXT NOT NULL,
-     started_at INTEGER NOT NULL, ended_at INTEGER, verdict TEXT, reason TEXT);
+     started_at INTEGER NOT NULL, ended_at INTEGER, verdict TEXT, reason TEXT, exit_code INTEGER);
    CREATE INDEX runs_by_revision ON runs (namespace, name, checksum, started_at);
    CREATE TABLE gates (
      namespace TEXT NOT NULL, name TEXT NOT NULL, gate TEXT NOT NULL,
@@ -42,6 +42,7 @@ interface RunRow {
   ended_at: number | null;
   verdict: string | null;
   reason: string | null;
+  exit_code: number | null;
 }
 
 function migrate(db: Database): void {
@@ -68,6 +69,7 @@ const fromRow = (r: RunRow): RunRecord => ({
   endedAt: r.ended_at,
   verdict: r.verdict as RunRecord['verdict'],
   reason: r.reason,
+  exitCode: r.exit_code,
 });
 
 /** Opens (creating it and its directory if needed) and migrates the database at `path`. */
@@ -82,14 +84,15 @@ export function openSqliteStore(path: string, now: () => number): Store {
   ).run({ now: now() });
   const insertRun = db.query(
     `INSERT OR REPLACE INTO runs VALUES ($runId, $namespace, $name, $phase, $checksum, $hook,
-       $runner, $startedAt, $endedAt, $verdict, $reason)`,
+       $runner, $startedAt, $endedAt, $verdict, $reason, $exitCode)`,
   );
   const prune = db.query(
     `DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs ORDER BY started_at DESC
        LIMIT -1 OFFSET ${MAX_RUN_RECORDS})`,
   );
   const endRun = db.query(
-    'UPDATE runs SET ended_at = $endedAt, verdict = $verdict, reason = $reason WHERE run_id = $runId',
+    `UPDATE runs SET ended_at = $endedAt, verdict = $verdict, reason = $reason,
+       exit_code = $exitCode WHERE run_id = $runId`,
   );
   const runsOf = db.query(
     `SELECT * FROM runs WHERE namespace = $namespace AND name = $name AND checksum = $checksum

@@ -20,6 +20,7 @@ export interface RunRecord {
   /** null while running; `lost` when the process that ran it died before its verdict. */
   verdict: Verdict | 'lost' | null;
   reason: string | null;
+  exitCode: number | null;
 }
 
 /** Flagger's loadtester gates: `confirm` (gate/open, gate/check) and `rollback`. */
@@ -35,7 +36,12 @@ export interface Store {
   recordStart(run: RunRecord): Promise<void>;
   recordEnd(
     runId: string,
-    end: { endedAt: number; verdict: RunRecord['verdict']; reason: string },
+    end: {
+      endedAt: number;
+      verdict: RunRecord['verdict'];
+      reason: string;
+      exitCode: number | null;
+    },
   ): Promise<void>;
   /** A canary's runs for one revision, newest first. */
   runsOf(namespace: string, name: string, checksum: string): Promise<RunRecord[]>;

@@ -175,5 +175,25 @@ test('SQLite: a daemon restarted after the verdict answers the promotion gate fr
     status: 200,
     text: 'all 1 load tests of revision rev1 passed',
   });
+  // The stateful hook's next call answers the recorded verdict: no second run.
+  const again = await second.post('/launch-test', stateful('rev1'));
+  expect(again.status).toBe(200);
+  expect(again.text).toMatch(/^\(k6gate: the verdict recorded for run .+ at .+\)$/);
+  expect(second.runs).toHaveLength(0);
+  await second.daemon.store.close();
+});
+
+test('SQLite: a run under way when the daemon stopped is lost; the next call starts it again', async () => {
+  const path = join(dir, 'lost', 'k6gate.db');
+  const first = setup({ store: openSqliteStore(path, Date.now) });
+  await startRun(first, 'rev1'); // never finishes: the process "dies" here
+  await first.daemon.store.close();
+  const second = setup({ store: openSqliteStore(path, Date.now) });
+  const closed = await second.post('/gate/promotion', gate('rev1'));
+  expect(closed.status).toBe(403);
+  expect(closed.text).toMatch(/lost: k6gate stopped before the verdict$/);
+  await startRun(second, 'rev1');
+  expect(second.runs).toHaveLength(1);
+  await second.daemon.registry.shutdown();
   await second.daemon.store.close();
 });

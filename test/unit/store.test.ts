@@ -26,6 +26,7 @@ const run = (over: Partial<RunRecord> = {}): RunRecord => ({
   endedAt: null,
   verdict: null,
   reason: null,
+  exitCode: null,
   ...over,
 });
 
@@ -43,7 +44,12 @@ describe.each(stores)('%s store', (_, open) => {
     await s.recordStart(b);
     await s.recordStart(run({ checksum: 'rev2' }));
     await s.recordStart(run({ name: 'other' }));
-    await s.recordEnd(a.runId, { endedAt: 2000, verdict: 'failed', reason: 'thresholds crossed' });
+    await s.recordEnd(a.runId, {
+      endedAt: 2000,
+      verdict: 'failed',
+      reason: 'thresholds crossed',
+      exitCode: 99,
+    });
     const got = await s.runsOf('team-a', 'web', 'rev1');
     expect(got.map((r) => r.runId)).toEqual([b.runId, a.runId]);
     expect(got[1]).toMatchObject({
@@ -80,6 +86,7 @@ test('sqlite: a reopened file keeps verdicts and gates; a run left running is lo
     endedAt: 3000,
     verdict: 'passed',
     reason: 'all thresholds passed',
+    exitCode: 0,
   });
   await first.recordStart(open);
   await first.setGate('team-a', 'web', 'confirm', { open: true, checksum: 'rev1' });
