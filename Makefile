@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start clean tools
+.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store clean tools
 
 all: build
 
@@ -79,6 +79,7 @@ demo: deps build
 bench: deps build
 	bash bench/tools.sh
 	$(BUN) bench/start.ts
+	$(BUN) bench/store.ts
 	$(BUN) bench/run.ts
 	$(BUN) bench/pods.ts
 	$(BUN) bench/cli.ts
@@ -88,6 +89,11 @@ bench: deps build
 bench-start: deps build
 	bash bench/build-original.sh >/dev/null
 	$(BUN) bench/start.ts
+
+# Waited-run latency and 429/s with --store sqlite beside --store memory.
+bench-store: deps build
+	bash bench/tools.sh
+	$(BUN) bench/store.ts
 
 # `k6gate run` beside k6 alone.
 bench-cli: deps build

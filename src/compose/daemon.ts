@@ -42,6 +42,7 @@ export function buildDaemon(parts: DaemonParts) {
     maxBodyBytes: config.maxBodyBytes,
     requestsTotal: engine.metrics.counter('launch_requests_total', '/launch-test answers by code'),
     gates: engine.gates,
+    events: engine.events,
     allowedNamespaces: config.allowedNamespaces,
   });
   return { ...engine, app, readiness };

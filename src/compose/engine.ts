@@ -13,6 +13,7 @@ import { createRunnerRules } from '../launch/policy.ts';
 import { createRunRegistry, type RunRegistry } from '../launch/run-registry.ts';
 import { createSemaphore, type Semaphore } from '../launch/semaphore.ts';
 import { createLaunchService } from '../launch/service.ts';
+import { createCanaryEvents, noCanaryEvents } from '../kube/canary-events.ts';
 import type { KubeTransport } from '../kube/client.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
 import {
@@ -62,6 +63,9 @@ export function buildEngine(parts: EngineParts) {
   const semaphore = createSemaphore(config.maxConcurrentTests);
   const failures = createFailureCache(clock);
   const store = parts.store ?? createMemoryStore();
+  const events = parts.kube
+    ? createCanaryEvents(parts.kube, { logger: parts.logger, now: () => clock.now() })
+    : noCanaryEvents;
   registerEngineMetrics(metrics, parts.version ?? 'dev', { semaphore, registry, failures });
   const local =
     parts.runner ??
@@ -79,6 +83,7 @@ export function buildEngine(parts: EngineParts) {
     runnerRules: createRunnerRules(config),
     podSemaphore: createSemaphore(config.maxConcurrentPodRuns),
     notifier: parts.notifier,
+    events,
     secrets: parts.secrets,
     scripts: parts.scripts ?? scriptSource(parts),
     semaphore,
@@ -90,7 +95,7 @@ export function buildEngine(parts: EngineParts) {
     metrics: verdictMetrics(metrics),
   });
   const gates = createGates({ store, clock });
-  return { launch, gates, store, registry, semaphore, failures, metrics };
+  return { launch, gates, store, events, registry, semaphore, failures, metrics };
 }
 
 // The job and k6-operator runners over the cluster, and their janitor (namespaces where this

@@ -13,12 +13,14 @@ import {
   MethodNotAllowed,
   Misconfigured,
   NotEnabled,
+  ShuttingDown,
 } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Counter } from '../core/metrics.ts';
 import { parseLaunchPayload } from '../flagger/payload.ts';
 import type { LaunchPolicy } from '../launch/policy.ts';
 import type { LaunchService } from '../launch/service.ts';
+import type { CanaryEvents } from '../kube/canary-events.ts';
 import { authenticate } from './auth.ts';
 import { readJsonBody } from './read-body.ts';
 import { PLAIN_TEXT, wantsJson } from './render-error.ts';
@@ -26,6 +28,8 @@ import { requestContextPlugin } from './request-context.ts';
 
 export interface LaunchRouteOptions {
   service: LaunchService;
+  /** Where refusals Flagger cannot show (5xx, 429) are recorded, on the Canary. */
+  events: CanaryEvents;
   policy: LaunchPolicy;
   clients: ClientDirectory | undefined;
   maxBodyBytes: number;
@@ -34,6 +38,7 @@ export interface LaunchRouteOptions {
 }
 
 export function launchPlugin(opts: LaunchRouteOptions) {
+  const refused = createRefusalEvents(opts.events);
   return (
     new Elysia({ name: 'k6gate.launch' })
       .use(requestContextPlugin(opts.logger))
@@ -59,6 +64,7 @@ export function launchPlugin(opts: LaunchRouteOptions) {
             return await answerLaunch(opts, request, server, requestId, launch);
           } catch (err) {
             if (err instanceof K6gateError) logRefusal(launch.logger, err);
+            if (err instanceof K6gateError && launch.canary) refused(launch.canary, err);
             done(opts, launch, err instanceof K6gateError ? err.status : 500);
             throw err;
           }
@@ -71,7 +77,12 @@ export function launchPlugin(opts: LaunchRouteOptions) {
   );
 }
 
-type LaunchState = { logger: Logger; started: number };
+type LaunchState = {
+  logger: Logger;
+  started: number;
+  /** Set once the payload is read. */
+  canary?: { namespace: string; name: string };
+};
 
 // The route itself: authenticate, decode, policy, launch, answer.
 async function answerLaunch(
@@ -89,6 +100,7 @@ async function answerLaunch(
     client: client?.name,
   });
   launch.logger = logger;
+  launch.canary = { namespace: req.namespace, name: req.name };
   opts.policy(req, client);
   if (req.unknownMetadataKeys.length > 0) {
     logger.debug('ignoring unknown metadata keys', { keys: req.unknownMetadataKeys });
@@ -107,6 +119,31 @@ async function answerLaunch(
     status: outcome.status ?? 200,
     headers: { ...PLAIN_TEXT, ...headers },
   });
+}
+
+/** 429s recorded at most once a minute per canary (they come in floods). */
+const BUSY_EVENT_EVERY_MS = 60_000;
+
+// Refusals Flagger's client retries and then hides (5xx, 429) as Events on the Canary, so its
+// owner reads why; a draining k6gate is not news (the retry reaches another replica).
+function createRefusalEvents(events: CanaryEvents) {
+  const lastBusy = new Map<string, number>();
+  return (canary: { namespace: string; name: string }, err: K6gateError) => {
+    if ((err.status < 500 && err.status !== 429) || err instanceof ShuttingDown) return;
+    if (err.status === 429) {
+      const key = `${canary.namespace}/${canary.name}`;
+      const now = Date.now();
+      if (now - (lastBusy.get(key) ?? 0) < BUSY_EVENT_EVERY_MS) return;
+      if (lastBusy.size >= 10_000) lastBusy.clear();
+      lastBusy.set(key, now);
+    }
+    void events.record({
+      ...canary,
+      type: 'Warning',
+      reason: 'LoadTestRefused',
+      message: `k6gate answered ${err.status}: ${err.message}`,
+    });
+  };
 }
 
 function done(opts: LaunchRouteOptions, launch: LaunchState, status: number) {

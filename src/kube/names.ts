@@ -31,6 +31,7 @@ export const COLLECTION = {
   pods: (namespace: string) => `/api/v1/namespaces/${ns(namespace)}/pods`,
   configMaps: (namespace: string) => `/api/v1/namespaces/${ns(namespace)}/configmaps`,
   secrets: (namespace: string) => `/api/v1/namespaces/${ns(namespace)}/secrets`,
+  events: (namespace: string) => `/api/v1/namespaces/${ns(namespace)}/events`,
 } as const;
 
 /** `?labelSelector=` text for label equalities, encoded. */

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Counter, Histogram } from '../core/metrics.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
+import type { CanaryEvent, CanaryEvents } from '../kube/canary-events.ts';
 import type { Notifier, NotifyTarget } from '../notify/notifier.ts';
 import {
   describeExit,
@@ -40,6 +41,7 @@ const LOGGED_TAIL_BYTES = 8 * 1024;
 
 export function createFollower(deps: {
   notifier: Notifier;
+  events: CanaryEvents;
   failures: FailureCache;
   registry: RunRegistry;
   metrics: VerdictMetrics;
@@ -83,6 +85,7 @@ export function createFollower(deps: {
     }
     deps.failures.recordFailure(run.key);
     run.logger.warn(message, { outputTail: tailForLog(output) });
+    deps.registry.trackTask(deps.events.record(canaryEvent(run, 'LoadTestFailed', message)));
     deps.registry.trackTask(deps.notifier.didNotStart(notifyTarget(run.req), output));
     throw new TestFailed(message, output, details);
   }
@@ -112,6 +115,14 @@ export function createFollower(deps: {
         logVerdict(run, result);
         if (result.verdict !== 'passed' && result.cancelReason !== 'shutdown') {
           deps.failures.recordFailure(run.key);
+        }
+        if (result.cancelReason !== 'shutdown') {
+          const passed = result.verdict === 'passed';
+          const said = passed
+            ? result.reason
+            : `failed to run: ${describeExit(result)} (${result.reason})`;
+          const reason = passed ? 'LoadTestPassed' : 'LoadTestFailed';
+          deps.registry.trackTask(deps.events.record(canaryEvent(run, reason, said)));
         }
         const outcome = {
           verdict: result.verdict === 'passed' ? ('succeeded' as const) : ('failed' as const),
@@ -154,6 +165,21 @@ function logVerdict(run: StartedRun, result: RunResult) {
   const what = `the load test for ${run.req.name}.${run.req.namespace}`;
   if (result.verdict === 'passed') run.logger.info(`${what} succeeded!`, fields);
   else run.logger.warn(`${what} failed`, { ...fields, outputTail: tailForLog(result.output) });
+}
+
+// A verdict as an Event on the Canary: the phase, the run and the one-line reason.
+function canaryEvent(
+  run: StartedRun,
+  reason: 'LoadTestPassed' | 'LoadTestFailed',
+  said: string,
+): CanaryEvent {
+  return {
+    namespace: run.req.namespace,
+    name: run.req.name,
+    type: reason === 'LoadTestPassed' ? 'Normal' : 'Warning',
+    reason,
+    message: `load test of phase ${run.req.phase} (run ${run.handle.runId}): ${said}`,
+  };
 }
 
 function notifyTarget(req: LaunchRequest, cloudUrl?: string): NotifyTarget {

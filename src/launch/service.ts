@@ -10,6 +10,7 @@ import type { LogFields, Logger } from '../core/log.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
 import type { ScriptSource } from '../kube/script-source.ts';
+import type { CanaryEvents } from '../kube/canary-events.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import { runResult, type RunHandle, type Runner } from '../runners/runner.ts';
 import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
@@ -31,6 +32,8 @@ export interface LaunchDeps extends RunSpecSettings {
   runners: Partial<Record<RunnerKind, Runner>>;
   defaultRunner: RunnerKind;
   notifier: Notifier;
+  /** Events on the Canary: verdicts (here) and refusals (the HTTP layer). */
+  events: CanaryEvents;
   secrets: SecretSource;
   /** Reads script_configmap (the canary's namespace). */
   scripts: ScriptSource;

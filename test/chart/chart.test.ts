@@ -9,7 +9,11 @@ import { parseAuthFile } from '../../src/auth/clients.ts';
 import { SETTINGS } from '../../src/config/settings.ts';
 import { configFrom } from '../helpers/config.ts';
 import { CHART, describeHelm, helm, renderChart } from '../helpers/helm.ts';
-import { RUNNER_RULES, SCRIPT_CONFIGMAP_RULES } from '../helpers/runner-rbac.ts';
+import {
+  CANARY_EVENT_RULES,
+  RUNNER_RULES,
+  SCRIPT_CONFIGMAP_RULES,
+} from '../helpers/runner-rbac.ts';
 
 const ciFiles = readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('.yaml'));
 const byKind = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -247,6 +251,35 @@ describeHelm('helm chart charts/k6gate', () => {
     const cluster = renderChart(['-f', join(CHART, 'ci/rbac-cluster-values.yaml')]);
     expect(byKind(cluster, 'ClusterRole')[0].rules[0].verbs).toEqual(['get']);
     expect(byKind(renderChart(), 'Role')).toEqual([]);
+  });
+
+  test('canary events: create on Events in the canary namespaces (the right the kube test runs with), only when enabled', () => {
+    const on = [
+      '--set',
+      'kubernetes.enabled=true',
+      '--set',
+      'kubernetes.canaryEvents.enabled=true',
+    ];
+    const objs = renderChart([
+      ...on,
+      '--set-json',
+      'kubernetes.canaryEvents.namespaces=["team-a","team-b"]',
+    ]);
+    const roles = byKind(objs, 'Role').filter((r) => r.metadata.name.endsWith('-canary-events'));
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    expect(roles[0].rules).toEqual(CANARY_EVENT_RULES);
+    const cluster = renderChart([...on, '--set', 'kubernetes.rbac=cluster']);
+    expect(byKind(cluster, 'ClusterRole').map((r) => r.metadata.name)).toContain(
+      'k6gate-canary-events',
+    );
+    expect(
+      byKind(renderChart(['--set', 'kubernetes.enabled=true']), 'Role').some((r) =>
+        r.metadata.name.endsWith('-canary-events'),
+      ),
+    ).toBe(false);
+    const out = helm(['template', 't', CHART, '--set', 'kubernetes.canaryEvents.enabled=true']);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('kubernetes.canaryEvents.enabled needs kubernetes.enabled=true');
   });
 
   test('script_configmap: get on ConfigMaps in the canary namespaces (the right the kube test runs with), only when enabled', () => {

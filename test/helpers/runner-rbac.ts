@@ -30,3 +30,6 @@ export const RUNNER_RULES = {
 export const SCRIPT_CONFIGMAP_RULES = [
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
 ];
+
+/** What Events on the Canary need in a canary namespace, as the chart's events-rbac.yaml grants. */
+export const CANARY_EVENT_RULES = [{ apiGroups: [''], resources: ['events'], verbs: ['create'] }];
