@@ -192,3 +192,19 @@ export function sweepAt(kube: KubeTransport, ns: string, now: number): Promise<n
     namespaces: () => [ns],
   });
 }
+
+/** A new revision of a Deployment (an annotation on its pod template), as `kubectl apply` would
+ * make one; a 409 (Flagger updated the object meanwhile) is retried on the fresh object. */
+export async function reviseDeployment(env: KubeEnv, ns: string, name: string, revision: string) {
+  const path = `/apis/apps/v1/namespaces/${ns}/deployments/${name}`;
+  for (let attempt = 1; ; attempt++) {
+    const dep = await env.admin('GET', path);
+    dep.spec.template.metadata.annotations = { 'example.k6gate.io/revision': revision };
+    try {
+      await env.admin('PUT', path, dep);
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !/: 409 /.test((err as Error).message)) throw err;
+    }
+  }
+}

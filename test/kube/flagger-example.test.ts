@@ -13,7 +13,12 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO, startInProcess } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
-import { getKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.ts';
+import {
+  getKubeCluster,
+  reviseDeployment,
+  until,
+  type KubeCluster,
+} from '../helpers/kube-cluster.ts';
 
 const flagger = Bun.spawnSync(['bash', join(REPO, 'scripts/tools'), 'flagger'], {
   env: { ...process.env, K6GATE_TOOLS_NO_BUILD: '1' },
@@ -60,12 +65,7 @@ describeKube('the example on the kwok cluster, analysed by the real Flagger', ()
       // The first line: a failed check's event goes on with k6's output (the answer's body).
       (e: { type: string; message: string }) => `${e.type}: ${e.message.split('\n')[0]}`,
     ) as string[];
-  const revise = async (revision: string) => {
-    const path = `/apis/apps/v1/namespaces/${ns}/deployments/podinfo`;
-    const dep = await cluster.env.admin('GET', path);
-    dep.spec.template.metadata.annotations = { 'example.k6gate.io/revision': revision };
-    await cluster.env.admin('PUT', path, dep);
-  };
+  const revise = (revision: string) => reviseDeployment(cluster.env, ns, 'podinfo', revision);
 
   beforeAll(async () => {
     if (!flagger) return;

@@ -22,7 +22,12 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO, startInProcess } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
-import { getKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.ts';
+import {
+  getKubeCluster,
+  reviseDeployment,
+  until,
+  type KubeCluster,
+} from '../helpers/kube-cluster.ts';
 
 const flagger = Bun.spawnSync(['bash', join(REPO, 'scripts/tools'), 'flagger'], {
   env: { ...process.env, K6GATE_TOOLS_NO_BUILD: '1' },
@@ -79,12 +84,7 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
     ).items.map(
       (e: { type: string; message: string }) => `${e.type}: ${e.message.split('\n')[0]}`,
     ) as string[];
-  const revise = async (name: string) => {
-    const path = `/apis/apps/v1/namespaces/${ns}/deployments/${name}`;
-    const dep = await cluster.env.admin('GET', path);
-    dep.spec.template.metadata.annotations = { 'example.k6gate.io/revision': 'two' };
-    await cluster.env.admin('PUT', path, dep);
-  };
+  const revise = (name: string) => reviseDeployment(cluster.env, ns, name, 'two');
 
   // One Deployment + Service + Canary per scenario, from example/podinfo.yaml and the gated
   // Canary, renamed; `edit` adapts the Canary's analysis.
