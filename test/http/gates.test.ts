@@ -100,6 +100,12 @@ describe("/gate/promotion and /gate/rollback follow the revision's load tests", 
     expect(rollback.text).toMatch(/^roll back: .* failed: thresholds crossed: http_req_failed$/);
   });
 
+  test('an unknown gate is a 404', async () => {
+    const t = setup();
+    expect((await t.post('/gate/nope', gate('rev1'))).status).toBe(404);
+    expect((await t.post('/rollback/promotion', gate('rev1'))).status).toBe(404);
+  });
+
   test('a bad body is a 400 naming the field', async () => {
     const t = setup();
     const res = await t.post('/gate/promotion', { namespace: 'test' });
