@@ -29,7 +29,8 @@ export function renderHelp(version: string): string {
   }
   lines.push(
     '',
-    'Routes: POST /launch-test, GET /health, GET /healthz, GET /readyz, GET /metrics.',
+    'Routes: POST /launch-test, POST /gate/{promotion,rollback,approve,halt,check,open,close},',
+    'POST /rollback/{check,open,close}, GET /health, GET /healthz, GET /readyz, GET /metrics.',
     'Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a fatal error, 2 on bad settings.',
     '',
   );
