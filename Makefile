@@ -48,6 +48,7 @@ tools: deps
 	bash scripts/tools kustomize >/dev/null
 	bash scripts/tools flagger >/dev/null
 	bash scripts/tools qemu >/dev/null
+	bash scripts/tools postgres >/dev/null
 
 
 typecheck: deps

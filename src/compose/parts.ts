@@ -79,10 +79,21 @@ async function buildNotifier(config: Config, logger: Logger) {
   return createSlackNotifier(options);
 }
 
-// memory, or sqlite:<path> (bun:sqlite, loaded only then); a file that cannot be opened is a
-// setting k6gate cannot use.
+// memory, sqlite:<path> (bun:sqlite) or postgres://… (Bun.SQL), each loaded only then; a store
+// that cannot be opened is a setting k6gate cannot use.
 async function openStore(setting: string): Promise<Store> {
   if (setting === 'memory') return createMemoryStore();
+  if (/^postgres(ql)?:\/\//.test(setting)) {
+    const { openPostgresStore } = await import('../store/postgres.ts');
+    try {
+      return await openPostgresStore(setting);
+    } catch (err) {
+      // The URL may hold a password: only the error, never the setting.
+      throw new UsageError(
+        `invalid value for --store / STORE: cannot use the PostgreSQL store: ${(err as Error).message}`,
+      );
+    }
+  }
   const path = setting.slice('sqlite:'.length);
   const { openSqliteStore } = await import('../store/sqlite.ts');
   try {

@@ -408,9 +408,10 @@ const TABLE = {
     flag: '--store',
     env: 'STORE',
     fallback: 'memory',
-    help: 'where run records and gate state live: memory (gone with the process) or sqlite:<path> (a file that outlives restarts; one replica)',
-    expected: 'memory or sqlite:<path>, e.g. sqlite:/var/lib/k6gate/k6gate.db',
-    schema: v.pipe(v.string(), v.regex(/^(memory|sqlite:\S+)$/)),
+    help: 'where run records and gate state live: memory (gone with the process), sqlite:<path> (a file that outlives restarts; one replica) or postgres://user:password@host/db (shared by every replica)',
+    expected: 'memory, sqlite:<path> (e.g. sqlite:/var/lib/k6gate/k6gate.db) or a postgres:// URL',
+    schema: v.pipe(v.string(), v.regex(/^(memory|sqlite:\S+|postgres(ql)?:\/\/\S+)$/)),
+    secret: true,
   }),
   shutdownTimeoutMs: setting({
     flag: '--shutdown-timeout',

@@ -12,13 +12,14 @@ import type { SecretSource } from '../kube/secret-source.ts';
 import type { ScriptSource } from '../kube/script-source.ts';
 import type { CanaryEvents } from '../kube/canary-events.ts';
 import type { Notifier } from '../notify/notifier.ts';
-import { runResult, type RunHandle, type Runner } from '../runners/runner.ts';
+import type { RunHandle, Runner } from '../runners/runner.ts';
 import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
 import { answer, type LaunchOutcome } from './answer.ts';
 import { createAttachments } from './attach.ts';
 import { hookId, type FailureCache, type HookKey } from './failure-cache.ts';
 import { createFollower, type VerdictMetrics } from './follow.ts';
 import type { RunnerRules } from './policy.ts';
+import { answerFromRecord, recordRun } from './records.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { buildRunSpec, dashboardLink, type RunSpecSettings } from './run-spec.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -126,7 +127,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         const log = (msg: string, fields: LogFields) => ctx.logger.info(msg, fields);
         const known =
           stateful.answerFromState(req, hook, kindOf(req), log) ??
-          (await answerFromRecord(deps, req, hook, log));
+          (await answerFromRecord(deps, req, { hook, runner: kindOf(req), log }));
         if (known) return known;
       }
       const waited = req.mode === 'blocking' && req.waitForResults;
@@ -202,78 +203,3 @@ async function begin(
     throw err;
   }
 }
-
-// The run in the store, from its start to its verdict, for the gates of its revision. A run
-// k6gate leaves at shutdown keeps no verdict (a pod run goes on; a retry re-attaches to it).
-// The store failing never fails the run: it is logged.
-async function recordRun(
-  deps: LaunchDeps,
-  req: LaunchRequest,
-  run: { handle: RunHandle; hook: string; runner: RunnerKind; logger: Logger },
-) {
-  const { handle } = run;
-  const failed = (err: unknown) => run.logger.error('cannot record the run in the store', { err });
-  try {
-    await deps.store.noteRevision(req.namespace, req.name, req.checksum);
-    await deps.store.recordStart({
-      runId: handle.runId,
-      namespace: req.namespace,
-      name: req.name,
-      phase: req.phase,
-      checksum: req.checksum,
-      hook: run.hook,
-      runner: run.runner,
-      startedAt: handle.startedAt,
-      endedAt: null,
-      verdict: null,
-      reason: null,
-      exitCode: null,
-    });
-  } catch (err) {
-    failed(err);
-  }
-  void handle.result.then(async (result) => {
-    if (result.cancelReason === 'shutdown') return;
-    const end = {
-      endedAt: deps.clock.now(),
-      verdict: result.verdict,
-      reason: result.reason,
-      exitCode: result.exitCode,
-    };
-    await deps.store.recordEnd(handle.runId, end).catch(failed);
-  });
-}
-
-/** A stateful hook's verdict from the store, when this process has none in memory (it was
- * restarted, on a SQLite store): the verdict recorded for this hook within --stateful-ttl. */
-async function answerFromRecord(
-  deps: LaunchDeps,
-  req: LaunchRequest,
-  hook: string,
-  log: (msg: string, fields: LogFields) => void,
-): Promise<LaunchOutcome | undefined> {
-  const runs = await deps.store.runsOf(req.namespace, req.name, req.checksum);
-  const now = deps.clock.now();
-  const r = runs.find(
-    (x) =>
-      x.hook === hook &&
-      x.verdict !== null &&
-      x.verdict !== 'lost' &&
-      x.endedAt !== null &&
-      x.endedAt + deps.statefulTtlMs > now,
-  );
-  if (!r || r.verdict === null || r.verdict === 'lost' || r.endedAt === null) return undefined;
-  log('stateful hook: answering from the recorded verdict', { runId: r.runId, state: r.verdict });
-  const output = `(k6gate: the verdict recorded for run ${r.runId} at ${new Date(r.endedAt).toISOString()})`;
-  const result = runResult({
-    runId: r.runId,
-    exitCode: r.exitCode,
-    verdict: r.verdict,
-    reason: r.reason ?? '',
-    durationMs: r.endedAt - r.startedAt,
-    output,
-  });
-  return answer(result, { runner: kindOf(deps, req) });
-}
-
-const kindOf = (deps: LaunchDeps, req: LaunchRequest) => req.runner ?? deps.defaultRunner;

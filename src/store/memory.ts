@@ -24,6 +24,10 @@ export function createMemoryStore(): Store {
       const run = runs.get(runId);
       if (run) Object.assign(run, end);
     },
+    async heartbeat(runId, at) {
+      const run = runs.get(runId);
+      if (run) run.heartbeatAt = at;
+    },
     async runsOf(namespace, name, checksum) {
       return [...runs.values()]
         .filter((r) => r.namespace === namespace && r.name === name && r.checksum === checksum)

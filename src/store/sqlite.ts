@@ -20,7 +20,8 @@ const MIGRATIONS = [
   `CREATE TABLE runs (
      run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, phase TEXT NOT NULL,
      checksum TEXT NOT NULL, hook TEXT NOT NULL, runner TEXT NOT NULL,
-     started_at INTEGER NOT NULL, ended_at INTEGER, verdict TEXT, reason TEXT, exit_code INTEGER);
+     started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, ended_at INTEGER, verdict TEXT,
+     reason TEXT, exit_code INTEGER);
    CREATE INDEX runs_by_revision ON runs (namespace, name, checksum, started_at);
    CREATE TABLE gates (
      namespace TEXT NOT NULL, name TEXT NOT NULL, gate TEXT NOT NULL,
@@ -39,6 +40,7 @@ interface RunRow {
   hook: string;
   runner: string;
   started_at: number;
+  heartbeat_at: number;
   ended_at: number | null;
   verdict: string | null;
   reason: string | null;
@@ -66,6 +68,7 @@ const fromRow = (r: RunRow): RunRecord => ({
   hook: r.hook,
   runner: r.runner,
   startedAt: r.started_at,
+  heartbeatAt: r.heartbeat_at,
   endedAt: r.ended_at,
   verdict: r.verdict as RunRecord['verdict'],
   reason: r.reason,
@@ -84,7 +87,7 @@ export function openSqliteStore(path: string, now: () => number): Store {
   ).run({ now: now() });
   const insertRun = db.query(
     `INSERT OR REPLACE INTO runs VALUES ($runId, $namespace, $name, $phase, $checksum, $hook,
-       $runner, $startedAt, $endedAt, $verdict, $reason, $exitCode)`,
+       $runner, $startedAt, $heartbeatAt, $endedAt, $verdict, $reason, $exitCode)`,
   );
   const prune = db.query(
     `DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs ORDER BY started_at DESC
@@ -94,6 +97,7 @@ export function openSqliteStore(path: string, now: () => number): Store {
     `UPDATE runs SET ended_at = $endedAt, verdict = $verdict, reason = $reason,
        exit_code = $exitCode WHERE run_id = $runId`,
   );
+  const heartbeat = db.query('UPDATE runs SET heartbeat_at = $at WHERE run_id = $runId');
   const runsOf = db.query(
     `SELECT * FROM runs WHERE namespace = $namespace AND name = $name AND checksum = $checksum
        ORDER BY started_at DESC, rowid DESC`,
@@ -117,6 +121,9 @@ export function openSqliteStore(path: string, now: () => number): Store {
     },
     async recordEnd(runId, end) {
       endRun.run({ runId, ...end });
+    },
+    async heartbeat(runId, at) {
+      heartbeat.run({ runId, at });
     },
     async runsOf(namespace, name, checksum) {
       return (runsOf.all({ namespace, name, checksum }) as RunRow[]).map(fromRow);

@@ -16,6 +16,8 @@ export interface RunRecord {
   hook: string;
   runner: string;
   startedAt: number;
+  /** The owner's last sign of life while the run goes on (its lease); see LEASE_MS. */
+  heartbeatAt: number;
   endedAt: number | null;
   /** null while running; `lost` when the process that ran it died before its verdict. */
   verdict: Verdict | 'lost' | null;
@@ -43,6 +45,8 @@ export interface Store {
       exitCode: number | null;
     },
   ): Promise<void>;
+  /** The owner renews its lease on a run under way. */
+  heartbeat(runId: string, at: number): Promise<void>;
   /** A canary's runs for one revision, newest first. */
   runsOf(namespace: string, name: string, checksum: string): Promise<RunRecord[]>;
   setGate(namespace: string, name: string, gate: ManualGate, state: GateState): Promise<void>;
@@ -52,6 +56,11 @@ export interface Store {
   lastRevision(namespace: string, name: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
+
+/** A run under way whose owner gave no sign of life this long is taken as lost (its replica
+ * died): another replica starts the hook anew. Owners renew every LEASE_RENEW_MS. */
+export const LEASE_MS = 30_000;
+export const LEASE_RENEW_MS = 10_000;
 
 /** Runs kept per store; the oldest ended ones go first. */
 export const MAX_RUN_RECORDS = 10_000;

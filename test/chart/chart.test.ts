@@ -97,6 +97,22 @@ describeHelm('helm chart charts/k6gate', () => {
     const memory = renderChart(['--set', 'store.type=memory', '--set', 'replicaCount=3']);
     expect(env(memory).STORE).toBe('memory');
     expect(volume(memory)).toBeUndefined();
+    const shared = renderChart([
+      '--set',
+      'store.type=postgres',
+      '--set',
+      'store.postgres.existingSecret=k6gate-store',
+      '--set',
+      'replicaCount=3',
+    ]);
+    expect(
+      (container(shared).env as { name: string; valueFrom?: unknown }[]).find(
+        (e) => e.name === 'STORE',
+      )?.valueFrom,
+    ).toEqual({ secretKeyRef: { name: 'k6gate-store', key: 'url' } });
+    expect(volume(shared)).toBeUndefined();
+    const noSecret = helm(['template', 'k6gate', CHART, '--set', 'store.type=postgres']);
+    expect(noSecret.stderr).toContain('store.type postgres needs store.postgres.existingSecret');
     const refused = helm(['template', 'k6gate', CHART, '--set', 'replicaCount=2']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('replicaCount');

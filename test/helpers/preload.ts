@@ -10,9 +10,11 @@ import { afterAll } from 'bun:test';
 import { stopAllKubeEnvs } from './kube-apiserver.ts';
 import { stopKubeCluster } from './kube-cluster.ts';
 import { stopOperatorDouble } from './k6-operator-double.ts';
+import { stopPostgres } from './postgres.ts';
 
 afterAll(async () => {
   await stopOperatorDouble();
   await stopKubeCluster();
   await stopAllKubeEnvs();
+  await stopPostgres();
 });

@@ -1,6 +1,8 @@
-// The store contract, the same table against the in-memory store and a real SQLite file
-// (bun:sqlite): run records by revision, newest first, bounded; gates and revisions; and for
-// SQLite, what outlives a reopen (a run left without a verdict becomes `lost`).
+// The store contract, the same table against the in-memory store, a real SQLite file
+// (bun:sqlite) and a real PostgreSQL (Debian's server, started on loopback as the postgres
+// user): run records by revision, newest first; gates and revisions; for SQLite, what outlives a
+// reopen (a run left without a verdict becomes `lost`); for PostgreSQL, two stores on one
+// database (two replicas) see each other's writes.
 
 import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryStore } from '../../src/store/memory.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { openPostgresStore } from '../../src/store/postgres.ts';
 import type { RunRecord, Store } from '../../src/store/store.ts';
+import { getPostgres } from '../helpers/postgres.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'k6gate-store-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,6 +27,7 @@ const run = (over: Partial<RunRecord> = {}): RunRecord => ({
   hook: 'hook-1',
   runner: 'local',
   startedAt: 1000 + n,
+  heartbeatAt: 1000 + n,
   endedAt: null,
   verdict: null,
   reason: null,
@@ -30,14 +35,25 @@ const run = (over: Partial<RunRecord> = {}): RunRecord => ({
   ...over,
 });
 
-const stores: [string, () => Store][] = [
-  ['memory', () => createMemoryStore()],
-  ['sqlite', () => openSqliteStore(join(dir, `s${++n}`, 'k6gate.db'), () => 5000)],
+const pg = getPostgres();
+if (pg.why) console.log(`SKIP PostgreSQL store: ${pg.why}`);
+
+const stores: [string, () => Promise<Store>][] = [
+  ['memory', async () => createMemoryStore()],
+  ['sqlite', async () => openSqliteStore(join(dir, `s${++n}`, 'k6gate.db'), () => 5000)],
+  ...(pg.postgres
+    ? [
+        [
+          'postgres',
+          async () => openPostgresStore(await (await pg.postgres!()).database('store')),
+        ] as [string, () => Promise<Store>],
+      ]
+    : []),
 ];
 
 describe.each(stores)('%s store', (_, open) => {
   test('runs by revision, newest first, with their verdicts', async () => {
-    const s = open();
+    const s = await open();
     const a = run();
     const b = run();
     await s.recordStart(a);
@@ -62,7 +78,7 @@ describe.each(stores)('%s store', (_, open) => {
   });
 
   test('gates and the last revision', async () => {
-    const s = open();
+    const s = await open();
     expect(await s.gate('team-a', 'web', 'confirm')).toBeUndefined();
     await s.setGate('team-a', 'web', 'confirm', { open: true, checksum: 'rev1' });
     await s.setGate('team-a', 'web', 'rollback', { open: false, checksum: null });
@@ -101,4 +117,17 @@ test('sqlite: a reopened file keeps verdicts and gates; a run left running is lo
   });
   expect(await second.gate('team-a', 'web', 'confirm')).toEqual({ open: true, checksum: 'rev1' });
   await second.close();
+});
+
+test.skipIf(!pg.postgres)('postgres: two replicas on one database see each other', async () => {
+  const url = await (await pg.postgres!()).database('replicas');
+  const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+  const r = run();
+  await a.recordStart(r);
+  expect((await b.runsOf('team-a', 'web', 'rev1')).map((x) => x.runId)).toEqual([r.runId]);
+  await b.recordEnd(r.runId, { endedAt: 7, verdict: 'passed', reason: 'ok', exitCode: 0 });
+  expect((await a.runsOf('team-a', 'web', 'rev1'))[0]).toMatchObject({ verdict: 'passed' });
+  await a.setGate('team-a', 'web', 'rollback', { open: true, checksum: 'rev1' });
+  expect(await b.gate('team-a', 'web', 'rollback')).toEqual({ open: true, checksum: 'rev1' });
+  await Promise.all([a.close(), b.close()]);
 });

@@ -1,0 +1,119 @@
+// The launch service's side of the store: every run's record from start to verdict (with the
+// owner's lease renewed while it goes on), and a stateful hook's answer from the store when this
+// process holds no state for it — after a restart (SQLite), or when Flagger's call lands on
+// another replica than the one running the test (PostgreSQL): the recorded verdict, or 202
+// while the owner's lease is fresh. A run whose owner stopped renewing is marked lost and the
+// hook starts afresh. The store failing never fails a run: it is logged.
+
+import type { Clock } from '../core/clock.ts';
+import type { LogFields, Logger } from '../core/log.ts';
+import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
+import { runResult, type RunHandle } from '../runners/runner.ts';
+import { LEASE_MS, LEASE_RENEW_MS, type RunRecord, type Store } from '../store/store.ts';
+import { answer, type LaunchOutcome } from './answer.ts';
+
+interface RecordDeps {
+  store: Store;
+  clock: Clock;
+  /** How long a stateful hook's verdict is answered after the run ended. */
+  statefulTtlMs: number;
+}
+
+/** Records the run's start now, renews its lease while it goes on, and records its verdict. A
+ * run k6gate leaves at shutdown keeps no verdict (a pod run goes on; a retry re-attaches). */
+export async function recordRun(
+  deps: RecordDeps,
+  req: LaunchRequest,
+  run: { handle: RunHandle; hook: string; runner: RunnerKind; logger: Logger },
+) {
+  const { handle } = run;
+  const failed = (err: unknown) => run.logger.error('cannot record the run in the store', { err });
+  try {
+    await deps.store.noteRevision(req.namespace, req.name, req.checksum);
+    await deps.store.recordStart({
+      runId: handle.runId,
+      namespace: req.namespace,
+      name: req.name,
+      phase: req.phase,
+      checksum: req.checksum,
+      hook: run.hook,
+      runner: run.runner,
+      startedAt: handle.startedAt,
+      heartbeatAt: deps.clock.now(),
+      endedAt: null,
+      verdict: null,
+      reason: null,
+      exitCode: null,
+    });
+  } catch (err) {
+    failed(err);
+  }
+  const lease = setInterval(
+    () => void deps.store.heartbeat(handle.runId, deps.clock.now()).catch(failed),
+    LEASE_RENEW_MS,
+  );
+  lease.unref();
+  void handle.result.then(async (result) => {
+    clearInterval(lease);
+    if (result.cancelReason === 'shutdown') return;
+    const end = {
+      endedAt: deps.clock.now(),
+      verdict: result.verdict,
+      reason: result.reason,
+      exitCode: result.exitCode,
+    };
+    await deps.store.recordEnd(handle.runId, end).catch(failed);
+  });
+}
+
+/** A stateful hook's answer from the store: its verdict within --stateful-ttl, or 202 while
+ * another replica's run goes on; undefined when this call must start the run. */
+export async function answerFromRecord(
+  deps: RecordDeps,
+  req: LaunchRequest,
+  ask: { hook: string; runner: RunnerKind; log: (msg: string, fields: LogFields) => void },
+): Promise<LaunchOutcome | undefined> {
+  const now = deps.clock.now();
+  const runs = (await deps.store.runsOf(req.namespace, req.name, req.checksum)).filter(
+    (r) => r.hook === ask.hook,
+  );
+  const running = runs.find((r) => r.verdict === null);
+  if (running && running.heartbeatAt + LEASE_MS > now) {
+    ask.log('stateful hook: the run goes on at another replica', { runId: running.runId });
+    const seconds = Math.round((now - running.startedAt) / 1000);
+    const body = `running for ${seconds}s on another k6gate replica (run ${running.runId})\n`;
+    return { runId: running.runId, status: 202, body };
+  }
+  if (running) {
+    const reason = 'its k6gate stopped renewing the run (replica gone)';
+    await deps.store.recordEnd(running.runId, {
+      endedAt: now,
+      verdict: 'lost',
+      reason,
+      exitCode: null,
+    });
+    ask.log('stateful hook: the run of a replica that stopped is lost; starting again', {
+      runId: running.runId,
+    });
+    return undefined;
+  }
+  const ended = runs.find((r) => isAnswerable(r, now, deps.statefulTtlMs));
+  if (!ended || ended.endedAt === null) return undefined;
+  ask.log('stateful hook: answering from the recorded verdict', {
+    runId: ended.runId,
+    state: ended.verdict,
+  });
+  const at = new Date(ended.endedAt).toISOString();
+  const result = runResult({
+    runId: ended.runId,
+    exitCode: ended.exitCode,
+    verdict: ended.verdict as Exclude<RunRecord['verdict'], 'lost' | null>,
+    reason: ended.reason ?? '',
+    durationMs: ended.endedAt - ended.startedAt,
+    output: `(k6gate: the verdict recorded for run ${ended.runId} at ${at})`,
+  });
+  return answer(result, { runner: ask.runner });
+}
+
+const isAnswerable = (r: RunRecord, now: number, ttlMs: number) =>
+  r.verdict !== null && r.verdict !== 'lost' && r.endedAt !== null && r.endedAt + ttlMs > now;
