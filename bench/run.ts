@@ -3,18 +3,11 @@
 // drive the same k6 contract double, alternating A/B over rounds; medians and ratios are
 // written to bench/results/ as JSON and Markdown. Loopback only; every loop is bounded.
 
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript, zombieChildren } from '../test/helpers/processes.ts';
+import { buildOriginal, freePort, rssKiB } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const K6GATE = join(REPO, 'dist/k6gate');
@@ -33,21 +26,6 @@ interface Daemon {
 }
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-
-function buildOriginal(): string {
-  const out = Bun.spawnSync(['bash', join(REPO, 'bench/build-original.sh')], {
-    stderr: 'inherit',
-  });
-  if (out.exitCode !== 0) throw new Error('building the Go original failed');
-  return out.stdout.toString().trim();
-}
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() });
-  const port = server.port as number;
-  await server.stop(true);
-  return port;
-}
 
 /** A private PATH directory whose `k6` is the given child. */
 function childBin(child: string): string {
@@ -178,10 +156,6 @@ async function pool<T>(count: number, concurrency: number, task: (i: number) => 
   return results;
 }
 
-function rssKiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-}
 function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }

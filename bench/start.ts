@@ -5,33 +5,16 @@
 // column (e.g. the previous commit's build). Then the cost of each module k6gate may load, each
 // in a fresh Bun process: time to import it and the RSS it adds (medians). Loopback only.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildOriginal, freePort, rssKiB } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 9);
 const BUN = join(REPO, 'node_modules/.bin/bun');
 const log = (msg: string) => process.stderr.write(`[bench-start] ${msg}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-
-function buildOriginal(): string {
-  const out = Bun.spawnSync(['bash', join(REPO, 'bench/build-original.sh')], { stderr: 'inherit' });
-  if (out.exitCode !== 0) throw new Error('building the Go original failed');
-  return out.stdout.toString().trim();
-}
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() });
-  const port = server.port as number;
-  await server.stop(true);
-  return port;
-}
-
-function rssKiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-}
 
 /** Spawn → first 200 on /health, then idle RSS; the daemon is stopped before returning. */
 async function measure(argv: string[], env: Record<string, string>) {

@@ -5,59 +5,15 @@
 // at open: another replica may own it.
 
 import { SQL } from 'bun';
-import type { GateState, ManualGate, RunRecord, Store } from './store.ts';
+import { fromRow, schemaV1, type RunRow } from './sql-schema.ts';
+import type { GateState, ManualGate, Store } from './store.ts';
 import { MAX_RUN_RECORDS } from './store.ts';
 
 /** Schema versions, applied in order; `k6gate_schema` holds how many ran. */
-const MIGRATIONS = [
-  `CREATE TABLE k6gate_runs (
-     run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, phase TEXT NOT NULL,
-     checksum TEXT NOT NULL, hook TEXT NOT NULL, runner TEXT NOT NULL,
-     started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL, ended_at BIGINT, verdict TEXT,
-     reason TEXT, exit_code INTEGER);
-   CREATE INDEX k6gate_runs_by_revision ON k6gate_runs (namespace, name, checksum, started_at);
-   CREATE TABLE k6gate_gates (
-     namespace TEXT NOT NULL, name TEXT NOT NULL, gate TEXT NOT NULL,
-     open BOOLEAN NOT NULL, checksum TEXT, PRIMARY KEY (namespace, name, gate));
-   CREATE TABLE k6gate_revisions (
-     namespace TEXT NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL,
-     PRIMARY KEY (namespace, name));`,
-];
+const MIGRATIONS = [schemaV1({ prefix: 'k6gate_', bigint: 'BIGINT', boolean: 'BOOLEAN' })];
 
 /** An arbitrary constant: the advisory lock every k6gate takes to migrate. */
 const MIGRATION_LOCK = 6_411_027;
-
-interface RunRow {
-  run_id: string;
-  namespace: string;
-  name: string;
-  phase: string;
-  checksum: string;
-  hook: string;
-  runner: string;
-  started_at: string | number;
-  heartbeat_at: string | number;
-  ended_at: string | number | null;
-  verdict: string | null;
-  reason: string | null;
-  exit_code: number | null;
-}
-
-const fromRow = (r: RunRow): RunRecord => ({
-  runId: r.run_id,
-  namespace: r.namespace,
-  name: r.name,
-  phase: r.phase,
-  checksum: r.checksum,
-  hook: r.hook,
-  runner: r.runner,
-  startedAt: Number(r.started_at),
-  heartbeatAt: Number(r.heartbeat_at),
-  endedAt: r.ended_at === null ? null : Number(r.ended_at),
-  verdict: r.verdict as RunRecord['verdict'],
-  reason: r.reason,
-  exitCode: r.exit_code,
-});
 
 async function migrate(sql: SQL): Promise<void> {
   await sql.begin(async (tx) => {

@@ -7,45 +7,11 @@
 import { Database } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import {
-  MAX_RUN_RECORDS,
-  type GateState,
-  type ManualGate,
-  type RunRecord,
-  type Store,
-} from './store.ts';
+import { fromRow, schemaV1, type RunRow } from './sql-schema.ts';
+import { MAX_RUN_RECORDS, type GateState, type ManualGate, type Store } from './store.ts';
 
 /** Schema versions, applied in order; each runs once (user_version counts them). */
-const MIGRATIONS = [
-  `CREATE TABLE runs (
-     run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, phase TEXT NOT NULL,
-     checksum TEXT NOT NULL, hook TEXT NOT NULL, runner TEXT NOT NULL,
-     started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, ended_at INTEGER, verdict TEXT,
-     reason TEXT, exit_code INTEGER);
-   CREATE INDEX runs_by_revision ON runs (namespace, name, checksum, started_at);
-   CREATE TABLE gates (
-     namespace TEXT NOT NULL, name TEXT NOT NULL, gate TEXT NOT NULL,
-     open INTEGER NOT NULL, checksum TEXT, PRIMARY KEY (namespace, name, gate));
-   CREATE TABLE revisions (
-     namespace TEXT NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL,
-     PRIMARY KEY (namespace, name));`,
-];
-
-interface RunRow {
-  run_id: string;
-  namespace: string;
-  name: string;
-  phase: string;
-  checksum: string;
-  hook: string;
-  runner: string;
-  started_at: number;
-  heartbeat_at: number;
-  ended_at: number | null;
-  verdict: string | null;
-  reason: string | null;
-  exit_code: number | null;
-}
+const MIGRATIONS = [schemaV1({ prefix: '', bigint: 'INTEGER', boolean: 'INTEGER' })];
 
 function migrate(db: Database): void {
   const { user_version: version } = db.query('PRAGMA user_version').get() as {
@@ -58,22 +24,6 @@ function migrate(db: Database): void {
     })();
   }
 }
-
-const fromRow = (r: RunRow): RunRecord => ({
-  runId: r.run_id,
-  namespace: r.namespace,
-  name: r.name,
-  phase: r.phase,
-  checksum: r.checksum,
-  hook: r.hook,
-  runner: r.runner,
-  startedAt: r.started_at,
-  heartbeatAt: r.heartbeat_at,
-  endedAt: r.ended_at,
-  verdict: r.verdict as RunRecord['verdict'],
-  reason: r.reason,
-  exitCode: r.exit_code,
-});
 
 /** Opens (creating it and its directory if needed) and migrates the database at `path`. */
 export function openSqliteStore(path: string, now: () => number): Store {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO, startInProcess } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
+import { flaggerBinary, PLURAL, startFlagger } from '../helpers/flagger.ts';
 import {
   getKubeCluster,
   reviseDeployment,
@@ -20,12 +21,7 @@ import {
   type KubeCluster,
 } from '../helpers/kube-cluster.ts';
 
-const flagger = Bun.spawnSync(['bash', join(REPO, 'scripts/tools'), 'flagger'], {
-  env: { ...process.env, K6GATE_TOOLS_NO_BUILD: '1' },
-})
-  .stdout.toString()
-  .trim();
-if (!flagger) console.log('SKIP real Flagger: not built (bash scripts/tools flagger)');
+const flagger = flaggerBinary('real Flagger');
 
 /** The events example/README.md shows (`<type> Synced flagger <message>`), for namespace `ns`. */
 function promisedEvents(ns: string, pattern: RegExp): string[] {
@@ -34,12 +30,6 @@ function promisedEvents(ns: string, pattern: RegExp): string[] {
     .filter((m) => pattern.test(m[2]!))
     .map((m) => `${m[1]}: ${m[2]!.replaceAll('podinfo.test', `podinfo.${ns}`)}`);
 }
-
-const PLURAL: Record<string, [string, string]> = {
-  Deployment: ['/apis/apps/v1', 'deployments'],
-  Service: ['/api/v1', 'services'],
-  Canary: ['/apis/flagger.app/v1beta1', 'canaries'],
-};
 
 describeKube('the example on the kwok cluster, analysed by the real Flagger', () => {
   let cluster: KubeCluster;
@@ -74,16 +64,7 @@ describeKube('the example on the kwok cluster, analysed by the real Flagger', ()
       'pod-security.kubernetes.io/enforce': 'restricted',
     });
     daemon = startInProcess({});
-    controller = Bun.spawn(
-      [
-        flagger,
-        `-kubeconfig=${cluster.env.adminKubeconfig}`,
-        '-mesh-provider=kubernetes',
-        `-namespace=${ns}`,
-        '-metrics-server=http://127.0.0.1:9',
-      ],
-      { stdout: 'ignore', stderr: 'ignore' },
-    );
+    controller = startFlagger(flagger, cluster.env, ns);
     const docs = ['podinfo.yaml', 'canary.yaml']
       .flatMap((f) => parseAllDocuments(readFileSync(join(REPO, 'example', f), 'utf8')))
       .map((d) => d.toJSON())

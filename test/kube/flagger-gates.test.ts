@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO, startInProcess } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
+import { flaggerBinary, PLURAL, startFlagger } from '../helpers/flagger.ts';
 import {
   getKubeCluster,
   reviseDeployment,
@@ -29,18 +30,8 @@ import {
   type KubeCluster,
 } from '../helpers/kube-cluster.ts';
 
-const flagger = Bun.spawnSync(['bash', join(REPO, 'scripts/tools'), 'flagger'], {
-  env: { ...process.env, K6GATE_TOOLS_NO_BUILD: '1' },
-})
-  .stdout.toString()
-  .trim();
-if (!flagger) console.log('SKIP real Flagger gates: not built (bash scripts/tools flagger)');
+const flagger = flaggerBinary('real Flagger gates');
 
-const PLURAL: Record<string, [string, string]> = {
-  Deployment: ['/apis/apps/v1', 'deployments'],
-  Service: ['/api/v1', 'services'],
-  Canary: ['/apis/flagger.app/v1beta1', 'canaries'],
-};
 type Obj = {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: object };
@@ -128,16 +119,7 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
     });
     daemon = startInProcess({});
     broken = startInProcess({ args: ['--k6-binary', '/nonexistent/k6'] });
-    controller = Bun.spawn(
-      [
-        flagger,
-        `-kubeconfig=${cluster.env.adminKubeconfig}`,
-        '-mesh-provider=kubernetes',
-        `-namespace=${ns}`,
-        '-metrics-server=http://127.0.0.1:9',
-      ],
-      { stdout: 'ignore', stderr: 'ignore' },
-    );
+    controller = startFlagger(flagger, cluster.env, ns);
     await applyScenario('pass', (c) => hooks(c, daemon.url, targets.pass));
     await applyScenario('fail', (c) => {
       const h = hooks(c, daemon.url, targets.fail);
