@@ -61,8 +61,12 @@ export function buildEngine(parts: EngineParts) {
   const metrics = createMetricsRegistry();
   const registry = createRunRegistry();
   const semaphore = createSemaphore(config.maxConcurrentTests);
-  const failures = createFailureCache(clock);
   const store = parts.store ?? createMemoryStore();
+  const failures = createFailureCache(clock, (hook, at) => {
+    store.recordFailure(hook, at).catch((err: unknown) => {
+      parts.logger.error('cannot record the failure in the store', { err });
+    });
+  });
   const events = parts.kube
     ? createCanaryEvents(parts.kube, { logger: parts.logger, now: () => clock.now() })
     : noCanaryEvents;

@@ -3,6 +3,8 @@
 // revision checksum and the script, so a new revision or another hook runs at once; the
 // original keyed only namespace-name-phase, so one failure blocked every hook of the canary.
 // Unlike the original, a rejection does not extend the window: genuine retries run once it ends.
+// The cache is the hot path; with a store it writes through, and a call learns what the store
+// knows first, so replicas (and a restarted daemon on SQLite) share the window.
 
 import type { Clock } from '../core/clock.ts';
 
@@ -24,6 +26,8 @@ export interface FailureCache {
   /** Milliseconds left in the window, or 0 when a run may go ahead. */
   remainingMs(key: HookKey, delayMs: number): number;
   recordFailure(key: HookKey): void;
+  /** Adopts a failure another replica (or this process before a restart) recorded at `at`. */
+  learn(key: HookKey, at: number): void;
   size(): number;
 }
 
@@ -31,7 +35,11 @@ export interface FailureCache {
 const FAILURE_CACHE_MAX_AGE_MS = 24 * 3_600_000;
 export const FAILURE_CACHE_MAX_ENTRIES = 10_000;
 
-export function createFailureCache(clock: Clock): FailureCache {
+/** @param writeThrough called with every failure recorded here (the store, for replicas). */
+export function createFailureCache(
+  clock: Clock,
+  writeThrough: (hook: string, at: number) => void = () => {},
+): FailureCache {
   const lastFailure = new Map<string, number>();
 
   // The Map is kept oldest-first, so pruning stops at the first entry worth keeping.
@@ -57,6 +65,14 @@ export function createFailureCache(clock: Clock): FailureCache {
       lastFailure.delete(k); // re-inserted last, so the Map stays oldest-first
       lastFailure.set(k, now);
       prune(now);
+      writeThrough(k, now);
+    },
+    learn(key, at) {
+      const k = hookId(key);
+      if ((lastFailure.get(k) ?? -Infinity) >= at) return;
+      lastFailure.delete(k);
+      lastFailure.set(k, at);
+      prune(clock.now());
     },
     size: () => lastFailure.size,
   };

@@ -130,6 +130,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
           (await answerFromRecord(deps, req, { hook, runner: kindOf(req), log }));
         if (known) return known;
       }
+      if (req.minFailureDelayMs > 0) await learnFailure(deps, key, hook, ctx.logger);
       const waited = req.mode === 'blocking' && req.waitForResults;
       const underWay = waited ? deps.registry.attachable(hook) : undefined;
       if (underWay) {
@@ -201,5 +202,16 @@ async function begin(
       deps.failures.recordFailure(admitted.key);
     }
     throw err;
+  }
+}
+
+// What the store knows of this hook's last failure (another replica's, or this process's before
+// a restart), so the failure cache's window holds wherever the call lands.
+async function learnFailure(deps: LaunchDeps, key: HookKey, hook: string, logger: Logger) {
+  try {
+    const at = await deps.store.failureAt(hook);
+    if (at !== undefined) deps.failures.learn(key, at);
+  } catch (err) {
+    logger.error('cannot read the failure cache from the store', { err });
   }
 }

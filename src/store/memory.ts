@@ -15,6 +15,7 @@ export function createMemoryStore(): Store {
   const runs = new Map<string, RunRecord>();
   const gates = new Map<string, GateState>();
   const revisions = new Map<string, string>();
+  const failures = new Map<string, number>();
   return {
     async recordStart(run) {
       runs.set(run.runId, { ...run });
@@ -40,6 +41,14 @@ export function createMemoryStore(): Store {
     async gate(namespace, name, gate) {
       const state = gates.get(key(namespace, name, gate));
       return state && { ...state };
+    },
+    async recordFailure(hook, at) {
+      failures.delete(hook);
+      failures.set(hook, at);
+      if (failures.size > MAX_RUN_RECORDS) failures.delete(failures.keys().next().value as string);
+    },
+    async failureAt(hook) {
+      return failures.get(hook);
     },
     async noteRevision(namespace, name, checksum) {
       revisions.set(key(namespace, name), checksum);

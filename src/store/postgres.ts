@@ -67,6 +67,16 @@ export async function openPostgresStore(url: string): Promise<Store> {
       const row = rows[0];
       return row ? { open: row.open, checksum: row.checksum } : undefined;
     },
+    async recordFailure(hook, at) {
+      await sql`INSERT INTO k6gate_failures VALUES (${hook}, ${at})
+          ON CONFLICT (hook) DO UPDATE SET at = EXCLUDED.at`;
+    },
+    async failureAt(hook) {
+      const rows = (await sql`SELECT at FROM k6gate_failures WHERE hook = ${hook}`) as {
+        at: string | number;
+      }[];
+      return rows[0] ? Number(rows[0].at) : undefined;
+    },
     async noteRevision(namespace, name, checksum) {
       await sql`INSERT INTO k6gate_revisions VALUES (${namespace}, ${name}, ${checksum})
           ON CONFLICT (namespace, name) DO UPDATE SET checksum = EXCLUDED.checksum`;

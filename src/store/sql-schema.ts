@@ -17,7 +17,8 @@ export function schemaV1(d: { prefix: string; bigint: string; boolean: string })
      open ${d.boolean} NOT NULL, checksum TEXT, PRIMARY KEY (namespace, name, gate));
    CREATE TABLE ${t('revisions')} (
      namespace TEXT NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL,
-     PRIMARY KEY (namespace, name));`;
+     PRIMARY KEY (namespace, name));
+   CREATE TABLE ${t('failures')} (hook TEXT PRIMARY KEY, at ${d.bigint} NOT NULL);`;
 }
 
 /** A row of the runs table (PostgreSQL's BIGINTs may come back as strings). */

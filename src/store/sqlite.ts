@@ -47,6 +47,8 @@ export function openSqliteStore(path: string, now: () => number): Store {
     `UPDATE runs SET ended_at = $endedAt, verdict = $verdict, reason = $reason,
        exit_code = $exitCode WHERE run_id = $runId`,
   );
+  const recordFailure = db.query('INSERT OR REPLACE INTO failures VALUES ($hook, $at)');
+  const failureAt = db.query('SELECT at FROM failures WHERE hook = $hook');
   const heartbeat = db.query('UPDATE runs SET heartbeat_at = $at WHERE run_id = $runId');
   const runsOf = db.query(
     `SELECT * FROM runs WHERE namespace = $namespace AND name = $name AND checksum = $checksum
@@ -87,6 +89,13 @@ export function openSqliteStore(path: string, now: () => number): Store {
         checksum: string | null;
       } | null;
       return row ? { open: row.open === 1, checksum: row.checksum } : undefined;
+    },
+    async recordFailure(hook, at) {
+      recordFailure.run({ hook, at });
+    },
+    async failureAt(hook) {
+      const row = failureAt.get({ hook }) as { at: number } | null;
+      return row?.at;
     },
     async noteRevision(namespace, name, checksum) {
       noteRevision.run({ namespace, name, checksum });

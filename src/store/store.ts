@@ -51,6 +51,9 @@ export interface Store {
   runsOf(namespace: string, name: string, checksum: string): Promise<RunRecord[]>;
   setGate(namespace: string, name: string, gate: ManualGate, state: GateState): Promise<void>;
   gate(namespace: string, name: string, gate: ManualGate): Promise<GateState | undefined>;
+  /** The failure cache's write-through: when a hook last failed. */
+  recordFailure(hook: string, at: number): Promise<void>;
+  failureAt(hook: string): Promise<number | undefined>;
   /** The newest revision Flagger sent for a canary (a gate opened by hand binds to it). */
   noteRevision(namespace: string, name: string, checksum: string): Promise<void>;
   lastRevision(namespace: string, name: string): Promise<string | undefined>;

@@ -2,7 +2,8 @@
 // user), Flagger's calls alternating between them, each replica with its own scripted runner:
 // a stateful hook's run started on A is answered by B (202 while A's lease is fresh, then A's
 // verdict) and never started twice; B's promotion gate sees A's verdict; a run whose owner
-// stopped renewing its lease is marked lost and B starts the hook again.
+// stopped renewing its lease is marked lost and B starts the hook again; a failure on A holds
+// min_failure_delay on B (the failure cache writes through the store).
 
 import { expect, test } from 'bun:test';
 import { openPostgresStore } from '../../src/store/postgres.ts';
@@ -97,6 +98,41 @@ test.skipIf(!pg.postgres)(
     const runs = await b.daemon.store.runsOf('test', 'podinfo', 'rev1');
     expect(runs.map((r) => r.verdict)).toEqual([null, 'lost']);
     expect(runs[1]!.reason).toBe('its k6gate stopped renewing the run (replica gone)');
+    for (const r of [a, b]) {
+      await r.daemon.registry.shutdown();
+      await r.daemon.store.close();
+    }
+  },
+  30_000,
+);
+
+test.skipIf(!pg.postgres)(
+  'the failure cache is shared: a failure on A refuses the same hook on B within the delay',
+  async () => {
+    const url = await (await pg.postgres!()).database('replicas_failures');
+    const [a, b] = await Promise.all([replica(url), replica(url)]);
+    const blocking = flaggerPayload(
+      { script: 'export default function () {}', min_failure_delay: '2m' },
+      { checksum: 'rev1' },
+    );
+    const pending = a.post('/launch-test', blocking);
+    for (let i = 0; a.runs.length === 0 && i < 200; i++) await Bun.sleep(10);
+    a.runs[0]!.start();
+    a.runs[0]!.finish({ verdict: 'failed', reason: 'thresholds crossed', exitCode: 99 });
+    expect((await pending).status).toBe(400);
+    await Bun.sleep(100); // the write-through
+    b.clock.advance(30_000);
+    const refused = await b.post('/launch-test', blocking);
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('not enough time since last failure');
+    expect(b.runs).toHaveLength(0);
+    b.clock.advance(120_000); // past the delay: B runs it
+    const again = b.post('/launch-test', blocking);
+    for (let i = 0; b.runs.length === 0 && i < 200; i++) await Bun.sleep(10);
+    expect(b.runs).toHaveLength(1);
+    b.runs[0]!.start();
+    b.runs[0]!.finish();
+    expect((await again).status).toBe(200);
     for (const r of [a, b]) {
       await r.daemon.registry.shutdown();
       await r.daemon.store.close();

@@ -77,6 +77,17 @@ describe.each(stores)('%s store', (_, open) => {
     await s.close();
   });
 
+  test('the failure cache write-through: the newest failure of a hook', async () => {
+    const s = await open();
+    expect(await s.failureAt('hook-1')).toBeUndefined();
+    await s.recordFailure('hook-1', 1000);
+    await s.recordFailure('hook-1', 2000);
+    await s.recordFailure('hook-2', 1500);
+    expect(await s.failureAt('hook-1')).toBe(2000);
+    expect(await s.failureAt('hook-2')).toBe(1500);
+    await s.close();
+  });
+
   test('gates and the last revision', async () => {
     const s = await open();
     expect(await s.gate('team-a', 'web', 'confirm')).toBeUndefined();
@@ -92,7 +103,7 @@ describe.each(stores)('%s store', (_, open) => {
   });
 });
 
-test('sqlite: a reopened file keeps verdicts and gates; a run left running is lost', async () => {
+test('sqlite: a reopened file keeps verdicts, gates and failures; a run left running is lost', async () => {
   const path = join(dir, 'reopen', 'k6gate.db');
   const first = openSqliteStore(path, () => 1);
   const done = run();
@@ -106,6 +117,7 @@ test('sqlite: a reopened file keeps verdicts and gates; a run left running is lo
   });
   await first.recordStart(open);
   await first.setGate('team-a', 'web', 'confirm', { open: true, checksum: 'rev1' });
+  await first.recordFailure('hook-1', 4242);
   await first.close();
   const second = openSqliteStore(path, () => 9999);
   const runs = await second.runsOf('team-a', 'web', 'rev1');
@@ -116,6 +128,7 @@ test('sqlite: a reopened file keeps verdicts and gates; a run left running is lo
     reason: 'k6gate stopped before the verdict',
   });
   expect(await second.gate('team-a', 'web', 'confirm')).toEqual({ open: true, checksum: 'rev1' });
+  expect(await second.failureAt('hook-1')).toBe(4242); // min_failure_delay holds across a restart
   await second.close();
 });
 
