@@ -204,10 +204,7 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     mode: parseMode(m.mode),
     uploadToCloud: parseKey(m, 'upload_to_cloud', false, parseGoBool, BOOL_EXPECTED),
     waitForResults: parseKey(m, 'wait_for_results', true, parseGoBool, BOOL_EXPECTED),
-    slackChannels: (m.slack_channels ?? '')
-      .split(',')
-      .map((c) => c.trim())
-      .filter((c) => c !== ''),
+    slackChannels: parseSlackChannels(m.slack_channels),
     notificationContext: m.notification_context ?? '',
     minFailureDelayMs: parseKey(
       m,
@@ -223,6 +220,19 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     pod: parsePodOptions(m),
     unknownMetadataKeys: unknownKeys(m),
   };
+}
+
+/** Comma-separated channels, each once: "alerts" and "#alerts" are the same channel. */
+function parseSlackChannels(text: string | undefined): string[] {
+  const seen = new Set<string>();
+  const channels: string[] = [];
+  for (const channel of (text ?? '').split(',').map((c) => c.trim())) {
+    const name = channel.replace(/^#/, '');
+    if (name === '' || seen.has(name)) continue;
+    seen.add(name);
+    channels.push(channel);
+  }
+  return channels;
 }
 
 const BOOL_EXPECTED =

@@ -44,6 +44,13 @@ const RESERVED_NAMES = new Set([
   'K6_TRACES_OUTPUT',
   'K6_SECRET_SOURCE',
   'K6_HANDLE_SUMMARY_TIMEOUT',
+  // k6 reads its config file (outputs, among others) from here.
+  'XDG_CONFIG_HOME',
+  // A browser test's executable and its arguments: any program, any flags.
+  'K6_BROWSER_EXECUTABLE_PATH',
+  'K6_BROWSER_ARGS',
+  // Thresholds off: every run would pass.
+  'K6_NO_THRESHOLDS',
 ]);
 /** Prefixes reserved whole: the loader, every output's settings, k6 Cloud, and k6gate's own. */
 const RESERVED_PREFIXES = [

@@ -38,7 +38,8 @@ export function bundleFromConfigMap(
   ref: ConfigMapRef,
   inCluster = true,
 ): ScriptBundle {
-  const files: Record<string, Uint8Array> = {};
+  // No prototype: a key named __proto__ or constructor is a file like any other.
+  const files: Record<string, Uint8Array> = Object.create(null) as Record<string, Uint8Array>;
   const entries = [
     ...Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'utf8')] as const),
     ...Object.entries(cm.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')] as const),
@@ -66,7 +67,7 @@ export function bundleFromConfigMap(
       `ConfigMap "${ref.name}" holds ${bytes} bytes; at most ${MAX_BUNDLE_BYTES} are allowed`,
     );
   }
-  if (!(ref.key in files)) {
+  if (!Object.hasOwn(files, ref.key)) {
     const keys = Object.keys(files).sort().slice(0, 20).join(', ') || 'none';
     throw new BadRequest(
       FIELD,

@@ -50,6 +50,7 @@ describe('each metadata key', () => {
     [{ wait_for_results: '1' }, 'waitForResults', true],
     [{ slack_channels: 'a, b ,,c' }, 'slackChannels', ['a', 'b', 'c']],
     [{ slack_channels: 'test,test2' }, 'slackChannels', ['test', 'test2']],
+    [{ slack_channels: 'alerts,#alerts, alerts' }, 'slackChannels', ['alerts']],
     [{ notification_context: 'Cluster: `dev`' }, 'notificationContext', 'Cluster: `dev`'],
     [{ min_failure_delay: '3m' }, 'minFailureDelayMs', 180_000],
     [{ min_failure_delay: '0' }, 'minFailureDelayMs', 0],

@@ -60,3 +60,18 @@ test('refusals name the field and never echo values', () => {
     refusal(() => bundleFromConfigMap({ data: { 'test.js': big, 'more.js': 'y' } }, ref)),
   ).toBe('ConfigMap "tests" holds 4194305 bytes; at most 4194304 are allowed');
 });
+
+test('keys named __proto__ and constructor are files, never the object prototype', () => {
+  const data = JSON.parse(
+    '{"test.js": "export default function () {}", "__proto__": "p", "constructor": "c"}',
+  ) as Record<string, string>;
+  const b = bundleFromConfigMap({ data }, ref);
+  expect(Object.keys(b.files).sort()).toEqual(['__proto__', 'constructor', 'test.js']);
+  expect(new TextDecoder().decode(b.files.__proto__)).toBe('p');
+  const onlyEntry = { data: { 'test.js': 'export default function () {}' } };
+  for (const key of ['constructor', '__proto__', 'toString']) {
+    expect(() => bundleFromConfigMap(onlyEntry, { name: 'tests', key })).toThrow(
+      `has no key "${key}"`,
+    );
+  }
+});
