@@ -25,7 +25,7 @@ usage, 1 when k6gate cannot run the test. A script of several files runs as a k6
 (\`k6 archive test.js\`, then \`k6gate run archive.tar\`) or from a ConfigMap.
 
 Flags:
-  --env K=V                  an environment variable for the script (repeatable)
+  -e, --env K=V              an environment variable for the script (repeatable)
   --secret ENV=ns/secret/key a Kubernetes Secret value as ENV (repeatable; needs a client)
   --configmap ns/name[/key]  the script (and the files beside it) from a ConfigMap
   --runner local|job|k6-operator   where the test runs (default: local)

@@ -151,6 +151,15 @@ test('a script on stdin (-) and --env reach k6', async () => {
   expect(r.stdout).toContain(`k6-double env GREETING sha256=${sha}`);
 });
 
+test("-e K=V is k6's own short form of --env", async () => {
+  const r = await run(['-e', 'GREETING=hi', '-'], {
+    stdin: doubleScript('mode=pass duration=0s report-env=GREETING'),
+  });
+  expect(r.code).toBe(0);
+  const sha = new Bun.CryptoHasher('sha256').update('hi').digest('hex');
+  expect(r.stdout).toContain(`k6-double env GREETING sha256=${sha}`);
+});
+
 test('a k6 archive runs as such (its module and data file beside the entry)', async () => {
   const tar = k6Archive('/src/t.js', {
     '/src/t.js':
