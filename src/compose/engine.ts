@@ -62,11 +62,13 @@ export function buildEngine(parts: EngineParts) {
   const registry = createRunRegistry();
   const semaphore = createSemaphore(config.maxConcurrentTests);
   const store = parts.store ?? createMemoryStore();
-  const failures = createFailureCache(clock, (hook, at) => {
+  // The failure cache writes through to a store that outlives the process (replicas, restarts).
+  const writeThrough = (hook: string, at: number) => {
     store.recordFailure(hook, at).catch((err: unknown) => {
-      parts.logger.error('cannot record the failure in the store', { err });
+      logger.error('cannot record the failure in the store', { err });
     });
-  });
+  };
+  const failures = createFailureCache(clock, store.persistent ? writeThrough : undefined);
   const events = parts.kube
     ? createCanaryEvents(parts.kube, { logger: parts.logger, now: () => clock.now() })
     : noCanaryEvents;

@@ -1,7 +1,8 @@
 // POST /launch-test: authenticate, decode and validate the Flagger payload (before any slot is
 // taken), apply the caller policy, hand it to the launch service, and answer 200/202 with k6's
-// output (or the verdict as JSON) — the service's errors go to the one error renderer. Counting
-// and the request's log lines are lifecycle hooks (onAfterHandle, onError), not the handler's.
+// output (or the verdict as JSON) — the service's errors go to the one error renderer. An answer
+// is counted and logged in onAfterHandle; a refusal in the route's catch (see below why not
+// onError or onAfterResponse), which also records it on the Canary when Flagger would hide it.
 
 import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';

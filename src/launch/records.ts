@@ -48,11 +48,15 @@ export async function recordRun(
   } catch (err) {
     failed(err);
   }
-  const lease = setInterval(
-    () => void deps.store.heartbeat(handle.runId, deps.clock.now()).catch(failed),
-    LEASE_RENEW_MS,
-  );
-  lease.unref();
+  // The lease tells other replicas (or this process after a restart) the run is alive; an
+  // in-memory store has no one else to tell.
+  const lease = deps.store.persistent
+    ? setInterval(
+        () => void deps.store.heartbeat(handle.runId, deps.clock.now()).catch(failed),
+        LEASE_RENEW_MS,
+      )
+    : undefined;
+  lease?.unref();
   void handle.result.then(async (result) => {
     clearInterval(lease);
     if (result.cancelReason === 'shutdown') return;

@@ -74,7 +74,10 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   const stateful = createStatefulHooks(
     createStatefulRuns({ ttlMs: deps.statefulTtlMs, clock: deps.clock }),
   );
-  const kindOf = (req: LaunchRequest) => req.runner ?? deps.defaultRunner;
+  const kindOf = (req: LaunchRequest) => runnerKindOf(deps, req);
+  // What a store that outlives this process knows (another replica's run or failure, or this
+  // process's before a restart); an in-memory store knows nothing the process does not.
+  const persistent = deps.store.persistent;
 
   // Waits for the verdict while the caller waits; a caller that leaves hands the run over.
   async function waitForVerdict(
@@ -127,10 +130,14 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         const log = (msg: string, fields: LogFields) => ctx.logger.info(msg, fields);
         const known =
           stateful.answerFromState(req, hook, kindOf(req), log) ??
-          (await answerFromRecord(deps, req, { hook, runner: kindOf(req), log }));
+          (persistent
+            ? await answerFromRecord(deps, req, { hook, runner: kindOf(req), log })
+            : undefined);
         if (known) return known;
       }
-      if (req.minFailureDelayMs > 0) await learnFailure(deps, key, hook, ctx.logger);
+      if (persistent && req.minFailureDelayMs > 0) {
+        await learnFailure(deps, key, hook, ctx.logger);
+      }
       const waited = req.mode === 'blocking' && req.waitForResults;
       const underWay = waited ? deps.registry.attachable(hook) : undefined;
       if (underWay) {
@@ -163,9 +170,13 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   };
 }
 
+/** The runner a request names, else the daemon's default (--runner). */
+const runnerKindOf = (deps: Pick<LaunchDeps, 'defaultRunner'>, req: LaunchRequest) =>
+  req.runner ?? deps.defaultRunner;
+
 // A runner this daemon does not have is a bad request, refused before admission.
 function pickRunner(deps: LaunchDeps, req: LaunchRequest): { kind: RunnerKind; runner: Runner } {
-  const kind = req.runner ?? deps.defaultRunner;
+  const kind = runnerKindOf(deps, req);
   const runner = deps.runners[kind];
   if (!runner) {
     throw new NotEnabled(

@@ -17,6 +17,7 @@ export function createMemoryStore(): Store {
   const revisions = new Map<string, string>();
   const failures = new Map<string, number>();
   return {
+    persistent: false,
     async recordStart(run) {
       runs.set(run.runId, { ...run });
       if (runs.size > MAX_RUN_RECORDS) runs.delete(runs.keys().next().value as string);

@@ -34,6 +34,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
   const sql = new SQL(url, { max: 4, idleTimeout: 30, connectionTimeout: 10 });
   await migrate(sql);
   return {
+    persistent: true,
     async recordStart(r) {
       await sql`INSERT INTO k6gate_runs VALUES (${r.runId}, ${r.namespace}, ${r.name}, ${r.phase},
           ${r.checksum}, ${r.hook}, ${r.runner}, ${r.startedAt}, ${r.heartbeatAt}, ${r.endedAt},

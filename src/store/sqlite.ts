@@ -67,6 +67,7 @@ export function openSqliteStore(path: string, now: () => number): Store {
     'SELECT checksum FROM revisions WHERE namespace = $namespace AND name = $name',
   );
   return {
+    persistent: true,
     async recordStart(run) {
       insertRun.run({ ...run });
       prune.run();

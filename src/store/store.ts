@@ -35,6 +35,9 @@ export interface GateState {
 }
 
 export interface Store {
+  /** Whether what is stored outlives this process (a file, a database). The in-memory store's
+   * records are the process's own state again: nothing needs learning back or a lease. */
+  readonly persistent: boolean;
   recordStart(run: RunRecord): Promise<void>;
   recordEnd(
     runId: string,
