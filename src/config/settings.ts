@@ -5,7 +5,8 @@
 
 import { tmpdir } from 'node:os';
 import * as v from 'valibot';
-import { ResourcesSchema } from '../flagger/pod-options.ts';
+import { ResourceListSchema, ResourcesSchema } from '../flagger/pod-options.ts';
+import { imageEntryProblem } from '../core/image-ref.ts';
 import { parseGoDuration } from '../core/go-syntax.ts';
 import type { LogLevel } from '../core/log.ts';
 
@@ -90,6 +91,21 @@ const commaList = (item: RegExp) =>
   );
 /** Comma-separated globs (`team-*`); empty means none given. */
 const globList = commaList(/^[a-z0-9*?.-]+$/);
+/** Comma-separated label, annotation or taint key globs (`example.com/*`). */
+const keyGlobList = commaList(/^[A-Za-z0-9*?./_-]+$/);
+/** JSON of one Kubernetes resource list ({"cpu": "4", "memory": "8Gi"}); empty means none. */
+const resourceListJson = v.pipe(
+  v.string(),
+  v.transform((text): unknown => {
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return null;
+    }
+  }),
+  v.optional(ResourceListSchema),
+);
 const TOKEN_FILE = v.string();
 
 const TABLE = {
@@ -371,13 +387,72 @@ const TABLE = {
     expected: 'an integer from 1 to 100000',
     schema: integer(1, 100_000),
   }),
+  runnersAllowed: setting({
+    flag: '--runners-allowed',
+    env: 'RUNNERS_ALLOWED',
+    fallback: '',
+    help: 'comma-separated runners a request may use (metadata runner, or --runner): local, job, k6-operator. Empty: local without --kubernetes-client; with one, job and k6-operator only (a local script runs as k6gate and can read what k6gate can, the service account token included), so local must be listed to be used',
+    expected: 'a comma-separated list of local, job and k6-operator',
+    schema: commaList(/^(local|job|k6-operator)$/),
+  }),
+  secretsAllowed: setting({
+    flag: '--secrets-allowed',
+    env: 'SECRETS_ALLOWED',
+    fallback: '*',
+    help: "comma-separated Secret name globs metadata kubernetes_secrets may name, for every runner (a pod run gets them by reference, outside k6gate's RBAC); empty allows none",
+    expected: 'Secret name globs such as "k6-*,loadtest-creds"',
+    schema: globList,
+  }),
   runnerImagesAllowed: setting({
     flag: '--runner-images-allowed',
     env: 'RUNNER_IMAGES_ALLOWED',
     fallback: '',
-    help: 'comma-separated images a request may pick with metadata runner_image (exact, or a prefix ending in *); empty allows none',
-    expected: 'image references such as "grafana/k6:2.1.0,registry.example/k6:*"',
-    schema: commaList(/^[A-Za-z0-9][A-Za-z0-9./:@_-]*\*?$/),
+    help: 'comma-separated images a request may pick with metadata runner_image: a repository admits its tags and digests (grafana/k6 admits grafana/k6:2.1.0, never grafana/k6-evil), a reference with a tag or digest only itself, registry.example/k6/* any repository one level under it; empty allows none',
+    expected: 'repositories such as "grafana/k6,registry.example/k6/*"',
+    schema: v.pipe(
+      commaList(/^[A-Za-z0-9][A-Za-z0-9./:@_*-]*$/),
+      v.check((list) => list.every((e) => imageEntryProblem(e) === undefined)),
+    ),
+  }),
+  runnerLabelKeysAllowed: setting({
+    flag: '--runner-label-keys-allowed',
+    env: 'RUNNER_LABEL_KEYS_ALLOWED',
+    fallback: '',
+    help: 'comma-separated label key globs metadata runner_labels may set on runner pods; empty refuses the option (a label such as app: podinfo-primary would join a Service)',
+    expected: 'label key globs such as "team,example.com/*"',
+    schema: keyGlobList,
+  }),
+  runnerAnnotationKeysAllowed: setting({
+    flag: '--runner-annotation-keys-allowed',
+    env: 'RUNNER_ANNOTATION_KEYS_ALLOWED',
+    fallback: '',
+    help: 'comma-separated annotation key globs metadata runner_annotations may set; empty refuses the option',
+    expected: 'annotation key globs such as "prometheus.io/*"',
+    schema: keyGlobList,
+  }),
+  nodeSelectorKeysAllowed: setting({
+    flag: '--node-selector-keys-allowed',
+    env: 'NODE_SELECTOR_KEYS_ALLOWED',
+    fallback: '',
+    help: 'comma-separated node label key globs metadata node_selector may use; empty refuses the option',
+    expected: 'label key globs such as "pool,topology.kubernetes.io/zone"',
+    schema: keyGlobList,
+  }),
+  tolerationKeysAllowed: setting({
+    flag: '--toleration-keys-allowed',
+    env: 'TOLERATION_KEYS_ALLOWED',
+    fallback: '',
+    help: 'comma-separated taint key globs metadata tolerations may tolerate (operator Exists without a key is always refused); empty refuses the option',
+    expected: 'taint key globs such as "loadtest"',
+    schema: keyGlobList,
+  }),
+  maxRunnerResources: setting({
+    flag: '--max-runner-resources',
+    env: 'MAX_RUNNER_RESOURCES',
+    fallback: '{"cpu": "4", "memory": "8Gi", "ephemeral-storage": "10Gi"}',
+    help: 'the most one runner pod may request or be limited to (metadata runner_resources), per resource, as JSON; empty: no ceiling',
+    expected: 'JSON such as {"cpu": "4", "memory": "8Gi"}',
+    schema: resourceListJson,
   }),
   runnerResources: setting({
     flag: '--runner-resources',

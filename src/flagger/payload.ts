@@ -35,7 +35,7 @@ const METADATA_KEYS = [
 
 /** Where a run happens: a child process of k6gate, one Kubernetes Job per run, or a k6-operator
  * TestRun over N runner pods. */
-const RUNNER_KINDS = ['local', 'job', 'k6-operator'] as const;
+export const RUNNER_KINDS = ['local', 'job', 'k6-operator'] as const;
 export type RunnerKind = (typeof RUNNER_KINDS)[number];
 
 export interface SecretRefSpec {

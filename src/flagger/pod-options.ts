@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { BadRequest } from '../core/errors.ts';
 import { parseGoBool } from '../core/go-syntax.ts';
 
-interface ResourceList {
+export interface ResourceList {
   cpu?: string;
   memory?: string;
   'ephemeral-storage'?: string;
@@ -60,13 +60,13 @@ const quantity = v.pipe(
   v.string(),
   v.regex(QUANTITY, 'expected a Kubernetes quantity such as "500m", "2" or "1Gi"'),
 );
-const resourceList = v.strictObject({
+export const ResourceListSchema = v.strictObject({
   cpu: v.optional(quantity),
   memory: v.optional(quantity),
   'ephemeral-storage': v.optional(quantity),
 });
 export const ResourcesSchema = v.strictObject(
-  { requests: v.optional(resourceList), limits: v.optional(resourceList) },
+  { requests: v.optional(ResourceListSchema), limits: v.optional(ResourceListSchema) },
   'expected only "requests" and "limits", each {cpu, memory, ephemeral-storage}',
 );
 const TolerationsSchema = v.pipe(

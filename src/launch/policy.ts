@@ -1,11 +1,17 @@
 // Who may launch what, checked after validation and before admission (no slot, no API call):
 // the canary's namespace against --allowed-namespaces and the caller's own namespaces (auth
-// file), and every kubernetes_secrets reference against the canary's namespace (plus
-// --secrets-namespaces), with at most --max-secret-refs references. Then, once the runner is
-// known, whether the pod options fit it (parallelism, allowed images, …).
+// file), every kubernetes_secrets reference against the canary's namespace (plus
+// --secrets-namespaces), with at most --max-secret-refs references, and the tenant policy: the
+// daemon's limits (--runners-allowed, --secrets-allowed, the pod-option key lists, images,
+// --max-runner-resources), then the client's own (`policy` in the auth file), so a client
+// never gets more than the daemon allows. Then, once the runner is known, whether the pod
+// options fit it (parallelism, job vs k6-operator, …): createRunnerRules.
 
+import type { Limits } from '../auth/limits.ts';
 import { BadRequest, Forbidden } from '../core/errors.ts';
-import { compileGlobs } from '../core/globs.ts';
+import { compileGlobs, type GlobMatcher } from '../core/globs.ts';
+import { compileImageAllowList } from '../core/image-ref.ts';
+import { quantityValue } from '../core/quantity.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { Client } from '../auth/clients.ts';
 
@@ -13,6 +19,10 @@ export interface PolicySettings {
   allowedNamespaces: readonly string[];
   secretsNamespaces: readonly string[];
   maxSecretRefs: number;
+  /** The runner of a request that names none (--runner). */
+  runner: RunnerKind;
+  /** The daemon's tenant policy (compose/policy-settings.ts). */
+  limits: Limits;
 }
 
 /** Throws Forbidden (403) or BadRequest (400) naming the field; `client` is undefined when no
@@ -22,6 +32,7 @@ export type LaunchPolicy = (req: LaunchRequest, client: Client | undefined) => v
 export function createLaunchPolicy(settings: PolicySettings): LaunchPolicy {
   const allowed = compileGlobs(settings.allowedNamespaces, true);
   const extraSecretNamespaces = compileGlobs(settings.secretsNamespaces, false);
+  const daemon = compileLimits(settings.limits);
   return (req, client) => {
     if (!allowed(req.namespace)) {
       throw new Forbidden(
@@ -49,23 +60,150 @@ export function createLaunchPolicy(settings: PolicySettings): LaunchPolicy {
         );
       }
     }
+    const kind = req.runner ?? settings.runner;
+    daemon(req, kind);
+    if (client?.limits) compiledFor(client.limits)(req, kind);
   };
+}
+
+type LimitCheck = (req: LaunchRequest, kind: RunnerKind) => void;
+const compiled = new WeakMap<Limits, LimitCheck>();
+// A client's limits are compiled once per auth file version (the object is the cache key).
+function compiledFor(limits: Limits): LimitCheck {
+  let check = compiled.get(limits);
+  if (!check) compiled.set(limits, (check = compileLimits(limits)));
+  return check;
+}
+
+// The names an error gives a limit: the daemon's setting, or the client's policy key.
+function limitName(l: Limits, flag: string, key: string): string {
+  return l.source === 'daemon' ? flag : `client "${l.source.client}" policy.${key}`;
+}
+
+// undefined: no limit; a list: an allow-list (empty refuses every value).
+const globsOf = (list: readonly string[] | undefined): GlobMatcher | undefined =>
+  list && compileGlobs(list, false);
+
+/** One set of limits as a check of a request and its runner. */
+export function compileLimits(l: Limits): LimitCheck {
+  const secrets = globsOf(l.secrets);
+  const images = l.images && compileImageAllowList(l.images);
+  const keys: [keyof LaunchRequest['pod'], string, GlobMatcher | undefined, string, string][] = [
+    [
+      'labels',
+      'runner_labels',
+      globsOf(l.labelKeys),
+      '--runner-label-keys-allowed',
+      'runner_label_keys',
+    ],
+    [
+      'annotations',
+      'runner_annotations',
+      globsOf(l.annotationKeys),
+      '--runner-annotation-keys-allowed',
+      'runner_annotation_keys',
+    ],
+    [
+      'nodeSelector',
+      'node_selector',
+      globsOf(l.nodeSelectorKeys),
+      '--node-selector-keys-allowed',
+      'node_selector_keys',
+    ],
+  ];
+  const tolerationKeys = globsOf(l.tolerationKeys);
+  return (req, kind) => {
+    if (l.runners && !l.runners.includes(kind)) {
+      const by = req.runner === undefined ? ' (the default runner)' : '';
+      throw new Forbidden(
+        'metadata.runner',
+        `runner "${kind}"${by} is not allowed (${limitName(l, '--runners-allowed', 'runners')}: ${l.runners.join(', ') || 'none'})`,
+      );
+    }
+    for (const ref of req.secretRefs) {
+      if (secrets && !secrets(ref.name)) {
+        throw new Forbidden(
+          `metadata.kubernetes_secrets.${ref.env}`,
+          `secret "${ref.name}" is not allowed (${limitName(l, '--secrets-allowed', 'secrets')})`,
+        );
+      }
+    }
+    if (kind === 'local') return; // pod options on a local run are refused by the runner rules
+    const pod = req.pod;
+    if (pod.image !== undefined && images && !images(pod.image)) {
+      throw new Forbidden(
+        'metadata.runner_image',
+        `image "${pod.image}" is not allowed (${limitName(l, '--runner-images-allowed', 'images')})`,
+      );
+    }
+    for (const [option, field, allowed, flag, key] of keys) {
+      const map = pod[option] as Record<string, string>;
+      const bad = allowed ? Object.keys(map).find((k) => !allowed(k)) : undefined;
+      if (bad !== undefined) {
+        throw new Forbidden(
+          `metadata.${field}`,
+          `key "${bad}" is not allowed (${limitName(l, flag, key)})`,
+        );
+      }
+    }
+    pod.tolerations.forEach((t, i) => {
+      if (l.source === 'daemon' && t.key === undefined && t.operator === 'Exists') {
+        throw new Forbidden(
+          `metadata.tolerations.${i}`,
+          'operator "Exists" without a key tolerates every taint; name the key',
+        );
+      }
+      if (tolerationKeys && t.key !== undefined && !tolerationKeys(t.key)) {
+        throw new Forbidden(
+          `metadata.tolerations.${i}.key`,
+          `key "${t.key}" is not allowed (${limitName(l, '--toleration-keys-allowed', 'toleration_keys')})`,
+        );
+      }
+    });
+    checkResources(req, l);
+    if (
+      l.source !== 'daemon' &&
+      l.maxParallelism !== undefined &&
+      (pod.parallelism ?? 1) > l.maxParallelism
+    ) {
+      throw new Forbidden(
+        'metadata.parallelism',
+        `at most ${l.maxParallelism} runner pods (${limitName(l, '--max-parallelism', 'max_parallelism')})`,
+      );
+    }
+  };
+}
+
+// Every requested or limited resource at or under the ceiling; a resource the ceiling does not
+// name is not limited.
+function checkResources(req: LaunchRequest, l: Limits) {
+  const max = l.maxResources;
+  const asked = req.pod.resources;
+  if (!max || !asked) return;
+  for (const part of ['requests', 'limits'] as const) {
+    const list: Record<string, string | undefined> = asked[part] ?? {};
+    for (const [name, value] of Object.entries(list)) {
+      if (value === undefined) continue;
+      const ceiling = max[name as keyof typeof max];
+      if (ceiling !== undefined && quantityValue(value) > quantityValue(ceiling)) {
+        throw new Forbidden(
+          `metadata.runner_resources.${part}.${name}`,
+          `${value} is over the ceiling ${ceiling} (${limitName(l, '--max-runner-resources', 'max_runner_resources')})`,
+        );
+      }
+    }
+  }
 }
 
 export interface RunnerRuleSettings {
   maxParallelism: number;
-  runnerImagesAllowed: readonly string[];
 }
 
-/** Checks that a request's pod options fit the runner it will use; throws BadRequest or
- * Forbidden (an image outside --runner-images-allowed) naming the field. */
+/** Checks that a request's pod options fit the runner it will use; throws BadRequest naming
+ * the field. */
 export type RunnerRules = (req: LaunchRequest, kind: RunnerKind) => void;
 
 export function createRunnerRules(settings: RunnerRuleSettings): RunnerRules {
-  const imageAllowed = (image: string) =>
-    settings.runnerImagesAllowed.some((a) =>
-      a.endsWith('*') ? image.startsWith(a.slice(0, -1)) : image === a,
-    );
   return (req, kind) => {
     const pod = req.pod;
     if (kind === 'local') {
@@ -85,12 +223,6 @@ export function createRunnerRules(settings: RunnerRuleSettings): RunnerRules {
       throw new BadRequest(
         'metadata.parallelism',
         `at most ${settings.maxParallelism} runner pods on this k6gate (--max-parallelism)`,
-      );
-    }
-    if (pod.image !== undefined && !imageAllowed(pod.image)) {
-      throw new Forbidden(
-        'metadata.runner_image',
-        `image "${pod.image}" is not in --runner-images-allowed`,
       );
     }
     if (kind === 'k6-operator' && req.uploadToCloud) {

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadClientDirectory, parseAuthFile } from '../../src/auth/clients.ts';
+import { AUTH_FILE_GRACE_MS, loadClientDirectory, parseAuthFile } from '../../src/auth/clients.ts';
 import { createCapturingLogger } from '../helpers/daemon.ts';
 import { createManualClock } from '../helpers/manual-clock.ts';
 
@@ -100,5 +100,59 @@ describe('loadClientDirectory', () => {
     expect(lines.join('')).toContain('auth file unusable; keeping the last good version');
     expect(lines.join('')).not.toContain(TOKEN_A);
     expect(lines.join('')).not.toContain(TOKEN_B);
+  });
+});
+
+describe('hashed tokens and a file that breaks', () => {
+  const sha = (t: string) => new Bun.CryptoHasher('sha256').update(t).digest('hex');
+
+  test('token_sha256 authenticates the token it hashes; the file holds no usable credential', () => {
+    const path = join(dir, 'hashed.yaml');
+    writeFileSync(
+      path,
+      file(`  - name: team-a\n    token_sha256: "${sha(TOKEN_A)}"\n    namespaces: [team-a]\n`),
+    );
+    const { logger } = createCapturingLogger();
+    const clients = loadClientDirectory(path, { clock: createManualClock(0), logger });
+    expect(clients.authenticate('team-a', TOKEN_A)?.name).toBe('team-a');
+    expect(clients.authenticate('team-a', sha(TOKEN_A))).toBeUndefined();
+  });
+
+  test('exactly one of token and token_sha256', () => {
+    for (const body of [
+      `  - name: x\n    namespaces: [a]\n`,
+      `  - name: x\n    token: "${TOKEN_A}"\n    token_sha256: "${sha(TOKEN_A)}"\n    namespaces: [a]\n`,
+    ]) {
+      expect(() => parseAuthFile(file(body))).toThrow(/exactly one of token and token_sha256/);
+    }
+    expect(() =>
+      parseAuthFile(file(`  - name: x\n    token_sha256: "ABC"\n    namespaces: [a]\n`)),
+    ).toThrow(/clients.0.token_sha256: the hex SHA-256 of the token/);
+  });
+
+  test('a broken or deleted file keeps the last good version for its grace, then refuses every call', () => {
+    const path = join(dir, 'breaks.yaml');
+    writeFileSync(path, file(A));
+    const clock = createManualClock(1_000_000);
+    const { logger, records } = createCapturingLogger();
+    const clients = loadClientDirectory(path, { clock, logger });
+    rmSync(path);
+    clock.advance(1500);
+    expect(clients.authenticate('team-a', TOKEN_A)?.name).toBe('team-a');
+    expect(clients.problem()).toBeUndefined();
+    clock.advance(AUTH_FILE_GRACE_MS);
+    expect(clients.authenticate('team-a', TOKEN_A)).toBeUndefined();
+    expect(clients.problem()).toMatch(/unusable for over 60s/);
+    expect(
+      records.filter((r) => /auth file unusable/.test(String(r.msg))).map((r) => r.msg),
+    ).toEqual([
+      'auth file unusable; keeping the last good version for its grace',
+      'auth file unusable past its grace: refusing every call',
+    ]);
+    // Fixed: usable again at the next check.
+    writeFileSync(path, file(A));
+    clock.advance(1500);
+    expect(clients.authenticate('team-a', TOKEN_A)?.name).toBe('team-a');
+    expect(clients.problem()).toBeUndefined();
   });
 });

@@ -87,15 +87,43 @@ describe('pod runner settings', () => {
   test('--runner-images-allowed, --max-parallelism, --max-concurrent-pod-runs', () => {
     expect(
       configFrom([], {
-        RUNNER_IMAGES_ALLOWED: 'grafana/k6:2.1.0, registry.example/k6:*',
+        RUNNER_IMAGES_ALLOWED: 'grafana/k6:2.1.0, registry.example/k6/*, grafana/k6',
         MAX_PARALLELISM: '8',
         MAX_CONCURRENT_POD_RUNS: '3',
       }),
     ).toMatchObject({
-      runnerImagesAllowed: ['grafana/k6:2.1.0', 'registry.example/k6:*'],
+      runnerImagesAllowed: ['grafana/k6:2.1.0', 'registry.example/k6/*', 'grafana/k6'],
       maxParallelism: 8,
       maxConcurrentPodRuns: 3,
     });
     expect(() => configFrom(['--max-parallelism', '0'], {})).toThrow(UsageError);
+    // A prefix glob is what let grafana/k6-evil in: refused when the setting is read.
+    for (const bad of ['grafana/k6*', 'registry.example/k6:*', 'a/*/b'])
+      expect(() => configFrom(['--runner-images-allowed', bad], {})).toThrow(
+        /--runner-images-allowed/,
+      );
+  });
+
+  test('the tenant policy settings', () => {
+    expect(configFrom([], {})).toMatchObject({
+      runnersAllowed: [],
+      secretsAllowed: ['*'],
+      runnerLabelKeysAllowed: [],
+      maxRunnerResources: { cpu: '4', memory: '8Gi', 'ephemeral-storage': '10Gi' },
+    });
+    expect(
+      configFrom(
+        ['--runners-allowed', 'job, local', '--toleration-keys-allowed', 'loadtest,example.com/*'],
+        { MAX_RUNNER_RESOURCES: ' ' },
+      ),
+    ).toMatchObject({
+      runnersAllowed: ['job', 'local'],
+      tolerationKeysAllowed: ['loadtest', 'example.com/*'],
+      maxRunnerResources: undefined,
+    });
+    expect(() => configFrom(['--runners-allowed', 'docker'], {})).toThrow(/--runners-allowed/);
+    expect(() => configFrom(['--max-runner-resources', '{"gpu":"1"}'], {})).toThrow(
+      /--max-runner-resources/,
+    );
   });
 });
