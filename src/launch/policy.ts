@@ -181,7 +181,7 @@ function checkResources(req: LaunchRequest, l: Limits) {
   const asked = req.pod.resources;
   if (!max || !asked) return;
   for (const part of ['requests', 'limits'] as const) {
-    const list: Record<string, string | undefined> = asked[part] ?? {};
+    const list: Record<string, string | undefined> = { ...asked[part] };
     for (const [name, value] of Object.entries(list)) {
       if (value === undefined) continue;
       const ceiling = max[name as keyof typeof max];
