@@ -29,6 +29,8 @@ import type { Runner } from '../runners/runner.ts';
 import { createMemoryStore } from '../store/memory.ts';
 import type { Store } from '../store/store.ts';
 
+const ORPHAN_SWEEP_MS = 30_000;
+
 export interface EngineParts {
   config: Config;
   logger: Logger;
@@ -82,6 +84,8 @@ export function buildEngine(parts: EngineParts) {
       clock,
       orphans: parts.orphans,
     });
+  // Orphans are swept at each local run's end, and every half minute for what escaped that.
+  if (parts.orphans && parts.janitor !== false) parts.orphans.sweepEvery(ORPHAN_SWEEP_MS, logger);
   const launch = createLaunchService({
     ...config,
     runners: { local, ...podRunners(parts, clock, () => registry.draining) },
@@ -122,6 +126,7 @@ function podRunners(parts: EngineParts, clock: Clock, stopped: () => boolean) {
     clock,
     janitor: parts.janitor !== false && {
       namespaces: () => new Set([...usedNamespaces, ...exact]),
+      forget: (ns: string) => usedNamespaces.delete(ns),
       stopped,
     },
   });

@@ -13,7 +13,7 @@ import type { PolicySettings } from '../launch/policy.ts';
 
 /** --runners-allowed, or its default: local alone without a Kubernetes client, the pod runners
  * alone with one. */
-export function runnersAllowed(config: Pick<Config, 'runnersAllowed'>, hasKube: boolean) {
+function runnersAllowed(config: Pick<Config, 'runnersAllowed'>, hasKube: boolean) {
   if (config.runnersAllowed.length > 0) return config.runnersAllowed as RunnerKind[];
   return hasKube ? (['job', 'k6-operator'] as RunnerKind[]) : (['local'] as RunnerKind[]);
 }

@@ -5,7 +5,7 @@
 // list is read, since a prefix match is what let grafana/k6-evil in.
 
 /** The repository of `ref` (the reference without its :tag and @digest). */
-export function repositoryOf(ref: string): string {
+function repositoryOf(ref: string): string {
   const noDigest = ref.split('@')[0] ?? ref;
   const colon = noDigest.lastIndexOf(':');
   return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;

@@ -6,6 +6,9 @@ const OUTPUT_LINE = /^[ \t]*output:[ \t][^\n]*\n/m;
 // `output: cloud (https://app.k6.io/runs/123)` or `output: -, cloud (https://x.grafana.net/a/k6-app/runs/9)`
 const CLOUD_URL = /^[ \t]*output:.*?\bcloud \((https:\/\/[^)\s]+)\)/m;
 const CROSSED = /thresholds on metrics '([^']+)' (?:have been|were) crossed/;
+// A metric name as k6 allows it (letters, digits, "_", at most 128), with an optional
+// sub-metric selector of tags ({status:200}, {scenario:smoke,expected_response:true}).
+const METRIC_NAME = /^[A-Za-z0-9_]{1,128}(\{[A-Za-z0-9_.:, -]{1,256}\})?$/;
 
 /** k6's whole `output:` line once it printed its execution description (it has initialised and
  * started its outputs), else undefined. */
@@ -18,14 +21,31 @@ export function parseCloudUrl(text: string): string | undefined {
   return CLOUD_URL.exec(text)?.[1];
 }
 
-/** Names of the metrics whose thresholds k6 reported as crossed. */
+/** Names of the metrics whose thresholds k6 reported as crossed; a name outside k6's metric
+ * grammar is dropped (the line is the script's to print, so it may carry anything). */
 export function parseCrossedThresholds(text: string): string[] {
   const match = CROSSED.exec(text);
   if (!match?.[1]) return [];
-  return match[1]
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
+  return splitNames(match[1]).filter((m) => METRIC_NAME.test(m));
+}
+
+// Comma-separated names, where a sub-metric's selector may itself hold commas.
+function splitNames(list: string): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of list) {
+    if (ch === ',' && depth === 0) {
+      names.push(current.trim());
+      current = '';
+      continue;
+    }
+    if (ch === '{') depth++;
+    if (ch === '}') depth = Math.max(0, depth - 1);
+    current += ch;
+  }
+  names.push(current.trim());
+  return names.filter(Boolean);
 }
 
 /** k6's output without its logo: everything before the execution description goes (when the

@@ -85,7 +85,7 @@ const globsOf = (list: readonly string[] | undefined): GlobMatcher | undefined =
   list && compileGlobs(list, false);
 
 /** One set of limits as a check of a request and its runner. */
-export function compileLimits(l: Limits): LimitCheck {
+function compileLimits(l: Limits): LimitCheck {
   const secrets = globsOf(l.secrets);
   const images = l.images && compileImageAllowList(l.images);
   const keys: [keyof LaunchRequest['pod'], string, GlobMatcher | undefined, string, string][] = [

@@ -60,11 +60,18 @@ export function formatMessage(
   return `${EMOJI[status]} Load testing of \`${target.name}\` in namespace \`${target.namespace}\` ${status}`;
 }
 
-/** "thresholds crossed (2m 5s, phase Progressing)": the end of the final message. */
+/** Slack's three control characters escaped, so text from a caller or from k6's output can
+ * mention nobody (<!channel>, <@U123>) and hide no link behind a label. */
+function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** "thresholds crossed (2m 5s, phase Progressing)": the end of the final message; the reason
+ * may quote k6's output, so it is escaped. */
 function describeOutcome(o: RunOutcome): string {
   const s = Math.round(o.durationMs / 1000);
   const took = s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`;
-  return `${o.reason} (${took}, phase ${o.phase})`;
+  return `${escapeMrkdwn(o.reason)} (${took}, phase ${o.phase})`;
 }
 
 /** The context line: the caller's text with Slack's control characters escaped (no mentions
@@ -72,9 +79,8 @@ function describeOutcome(o: RunOutcome): string {
 function renderContext(
   target: Pick<NotifyTarget, 'context' | 'cloudUrl' | 'dashboardUrl'>,
 ): string {
-  const escaped = target.context.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return [
-    escaped,
+    escapeMrkdwn(target.context),
     target.cloudUrl && `Cloud URL: <${target.cloudUrl}>`,
     target.dashboardUrl && `Dashboard: <${target.dashboardUrl}>`,
   ]

@@ -83,6 +83,30 @@ export function listChildren(): { pid: number; state: string }[] {
   return children;
 }
 
+/** Every live process under `roots` (the roots included), from one reading of /proc: the
+ * whole subtree, so a chain can be stopped at once instead of one level per pass. */
+export function subtreesOf(roots: readonly number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (!stat || stat.state === 'Z') continue;
+    const list = children.get(stat.ppid) ?? [];
+    list.push(Number(entry));
+    children.set(stat.ppid, list);
+  }
+  const found: number[] = [];
+  const queue = [...roots];
+  const seen = new Set<number>();
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    found.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
 function childPidsFromTasks(): number[] | undefined {
   try {
     const pids: number[] = [];

@@ -95,9 +95,48 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       expect(existsSync(`/proc/${pid}`)).toBe(false); // killed and reaped: not even a zombie
       expect(
         d.logs.some(
-          (r) => r.msg === 'killing a process a k6 run left behind' && r.orphanPid === pid,
+          (r) =>
+            r.msg === 'killing processes a k6 run left behind' &&
+            (r.orphanPids as number[]).includes(pid),
         ),
       ).toBe(true);
+      expect(zombieChildren(d.pid)).toEqual([]);
+    } finally {
+      await d.stop();
+    }
+  }, 30_000);
+
+  test('a self-refilling chain two levels deep dies with its run; a later run sees none of it', async () => {
+    // Level 0 leaves the process group; each level respawns its child whenever it dies, so a
+    // sweep that kills one level at a time leaves the next one re-parented and refilling.
+    const pids = join(dir, 'chain.pids');
+    const chain = join(dir, 'chain.sh');
+    writeFileSync(
+      chain,
+      `#!/bin/sh\necho $$ >> ${pids}\nif [ "$1" -lt 2 ]; then\n  while true; do sh ${chain} $(($1 + 1)) & wait $!; done\nelse\n  while true; do sleep 0.05; done\nfi\n`,
+      { mode: 0o755 },
+    );
+    const k6 = fakeK6(
+      'refill',
+      `if [ -z "$SECOND" ]; then setsid sh ${chain} 0 & sleep 0.5; fi\necho "SEEN: $(ps -eo args | grep -c '[c]hain.sh')"\nexit 0`,
+    );
+    const { d } = await daemonAsNobody(k6, ['--kill-grace-period', '2s']);
+    try {
+      expect((await run(d.url)).status).toBe(200);
+      const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      expect(started.length).toBeGreaterThanOrEqual(3); // all three levels ran
+      const answeredAt = Date.now();
+      const alive = () => started.filter((p) => existsSync(`/proc/${p}`));
+      while (alive().length > 0 && Date.now() - answeredAt < 3000) await Bun.sleep(50);
+      expect(alive()).toEqual([]); // killed and reaped, every level
+      await Bun.sleep(500); // nothing refills afterwards
+      const again = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      expect(again.filter((p) => existsSync(`/proc/${p}`))).toEqual([]);
+      const later = await postLaunch(
+        d.url,
+        flaggerPayload({ script: 'export default function () {}', env_vars: '{"SECOND":"1"}' }),
+      );
+      expect(await later.text()).toContain('SEEN: 0');
       expect(zombieChildren(d.pid)).toEqual([]);
     } finally {
       await d.stop();

@@ -64,10 +64,13 @@ export interface InProcessOptions {
  * (compose/daemon.ts), from flags, with test parts where given (a scripted runner, a manual
  * clock, a Kubernetes transport with the pod runners) and a capturing logger. */
 export function buildTestDaemon(opts: InProcessOptions = {}) {
-  const config = configFrom(['--k6-binary', K6_DOUBLE, ...(opts.args ?? [])], {
-    PATH: process.env.PATH ?? '',
-    ...opts.env,
-  });
+  const config = configFrom(
+    ['--k6-binary', K6_DOUBLE, ...openTenancy(opts), ...(opts.args ?? [])],
+    {
+      PATH: process.env.PATH ?? '',
+      ...opts.env,
+    },
+  );
   const { logger, records, lines } = createCapturingLogger();
   const daemon = buildDaemon({
     config,
@@ -84,6 +87,23 @@ export function buildTestDaemon(opts: InProcessOptions = {}) {
     ...(opts.store ? { store: opts.store } : {}),
   });
   return { daemon, config, logger, records, lines };
+}
+
+// A test daemon with a cluster may use every runner (local runs with kubernetes_secrets, pod
+// runs) and set any runner pod label or annotation (kwok's stages are driven by them), unless
+// its flags choose a policy: the defaults have their own tests (unit and kube tenant-policy).
+function openTenancy(opts: InProcessOptions): string[] {
+  const args = opts.args ?? [];
+  const chosen = args.includes('--runners-allowed') || opts.env?.RUNNERS_ALLOWED !== undefined;
+  if (!opts.kube || chosen) return [];
+  return [
+    '--runners-allowed',
+    'local,job,k6-operator',
+    '--runner-label-keys-allowed',
+    '*',
+    '--runner-annotation-keys-allowed',
+    '*',
+  ];
 }
 
 /** The daemon built by buildTestDaemon, listening on 127.0.0.1:0. */

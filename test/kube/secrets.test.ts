@@ -294,6 +294,8 @@ describeKube('kubernetes_secrets against a real API server', () => {
         KUBERNETES_CLIENT: 'kubeconfig',
         KUBECONFIG: env.daemonKubeconfig,
         SECRETS_NAMESPACES: `${otherNs},${deniedNs}`,
+        // Local runs beside a Kubernetes client are the operator's explicit choice.
+        RUNNERS_ALLOWED: 'local',
       },
     });
     try {

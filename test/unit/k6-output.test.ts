@@ -48,6 +48,19 @@ describe('banner and cloud URL', () => {
       ),
     ).toEqual(['http_req_duration', 'http_req_failed']);
     expect(parseCrossedThresholds('nothing')).toEqual([]);
+    // Sub-metrics keep their selector (commas inside it included).
+    expect(
+      parseCrossedThresholds(
+        "thresholds on metrics 'http_req_duration{status:200}, checks{scenario:a,expected_response:true}' have been crossed",
+      ),
+    ).toEqual(['http_req_duration{status:200}', 'checks{scenario:a,expected_response:true}']);
+  });
+  test("a script's forged threshold line yields only names in k6's metric grammar", () => {
+    expect(
+      parseCrossedThresholds(
+        "thresholds on metrics '<!channel> <https://evil.example/login|View k6 report>, http_req_failed' have been crossed",
+      ),
+    ).toEqual(['http_req_failed']);
   });
 });
 

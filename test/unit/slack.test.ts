@@ -250,6 +250,20 @@ describe('slack notifier: message content', () => {
     10_000,
   );
 
+  test("a reason from k6's output cannot mention anyone or hide a link (#19 finding 4)", async () => {
+    await withSlack(async ({ recorder, notifier }) => {
+      const t = target(['team']);
+      const reason =
+        'thresholds crossed: <!channel> see <https://evil.example/login|View k6 report> & x';
+      await notifier.finished(t, await notifier.started(t), { ...BAD, reason }, 'out');
+      const text = String(callsFor(recorder, 'chat.update')[0]?.params.text);
+      expect(text).toContain(
+        'thresholds crossed: &lt;!channel&gt; see &lt;https://evil.example/login|View k6 report&gt; &amp; x (',
+      );
+      expect(text).not.toContain('<!channel>');
+    });
+  }, 10_000);
+
   test('every message carries a plain text fallback equal to its section text', async () => {
     await withSlack(async ({ recorder, notifier, lines }) => {
       const t = target(['team']);

@@ -81,3 +81,17 @@ values for a created one (a key whose token is empty is left out). */}}
 {{- define "k6gate.authSecretName" -}}
 {{- if .Values.auth.existingSecret }}{{ .Values.auth.existingSecret }}{{ else }}{{ include "k6gate.fullname" . }}-auth{{ end }}
 {{- end }}
+
+{{/*
+The runners callers may use (RUNNERS_ALLOWED): runners.allowed when set; else the pod runners
+enabled (local left out: a local script could read the service account token); else local.
+*/}}
+{{- define "k6gate.runnersAllowed" -}}
+{{- if .Values.runners.allowed -}}
+{{- join "," .Values.runners.allowed -}}
+{{- else if .Values.runners.enabled -}}
+{{- join "," .Values.runners.enabled -}}
+{{- else -}}
+local
+{{- end -}}
+{{- end }}

@@ -1,11 +1,15 @@
 // Orphans of local runs. The daemon is a child subreaper (os/linux.ts), so a process a run left
 // behind outside its process group (a grandchild that called setsid, say) is re-parented to
 // the daemon instead of init. The daemon spawns nothing but k6, so every child that is not a
-// live run leader is such an orphan: each run's end kills them all and reaps them.
+// live run leader is such an orphan. A sweep stops each orphan's whole subtree (SIGSTOP, so
+// nothing in it forks any more), kills it, reaps what was re-parented, and repeats until a
+// listing finds no orphan: a chain that refills itself dies with the run. Each run's end
+// sweeps, and so does a periodic sweep (sweepEvery). cgroup.kill would do this in one write,
+// but needs a writable cgroup v2 tree, which neither this image nor most pods have.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../core/log.ts';
-import { listChildren, reapIfExited } from '../../os/linux.ts';
+import { listChildren, reapIfExited, subtreesOf } from '../../os/linux.ts';
 
 export interface OrphanSweeper {
   /** Marks a run leader (not an orphan) until it exits. */
@@ -16,11 +20,15 @@ export interface OrphanSweeper {
   /** The same, soon and at most once per SWEEP_COALESCE_MS, off the caller's path: a run whose
    * output closed cleanly has no orphan holding it, but may have one that closed its output. */
   sweepSoon(logger: Logger): void;
+  /** Sweeps every `ms` in the background too (unref'd); returns the stop. */
+  sweepEvery(ms: number, logger: Logger): () => void;
 }
 
 const REAP_POLL_MS = 10;
 const SWEEP_COALESCE_MS = 250;
 const REAP_WAIT_MS = 2000;
+/** Passes of one sweep before it gives up (logged): each pass ends a whole subtree. */
+const MAX_PASSES = 50;
 
 export function createOrphanSweeper(): OrphanSweeper {
   const leaders = new Set<number>();
@@ -38,21 +46,43 @@ export function createOrphanSweeper(): OrphanSweeper {
         })
         .catch((err: unknown) => logger.error('orphan sweep failed', { err }));
     },
+    sweepEvery(ms, logger) {
+      const timer = setInterval(() => this.sweepSoon(logger), ms);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
     async sweep(logger) {
-      const orphans = listChildren().filter((c) => !leaders.has(c.pid));
-      for (const o of orphans) {
-        if (o.state !== 'Z') {
-          logger.warn('killing a process a k6 run left behind', { orphanPid: o.pid });
-          try {
-            process.kill(o.pid, 'SIGKILL');
-          } catch {
-            // Gone already.
-          }
-        }
+      for (let pass = 0; pass < MAX_PASSES; pass++) {
+        const orphans = listChildren().filter((c) => !leaders.has(c.pid));
+        if (orphans.length === 0) return;
+        killSubtrees(orphans, logger);
+        await Promise.all(orphans.map((o) => reap(o.pid)));
       }
-      await Promise.all(orphans.map((o) => reap(o.pid)));
+      logger.error('processes a k6 run left behind are still there after every pass', {
+        passes: MAX_PASSES,
+      });
     },
   };
+}
+
+// Stops every process under the live orphans first (no more forks), then kills them all.
+function killSubtrees(orphans: { pid: number; state: string }[], logger: Logger) {
+  const live = orphans.filter((o) => o.state !== 'Z').map((o) => o.pid);
+  if (live.length === 0) return;
+  const doomed = subtreesOf(live);
+  logger.warn('killing processes a k6 run left behind', {
+    orphanPids: doomed.slice(0, 20),
+    count: doomed.length,
+  });
+  for (const signal of ['SIGSTOP', 'SIGKILL'] as const) {
+    for (const pid of doomed) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Gone already.
+      }
+    }
+  }
 }
 
 async function reap(pid: number) {

@@ -1,8 +1,10 @@
 // The janitor of pod runs: deletes a Job or TestRun of k6gate's that is past its deadline
 // (annotation k6gate.io/deadline: created + --start-timeout + --max-run-duration) — one left by
 // a daemon that stopped and got no retry to attach. It sweeps, every interval, the namespaces
-// where this process made runs and those named exactly in --allowed-namespaces; a run this
-// process still supervises is never touched (its own deadline ends it first).
+// where this process made runs and those named exactly in --allowed-namespaces; a namespace
+// where it finds no run of k6gate's is forgotten (its calls do not grow with every namespace
+// ever asked for). A run this process still supervises is never touched (its own deadline
+// ends it first).
 
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/log.ts';
@@ -20,14 +22,18 @@ export interface JanitorOptions {
   logger: Logger;
   /** Namespaces to sweep, asked anew at each sweep. */
   namespaces(): Iterable<string>;
+  /** Called for a namespace where no run of k6gate's was found (or none could be listed). */
+  forget?(namespace: string): void;
 }
 
 /** Deletes every run past its deadline in the namespaces; answers how many it deleted. */
 export async function sweepOrphans(opts: JanitorOptions): Promise<number> {
   let deleted = 0;
-  for (const ns of opts.namespaces()) {
+  for (const ns of [...opts.namespaces()]) {
+    let found = 0;
     for (const collection of COLLECTIONS.map((c) => c(ns))) {
       const list = await listQuietly(opts, `${collection}?labelSelector=${MANAGED}`);
+      found += list.length;
       for (const item of list) {
         const deadline = Date.parse(item.metadata.annotations?.[ANNOTATION.deadline] ?? '');
         if (!(deadline < opts.clock.now())) continue;
@@ -42,6 +48,7 @@ export async function sweepOrphans(opts: JanitorOptions): Promise<number> {
         deleted++;
       }
     }
+    if (found === 0) opts.forget?.(ns);
   }
   return deleted;
 }

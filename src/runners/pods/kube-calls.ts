@@ -73,15 +73,19 @@ export async function deleteRunObject(kube: KubeTransport, path: string, logger:
   }
 }
 
-/** A runner's output (its end-of-test summary); best effort: a cluster without a log source for
- * the pod (a kubelet that cannot be reached) says so instead of failing the verdict. */
+/** The end of a runner's output (its end-of-test summary), at most `maxBytes`; best effort: a
+ * cluster without a log source for the pod (a kubelet that cannot be reached) says so instead
+ * of failing the verdict. */
 export async function readLog(
   kube: KubeTransport,
   ns: string,
   pod: string,
   logger: Logger,
+  maxBytes: number,
 ): Promise<string> {
-  const path = `${COLLECTION.pods(ns)}/${pod}/log?container=k6&limitBytes=1048576`;
+  // The last lines, then at most maxBytes of them (the API cuts from their start): the summary.
+  const lines = Math.max(50, Math.floor(maxBytes / 80));
+  const path = `${COLLECTION.pods(ns)}/${pod}/log?container=k6&tailLines=${lines}&limitBytes=${maxBytes}`;
   try {
     const res = await kube.request('GET', path, { signal: AbortSignal.timeout(5000) });
     if (res.ok) return await res.text();

@@ -21,6 +21,8 @@ export interface PodRunnerOptions {
   /** Hard deadline per run; 0 disables. */
   maxRunMs: number;
   killGraceMs: number;
+  /** What a run's answer may hold of its runners' logs, shared between them. */
+  maxOutputBytes: number;
   /** Seconds one watch request of a run's pods lasts before it is re-opened (tests shorten it). */
   watchSeconds?: number;
   logger: Logger;

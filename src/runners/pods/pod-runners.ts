@@ -9,7 +9,8 @@ import { createTestRunRunner } from './testrun.ts';
 /** The pod runners, and a janitor sweeping `namespaces()` every minute until `stopped()`. */
 export function createPodRunners(
   opts: PodRunnerOptions & {
-    janitor: false | { namespaces(): Iterable<string>; stopped(): boolean };
+    janitor:
+      false | { namespaces(): Iterable<string>; forget(ns: string): void; stopped(): boolean };
   },
 ) {
   if (opts.janitor) startJanitor({ ...opts, ...opts.janitor, intervalMs: 60_000 });

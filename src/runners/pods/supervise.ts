@@ -11,7 +11,6 @@ import { after } from '../../core/timers.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Verdict } from '../../k6/exit-codes.ts';
 import { mergeSummaries } from '../../k6/summary-merge.ts';
-import type { KubeTransport } from '../../kube/client.ts';
 import { watchAlways } from '../../kube/objects.ts';
 import { COLLECTION, LABEL, labelSelector } from '../../kube/names.ts';
 import { createOrAttach, createScriptConfigMap, deleteRunObject, readLog } from './kube-calls.ts';
@@ -53,6 +52,9 @@ export interface RunObjectKind {
   build(name: string): { kind: string; metadata: { name: string } };
 }
 
+/** The least of each runner's log read, whatever the runner count (its summary fits). */
+const MIN_LOG_SHARE = 8 * 1024;
+
 /** Creates the run object, or attaches to the one under way for the same hook (its name comes
  * from canary, phase, checksum and script); a new run of an inline script gets its script
  * ConfigMap, owned by the object (a script_configmap is mounted by reference). Then supervises the run's pods. */
@@ -66,9 +68,10 @@ export async function startRunObject(
     failure?(signal: AbortSignal, name: string): Promise<string>;
   },
 ): Promise<RunHandle> {
-  opts.usedNamespaces.add(spec.namespace);
   const name = runObjectName(spec);
   const made = await createOrAttach(opts.kube, target.collection, target.build(name));
+  // Only where a run object now exists: a refused create leaves nothing to sweep.
+  opts.usedNamespaces.add(spec.namespace);
   if (made.attached) {
     const recorded = recordedResult(made.meta, made.runId, target.kind);
     opts.logger.info('attaching to the run already under way for this canary, phase and checksum', {
@@ -172,7 +175,7 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
   const result = (async (): Promise<RunResult> => {
     const ending = await ended.promise;
     started.resolve({ kind: 'exited' });
-    const output = await readLogs(opts.kube, spec.namespace, ending.pods, logger);
+    const output = await readLogs(opts, spec.namespace, ending.pods, logger);
     watching.abort();
     const aborted = cancelReason !== undefined;
     const result = runResult({
@@ -280,8 +283,15 @@ function combine(outcomes: Map<number, PodOutcome>, runners: number): Ending {
 }
 
 // Every runner's output; with several, their merged summary first, then each under a header.
-async function readLogs(kube: KubeTransport, ns: string, pods: string[], logger: Logger) {
-  const logs = await Promise.all(pods.map((p) => readLog(kube, ns, p, logger)));
+// --max-output-bytes is shared between the runners: each log's end (its summary) within its share.
+async function readLogs(
+  opts: Pick<PodRunnerOptions, 'kube' | 'maxOutputBytes'>,
+  ns: string,
+  pods: string[],
+  logger: Logger,
+) {
+  const share = Math.max(MIN_LOG_SHARE, Math.floor(opts.maxOutputBytes / Math.max(1, pods.length)));
+  const logs = await Promise.all(pods.map((p) => readLog(opts.kube, ns, p, logger, share)));
   if (logs.length === 1) return logs[0]!;
   const merged = mergeSummaries(logs);
   const each = logs.map((log, i) => `── runner ${i + 1} (pod ${pods[i]}) ──\n${log}`);
