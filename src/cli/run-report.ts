@@ -11,7 +11,8 @@ import type { LaunchService } from '../launch/service.ts';
 import type { VerdictReport } from '../launch/verdict-report.ts';
 import { CallerGone } from '../runners/runner.ts';
 
-const EXIT_K6GATE = 1;
+/** sysexits' EX_UNAVAILABLE: k6gate could not run the test (never one of k6's own codes). */
+const EXIT_K6GATE = 69;
 /** What k6 exits with when stopped by a signal (and what `k6gate run` exits with on Ctrl-C). */
 const EXIT_INTERRUPTED = 105;
 

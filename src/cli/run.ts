@@ -14,14 +14,15 @@ import type { ScriptSource } from '../kube/script-source.ts';
 import { parseRunArgs, type RunPlan } from './run-args.ts';
 import { launchAndReport, type ReportIo } from './run-report.ts';
 
-const EXIT_USAGE = 2;
+/** sysexits' EX_USAGE: apart from every code k6 itself exits with (0, 1, 2, 97–110, 255). */
+const EXIT_USAGE = 64;
 
 const RUN_USAGE = `Usage: k6gate run [flags] <script.js | archive.tar | ->
        k6gate run [flags] --configmap <namespace>/<name>[/<key>]
 
 Runs one k6 test through k6gate's engine and exits with its verdict: 0 passed, k6's own
-code otherwise (99 thresholds crossed, 107 script error, …), 105 after Ctrl-C, 2 for bad
-usage, 1 when k6gate cannot run the test. A script of several files runs as a k6 archive
+code otherwise (1, 99 thresholds crossed, 107 script error, …), 105 after Ctrl-C; k6gate's
+own codes are apart from k6's: 64 for bad usage, 69 when k6gate cannot run the test. A script of several files runs as a k6 archive
 (\`k6 archive test.js\`, then \`k6gate run archive.tar\`) or from a ConfigMap.
 
 Flags:

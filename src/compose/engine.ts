@@ -54,6 +54,8 @@ export interface EngineParts {
   version?: string;
   /** Run records and gate state (default: in memory). */
   store?: Store;
+  /** The key signing run objects (--run-signing-key-file); default: a random one. */
+  runSigningKey?: Uint8Array;
 }
 
 /** @example const engine = buildEngine(parts); await engine.launch.launch(req, ctx); */
@@ -118,6 +120,7 @@ function podRunners(parts: EngineParts, clock: Clock, stopped: () => boolean) {
   return parts.podRunners.createPodRunners({
     ...config,
     kube: parts.kube,
+    signer: parts.podRunners.createRunSigner(parts.runSigningKey),
     usedNamespaces,
     image: config.runnerImage,
     serviceAccount: config.runnerServiceAccount,

@@ -27,10 +27,8 @@ async function buildKube(config: Config, logger: Logger) {
     }
     return { secrets: unconfiguredSecretSource, kube: undefined };
   }
-  const [{ createKubeTransport, loadKubeConfig }, { createPodRunners }] = await Promise.all([
-    import('../kube/client.ts'),
-    import('../runners/pods/pod-runners.ts'),
-  ]);
+  const [{ createKubeTransport, loadKubeConfig }, { createPodRunners, createRunSigner }] =
+    await Promise.all([import('../kube/client.ts'), import('../runners/pods/pod-runners.ts')]);
   let kc;
   try {
     kc = loadKubeConfig(config.kubernetesClient, config.kubeconfig || undefined);
@@ -45,7 +43,8 @@ async function buildKube(config: Config, logger: Logger) {
   return {
     secrets: createKubeSecretSource(kube, { timeoutMs: config.secretsTimeoutMs, logger }),
     kube,
-    podRunners: { createPodRunners },
+    podRunners: { createPodRunners, createRunSigner },
+    runSigningKey: readSigningKey(config, logger),
   };
 }
 
@@ -59,6 +58,26 @@ function readToken(file: string, value: string, flag: string): string {
       `invalid value for ${flag}: cannot read ${file}: ${(err as Error).message}`,
     );
   }
+}
+
+// The run-signing key from its file, or undefined (a random key: said at start, since replicas
+// and restarts then cannot attach to each other's runs).
+function readSigningKey(config: Config, logger: Logger): Uint8Array | undefined {
+  if (config.runSigningKeyFile === '') {
+    logger.info(
+      'no --run-signing-key-file: run objects are signed with a key of this process alone (another replica, or this one after a restart, will refuse to attach to its runs)',
+    );
+    return undefined;
+  }
+  const key = Buffer.from(
+    readToken(config.runSigningKeyFile, '', '--run-signing-key-file / RUN_SIGNING_KEY_FILE'),
+  );
+  if (key.length < 32) {
+    throw new UsageError(
+      `invalid value for --run-signing-key-file / RUN_SIGNING_KEY_FILE: the key in ${config.runSigningKeyFile} is shorter than 32 bytes`,
+    );
+  }
+  return key;
 }
 
 async function buildNotifier(config: Config, logger: Logger) {

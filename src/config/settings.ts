@@ -463,6 +463,14 @@ const TABLE = {
       'JSON such as {"requests": {"cpu": "1", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}',
     schema: resourcesJson,
   }),
+  runSigningKeyFile: setting({
+    flag: '--run-signing-key-file',
+    env: 'RUN_SIGNING_KEY_FILE',
+    fallback: '',
+    help: "a file holding the key that signs the Jobs and TestRuns k6gate makes and their recorded verdicts (at least 32 bytes; the chart keeps one in a Secret). Replicas and restarts must share it to attach to each other's runs; empty: a random key per process",
+    expected: 'a file path',
+    schema: TOKEN_FILE,
+  }),
   runnerServiceAccount: setting({
     flag: '--runner-service-account',
     env: 'RUNNER_SERVICE_ACCOUNT',

@@ -20,6 +20,10 @@ export const ANNOTATION = {
   deadline: 'k6gate.io/deadline',
   /** A stateful hook's recorded verdict (JSON), read by any replica. */
   verdict: 'k6gate.io/verdict',
+  /** HMAC of the run object's namespace, name and run id: k6gate made it (pods/signature.ts). */
+  signature: 'k6gate.io/signature',
+  /** HMAC of the same and the recorded verdict. */
+  verdictSignature: 'k6gate.io/verdict-signature',
 } as const;
 
 const ns = (namespace: string) => encodeURIComponent(namespace);

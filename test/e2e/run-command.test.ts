@@ -1,6 +1,6 @@
 // `k6gate run` with the compiled binary (dist/k6gate) and the k6 double: k6's output streams to
 // the terminal and the last line is the verdict; exit 0 on a pass, k6's own code otherwise
-// (99, 107), 105 after Ctrl-C with k6's summary printed and no process left, 2 for bad usage
+// (1, 99, 107), 105 after Ctrl-C with k6's summary printed and no process left, 64 for bad usage
 // naming the flag; --json prints one object valid against schemas/verdict.schema.json; a k6
 // archive and a script on stdin run; --env reaches the script; nothing is left in the temp dir.
 
@@ -120,7 +120,22 @@ test('--json: one object on stdout, valid against the schema; k6 output on stder
   });
 });
 
-test('bad usage: exit 2 naming the flag, no run', async () => {
+test("k6's own exit codes 1 and 2 pass through; k6gate's own failure is 69, apart from them", async () => {
+  for (const code of [1, 2]) {
+    const k6 = join(dir, `exits-${code}`);
+    writeFileSync(k6, `#!/bin/sh\necho "         output: -"\nexit ${code}\n`, { mode: 0o755 });
+    const r = await run([script('x.js', 'export default function () {}')], {
+      env: { K6_BINARY: k6 },
+    });
+    expect(r.code).toBe(code);
+  }
+  const missing = await run([script('y.js', 'export default function () {}')], {
+    env: { K6_BINARY: join(dir, 'no-such-k6') },
+  });
+  expect(missing.code).toBe(69);
+});
+
+test('bad usage: exit 64 naming the flag, no run', async () => {
   const cases: [string[], RegExp][] = [
     [[], /give exactly one of a script file, - \(stdin\) or --configmap/],
     [['--env', 'NOEQUALS', 'x.js'], /--env: expected K=V/],
@@ -136,7 +151,7 @@ test('bad usage: exit 2 naming the flag, no run', async () => {
   ];
   for (const [args, message] of cases) {
     const r = await run(args);
-    expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    expect({ args, code: r.code }).toEqual({ args, code: 64 });
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
   }
@@ -174,7 +189,7 @@ test('a k6 archive runs as such (its module and data file beside the entry)', as
   expect(r.stdout).toContain('from the archive: lib 7');
   // A pod runner without a Kubernetes client is a usage error (the kube test runs it in a Job).
   const pods = await run(['--runner', 'job', path]);
-  expect(pods.code).toBe(2);
+  expect(pods.code).toBe(64);
   expect(pods.stderr).toContain('"job" needs --kubernetes-client');
 });
 

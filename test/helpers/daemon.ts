@@ -17,7 +17,7 @@ import { listenOptions } from '../../src/http/app.ts';
 import { buildDaemon } from '../../src/compose/daemon.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import type { Store } from '../../src/store/store.ts';
-import { createPodRunners } from '../../src/runners/pods/pod-runners.ts';
+import { createPodRunners, createRunSigner } from '../../src/runners/pods/pod-runners.ts';
 
 export const REPO = resolve(import.meta.dir, '../..');
 const BUN = join(REPO, 'node_modules/.bin/bun');
@@ -63,6 +63,9 @@ export interface InProcessOptions {
 /** The one test-daemon builder: the daemon built by the same composition as `k6gate serve`
  * (compose/daemon.ts), from flags, with test parts where given (a scripted runner, a manual
  * clock, a Kubernetes transport with the pod runners) and a capturing logger. */
+/** The run-signing key every test daemon shares, as replicas sharing the chart's Secret do. */
+const TEST_SIGNING_KEY = Buffer.from('k6gate-test-run-signing-key-0123456789abcdef');
+
 export function buildTestDaemon(opts: InProcessOptions = {}) {
   const config = configFrom(
     ['--k6-binary', K6_DOUBLE, ...openTenancy(opts), ...(opts.args ?? [])],
@@ -81,7 +84,13 @@ export function buildTestDaemon(opts: InProcessOptions = {}) {
     version: opts.version ?? 'test',
     ...(opts.runner ? { runner: opts.runner } : {}),
     ...(opts.clients ? { clients: opts.clients } : {}),
-    ...(opts.kube ? { kube: opts.kube, podRunners: { createPodRunners } } : {}),
+    ...(opts.kube
+      ? {
+          kube: opts.kube,
+          podRunners: { createPodRunners, createRunSigner },
+          runSigningKey: TEST_SIGNING_KEY,
+        }
+      : {}),
     ...(opts.podWatchSeconds ? { podWatchSeconds: opts.podWatchSeconds } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.store ? { store: opts.store } : {}),

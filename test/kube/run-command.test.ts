@@ -74,9 +74,9 @@ describeKube('k6gate run against a kwok cluster', () => {
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   }, 60_000);
 
-  test('--configmap naming a missing key: exit 2 naming --configmap', async () => {
+  test('--configmap naming a missing key: exit 64 naming --configmap', async () => {
     const r = await run(['--configmap', `${ns}/tests/nope.js`]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(64);
     expect(r.stderr).toContain(
       '--configmap: ConfigMap "tests" has no key "nope.js" (its keys: data.json, lib.js, main.js)',
     );

@@ -4,28 +4,49 @@
 import { TestFailed } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { KubeTransport } from '../../kube/client.ts';
-import { COLLECTION, LABEL } from '../../kube/names.ts';
+import { ANNOTATION, COLLECTION, LABEL } from '../../kube/names.ts';
 import { kubeRequest, refusal, type ObjectMeta } from '../../kube/objects.ts';
 import type { RunSpec } from '../runner.ts';
 import { runObjectLabels } from './manifest.ts';
+import type { RunSigner } from './signature.ts';
 
 export type Created =
   { attached: false; uid: string } | { attached: true; runId: string; meta: ObjectMeta };
 
-/** POSTs the run object; on 409 (it exists) the run is already under way: attach to it. */
+export interface RunObject {
+  kind: string;
+  metadata: { name: string; labels: Record<string, string>; annotations?: Record<string, string> };
+}
+
+/** POSTs the run object, signed; on 409 (it exists) the run is already under way: attach to it
+ * — only when this key signed it (an object someone else made under the name is refused). */
 export async function createOrAttach(
   kube: KubeTransport,
+  namespace: string,
   collection: string,
-  object: { kind: string; metadata: { name: string } },
+  object: RunObject,
+  signer: RunSigner,
 ): Promise<Created> {
+  const { name } = object.metadata;
+  const signature = signer.sign([namespace, name, object.metadata.labels[LABEL.runId] ?? '']);
+  object.metadata.annotations = {
+    ...object.metadata.annotations,
+    [ANNOTATION.signature]: signature,
+  };
   const res = await kube.request('POST', collection, { body: object });
   if (res.status === 409) {
-    const path = `${collection}/${object.metadata.name}`;
+    const path = `${collection}/${name}`;
     const found = await kubeRequest<{ metadata: ObjectMeta }>(kube, 'GET', path);
     const runId = found?.metadata.labels?.[LABEL.runId];
     if (!runId) {
       throw new TestFailed(
         `error while launching test: a ${object.kind} of the same run exists but cannot be read`,
+      );
+    }
+    const theirs = found.metadata.annotations?.[ANNOTATION.signature];
+    if (!signer.verify([namespace, name, runId], theirs)) {
+      throw new TestFailed(
+        `error while launching test: ${object.kind} ${namespace}/${name} exists but k6gate did not make it (no valid ${ANNOTATION.signature}); refusing to attach to it or answer from it: delete it`,
       );
     }
     return { attached: true, runId, meta: found.metadata };

@@ -80,15 +80,33 @@ function resourcesOf(resources: RunnerResources | undefined) {
   return resources ? { resources } : {};
 }
 
-/** One name per canary, phase, checksum and script: a second request for the same run (Flagger's
- * retry, on this replica or another, or after a restart) finds it instead of starting another. */
-export function runObjectName(spec: Pick<RunSpec, 'labels' | 'script' | 'bundle'>): string {
+/** One name per canary, phase, checksum, script and every other run option (env, secrets, pod
+ * options, …): a second request for the same run (Flagger's retry, on this replica or another,
+ * or after a restart) finds it instead of starting another; one that differs in anything
+ * is another run. */
+export function runObjectName(spec: RunSpec): string {
   const hash = new Bun.CryptoHasher('sha256');
   for (const k of Object.keys(spec.labels).sort()) hash.update(`${k}=${spec.labels[k]}\n`);
   const b = spec.bundle;
-  hash.update(b ? `configmap ${b.configMap}/${b.entry} ${b.digest}` : spec.script);
+  hash.update(b ? `configmap ${b.configMap}/${b.entry} ${b.digest}\n` : `${spec.script}\n`);
+  // Every other option that shapes the run: a request that differs in any is another run.
+  hash.update(
+    JSON.stringify([
+      sorted(spec.envVars),
+      spec.secretRefs.map((r) => [r.env, r.namespace, r.name, r.key]),
+      spec.pod,
+      spec.uploadToCloud,
+      spec.prometheusRw?.url ?? '',
+      spec.keepForMs ?? null,
+    ]),
+  );
   return `k6gate-${hash.digest('hex').slice(0, 16)}`;
 }
+
+const sorted = (m: Readonly<Record<string, string>>) =>
+  Object.keys(m)
+    .sort()
+    .map((k) => [k, m[k]]);
 
 /** Where runner pods find the test: the ConfigMap to mount and the key k6 runs. An inline script
  * (or files from outside the cluster, `k6gate run archive.tar`) gets a ConfigMap of the run's

@@ -5,6 +5,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/log.ts';
 import type { KubeTransport } from '../../kube/client.ts';
 import type { RunnerResources } from '../runner.ts';
+import type { RunSigner } from './signature.ts';
 
 /** What every pod runner (job, k6-operator) is built with. */
 export interface PodRunnerOptions {
@@ -25,6 +26,8 @@ export interface PodRunnerOptions {
   maxOutputBytes: number;
   /** Seconds one watch request of a run's pods lasts before it is re-opened (tests shorten it). */
   watchSeconds?: number;
+  /** Signs the run objects this daemon makes and verifies those it attaches to. */
+  signer: RunSigner;
   logger: Logger;
   clock: Clock;
 }

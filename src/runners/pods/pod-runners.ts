@@ -5,6 +5,7 @@ import { startJanitor } from './janitor.ts';
 import { createJobRunner } from './job.ts';
 import type { PodRunnerOptions } from './options.ts';
 import { createTestRunRunner } from './testrun.ts';
+import { createRunSigner } from './signature.ts';
 
 /** The pod runners, and a janitor sweeping `namespaces()` every minute until `stopped()`. */
 export function createPodRunners(
@@ -17,4 +18,9 @@ export function createPodRunners(
   return { job: createJobRunner(opts), 'k6-operator': createTestRunRunner(opts) };
 }
 
-export type PodRunnerModule = { createPodRunners: typeof createPodRunners };
+export { createRunSigner };
+
+export type PodRunnerModule = {
+  createPodRunners: typeof createPodRunners;
+  createRunSigner: typeof createRunSigner;
+};

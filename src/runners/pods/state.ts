@@ -10,6 +10,8 @@ import type { KubeTransport } from '../../kube/client.ts';
 import { kubeRequest, type ObjectMeta } from '../../kube/objects.ts';
 import { ANNOTATION, LABEL, labelSelector } from '../../kube/names.ts';
 import { deleteRunObject } from './kube-calls.ts';
+import type { RunSigner } from './signature.ts';
+import { TestFailed } from '../../core/errors.ts';
 import { runResult, type RunResult, type RunSpec } from '../runner.ts';
 
 interface Recorded {
@@ -19,12 +21,12 @@ interface Recorded {
   durationMs: number;
 }
 
-/** Writes the verdict on the run object and moves its deadline to now + `keepForMs`. */
+/** Writes the verdict, signed, on the run object and moves its deadline to now + `keepForMs`. */
 export async function recordVerdict(
   kube: KubeTransport,
   path: string,
   result: RunResult,
-  keep: { keepForMs: number; now: number },
+  keep: { keepForMs: number; now: number; signer: RunSigner; namespace: string; name: string },
   logger: Logger,
 ) {
   const recorded: Recorded = {
@@ -33,8 +35,15 @@ export async function recordVerdict(
     exitCode: result.exitCode,
     durationMs: Math.round(result.durationMs),
   };
+  const text = JSON.stringify(recorded);
   const annotations = {
-    [ANNOTATION.verdict]: JSON.stringify(recorded),
+    [ANNOTATION.verdict]: text,
+    [ANNOTATION.verdictSignature]: keep.signer.sign([
+      keep.namespace,
+      keep.name,
+      result.runId,
+      text,
+    ]),
     [ANNOTATION.deadline]: new Date(keep.now + keep.keepForMs).toISOString(),
   };
   try {
@@ -51,14 +60,22 @@ export async function recordVerdict(
   }
 }
 
-/** The verdict another replica recorded on the run object (whose run id is `runId`), if any. */
+/** The verdict another replica recorded on the run object (whose run id is `runId`), if any;
+ * one this key did not sign is refused (TestFailed), never answered from. */
 export function recordedResult(
   meta: ObjectMeta,
   runId: string,
   kind: string,
+  signer: RunSigner,
 ): RunResult | undefined {
   const text = meta.annotations?.[ANNOTATION.verdict];
   if (!text) return undefined;
+  const signed = [meta.namespace ?? '', meta.name ?? '', runId, text];
+  if (!signer.verify(signed, meta.annotations?.[ANNOTATION.verdictSignature])) {
+    throw new TestFailed(
+      `error while launching test: the verdict on ${kind} ${meta.namespace ?? ''}/${meta.name ?? ''} was not recorded by k6gate (no valid ${ANNOTATION.verdictSignature}); refusing to answer from it: delete the ${kind}`,
+    );
+  }
   let r: Recorded;
   try {
     r = JSON.parse(text) as Recorded;

@@ -13,7 +13,13 @@ import type { Verdict } from '../../k6/exit-codes.ts';
 import { mergeSummaries } from '../../k6/summary-merge.ts';
 import { watchAlways } from '../../kube/objects.ts';
 import { COLLECTION, LABEL, labelSelector } from '../../kube/names.ts';
-import { createOrAttach, createScriptConfigMap, deleteRunObject, readLog } from './kube-calls.ts';
+import {
+  createOrAttach,
+  createScriptConfigMap,
+  deleteRunObject,
+  readLog,
+  type RunObject,
+} from './kube-calls.ts';
 import { runObjectName } from './manifest.ts';
 import type { PodRunnerOptions } from './options.ts';
 import { readPod, type Pod, type PodOutcome } from './pod-status.ts';
@@ -49,7 +55,7 @@ export interface RunObjectKind {
   kind: 'Job' | 'TestRun';
   /** The collection the object is POSTed to, in the canary's namespace. */
   collection: string;
-  build(name: string): { kind: string; metadata: { name: string } };
+  build(name: string): RunObject;
 }
 
 /** The least of each runner's log read, whatever the runner count (its summary fits). */
@@ -69,11 +75,17 @@ export async function startRunObject(
   },
 ): Promise<RunHandle> {
   const name = runObjectName(spec);
-  const made = await createOrAttach(opts.kube, target.collection, target.build(name));
+  const made = await createOrAttach(
+    opts.kube,
+    spec.namespace,
+    target.collection,
+    target.build(name),
+    opts.signer,
+  );
   // Only where a run object now exists: a refused create leaves nothing to sweep.
   opts.usedNamespaces.add(spec.namespace);
   if (made.attached) {
-    const recorded = recordedResult(made.meta, made.runId, target.kind);
+    const recorded = recordedResult(made.meta, made.runId, target.kind, opts.signer);
     opts.logger.info('attaching to the run already under way for this canary, phase and checksum', {
       [target.kind.toLowerCase()]: `${spec.namespace}/${name}`,
       runId: made.runId,
@@ -191,7 +203,8 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
     if (spec.keepForMs === undefined) await deleteRunObject(opts.kube, run.path, logger);
     else {
       const keep = { keepForMs: spec.keepForMs, now: opts.clock.now() };
-      await recordVerdict(opts.kube, run.path, result, keep, logger);
+      const signed = { signer: opts.signer, namespace: spec.namespace, name: run.name };
+      await recordVerdict(opts.kube, run.path, result, { ...keep, ...signed }, logger);
     }
     return result;
   })();
