@@ -118,7 +118,8 @@ describeKube('tenant policy and run-object trust on a kwok cluster (the chart RB
         d.url,
         flaggerPayload({ script: SCRIPT, ...meta }, { namespace: ns, name: 'abuse' }),
       );
-      expect([res.status, (await res.text()).trim()]).toEqual([403, message]);
+      const answer = (await res.text()).trim();
+      expect([res.status, answer]).toEqual([403, `error while authorizing request: ${message}`]);
     }
     expect(await objectsLeft(cluster.env, ns)).toEqual([]);
   }, 60_000);
