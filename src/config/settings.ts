@@ -53,19 +53,24 @@ const integer = (min: number, max: number) =>
     v.minValue(min),
     v.maxValue(max),
   );
-/** JSON of Kubernetes resources ({"requests": {…}, "limits": {…}}); empty means none. */
-const resourcesJson = v.pipe(
-  v.string(),
-  v.transform((text): unknown => {
-    if (text.trim() === '') return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return null;
-    }
-  }),
-  v.optional(ResourcesSchema),
-);
+/** JSON text through `schema`; empty means none (undefined), text that is not JSON fails it. */
+const jsonOf = <S extends v.GenericSchema>(schema: S) =>
+  v.pipe(
+    v.string(),
+    v.transform((text): unknown => {
+      if (text.trim() === '') return undefined;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return null;
+      }
+    }),
+    v.optional(schema),
+  );
+/** JSON of Kubernetes resources ({"requests": {…}, "limits": {…}}). */
+const resourcesJson = jsonOf(ResourcesSchema);
+/** JSON of one Kubernetes resource list ({"cpu": "4", "memory": "8Gi"}). */
+const resourceListJson = jsonOf(ResourceListSchema);
 const LOG_LEVELS: Record<string, LogLevel> = {
   trace: 'trace',
   debug: 'debug',
@@ -93,19 +98,6 @@ const commaList = (item: RegExp) =>
 const globList = commaList(/^[a-z0-9*?.-]+$/);
 /** Comma-separated label, annotation or taint key globs (`example.com/*`). */
 const keyGlobList = commaList(/^[A-Za-z0-9*?./_-]+$/);
-/** JSON of one Kubernetes resource list ({"cpu": "4", "memory": "8Gi"}); empty means none. */
-const resourceListJson = v.pipe(
-  v.string(),
-  v.transform((text): unknown => {
-    if (text.trim() === '') return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return null;
-    }
-  }),
-  v.optional(ResourceListSchema),
-);
 const TOKEN_FILE = v.string();
 
 const TABLE = {
