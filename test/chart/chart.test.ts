@@ -220,13 +220,40 @@ describeHelm('helm chart charts/k6gate', () => {
   test('auth: the created Secret holds the auth file; AUTH_FILE points at its mount', () => {
     const objs = renderChart(['-f', join(CHART, 'ci/auth-values.yaml')]);
     const secret = byKind(objs, 'Secret').find((s) => s.metadata.name.endsWith('-auth'));
-    const clients = parseAuthFile(secret.stringData['auth.yaml']);
+    const text = secret.stringData['auth.yaml'] as string;
+    const clients = parseAuthFile(text);
     expect(clients.map((c) => c.client.name)).toEqual(['team-a']);
     expect(clients[0]?.client.mayUse('team-a-dev')).toBe(true);
+    // Hashes only: the token itself is nowhere in the Secret a local script could read.
+    expect(text).toContain('token_sha256:');
+    expect(text).not.toMatch(/^\s*token:/m);
     expect(
       byKind(objs, 'Deployment')[0].spec.template.metadata.annotations['checksum/secret'],
     ).toMatch(/^[a-f0-9]{64}$/);
     expect(byKind(renderChart(), 'Secret')).toEqual([]);
+  });
+
+  test('tenancy: pod runners enabled leave local out; the run-signing key is a Secret mounted as a file', () => {
+    const env = (objs: any[]) =>
+      Object.fromEntries((container(objs).env as any[]).map((e) => [e.name, e.value]));
+    const local = env(renderChart());
+    expect([local.RUNNER, local.RUNNERS_ALLOWED, local.RUN_SIGNING_KEY_FILE]).toEqual([
+      'local',
+      'local',
+      undefined,
+    ]);
+    const pods = renderChart([
+      '--set',
+      'kubernetes.enabled=true',
+      '--set',
+      'runners.enabled={job}',
+      '--set',
+      'runners.namespaces={t}',
+    ]);
+    expect([env(pods).RUNNER, env(pods).RUNNERS_ALLOWED]).toEqual(['job', 'job']);
+    expect(env(pods).RUN_SIGNING_KEY_FILE).toBe('/var/run/secrets/k6gate/run-signing/key');
+    const key = byKind(pods, 'Secret').find((s) => s.metadata.name.endsWith('-run-signing'));
+    expect(Buffer.from(key.data.key, 'base64').length).toBeGreaterThanOrEqual(32);
   });
 
   test('NetworkPolicy on by default, admitting Flagger only; an empty `from` is refused', () => {
