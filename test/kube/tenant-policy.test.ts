@@ -148,9 +148,19 @@ describeKube('tenant policy and run-object trust on a kwok cluster (the chart RB
       durationMs: 1,
     });
 
-    // A namespace insider edits the recorded verdict.
-    job.metadata.annotations['k6gate.io/verdict'] = forged;
-    await cluster.env.admin('PUT', `${jobsPath}/${name}`, job);
+    // A namespace insider edits the recorded verdict (again on a conflict: the Job controller
+    // writes the Job's status meanwhile).
+    await until(async () => {
+      const fresh = await cluster.env.admin('GET', `${jobsPath}/${name}`);
+      fresh.metadata.annotations['k6gate.io/verdict'] = forged;
+      try {
+        await cluster.env.admin('PUT', `${jobsPath}/${name}`, fresh);
+        return true;
+      } catch (error) {
+        if (String(error).includes(': 409 ')) return false;
+        throw error;
+      }
+    }, 'the forged verdict');
     const b = startInProcess({ kube, args: ['--start-timeout', '30s'] }); // a replica without state
     try {
       const res = await postLaunch(b.url, body);
