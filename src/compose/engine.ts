@@ -23,6 +23,7 @@ import {
 } from '../kube/script-source.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { OrphanSweeper } from '../runners/local/orphans.ts';
+import type { RunCgroups } from '../os/cgroup.ts';
 import { createLocalRunner } from '../runners/local/runner.ts';
 import type { PodRunnerModule } from '../runners/pods/pod-runners.ts';
 import type { Runner } from '../runners/runner.ts';
@@ -41,6 +42,8 @@ export interface EngineParts {
   /** Replaces the local runner (tests). */
   runner?: Runner;
   orphans?: OrphanSweeper;
+  /** A cgroup v2 per local run, when k6gate may make them (--run-cgroup). */
+  runCgroups?: RunCgroups;
   /** The Kubernetes API and the pod-runner module, when a client is configured. */
   kube?: KubeTransport;
   podRunners?: PodRunnerModule;
@@ -85,6 +88,7 @@ export function buildEngine(parts: EngineParts) {
       logger,
       clock,
       orphans: parts.orphans,
+      cgroups: parts.runCgroups,
     });
   // Orphans are swept at each local run's end, and every half minute for what escaped that.
   if (parts.orphans && parts.janitor !== false) parts.orphans.sweepEvery(ORPHAN_SWEEP_MS, logger);

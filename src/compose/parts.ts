@@ -14,6 +14,7 @@ import { createKubeSecretSource, unconfiguredSecretSource } from '../kube/secret
 import { createNoopNotifier } from '../notify/noop.ts';
 import { becomeChildSubreaper, makeNonDumpable } from '../os/linux.ts';
 import { createOrphanSweeper } from '../runners/local/orphans.ts';
+import { openRunCgroups, type RunCgroups } from '../os/cgroup.ts';
 
 // The Kubernetes and Slack clients are loaded only when configured: they cost start time and
 // memory (client-node alone takes ~25 ms to load).
@@ -124,6 +125,24 @@ async function openStore(setting: string): Promise<Store> {
   }
 }
 
+// The per-run cgroups, or why there are none (logged: what ends a run's leftovers then).
+function runCgroups(setting: string, logger: Logger): RunCgroups | undefined {
+  let found: RunCgroups | string;
+  try {
+    found = openRunCgroups(setting);
+  } catch (err) {
+    throw new UsageError(`invalid value for --run-cgroup / RUN_CGROUP: ${(err as Error).message}`);
+  }
+  if (typeof found !== 'string') {
+    logger.info('each local run gets a cgroup of its own, killed whole at its end', {
+      runCgroups: found.base,
+    });
+    return found;
+  }
+  logger.info('no per-run cgroups: sweeps end what a local run leaves behind', { why: found });
+  return undefined;
+}
+
 function harden(logger: Logger) {
   const hardened = { nonDumpable: makeNonDumpable(), subreaper: becomeChildSubreaper() };
   if (!hardened.nonDumpable || !hardened.subreaper) {
@@ -153,6 +172,7 @@ export async function buildParts(config: Config, logger: Logger) {
     notifier: await buildNotifier(config, logger),
     ...(await buildKube(config, logger)),
     orphans: subreaper ? createOrphanSweeper() : undefined,
+    runCgroups: runCgroups(config.runCgroup, logger),
     store: await openStore(config.store),
   };
 }

@@ -291,6 +291,14 @@ const TABLE = {
     expected: 'a directory path',
     schema: v.pipe(v.string(), v.minLength(1)),
   }),
+  runCgroup: setting({
+    flag: '--run-cgroup',
+    env: 'RUN_CGROUP',
+    fallback: 'auto',
+    help: "where each local run gets a cgroup v2 of its own, killed whole when the run ends: auto (k6gate's own cgroup when delegated to it, e.g. systemd Delegate=yes), off, or a cgroup v2 directory k6gate may write. Without one, sweeps end what a run leaves behind",
+    expected: 'auto, off or a cgroup v2 directory path',
+    schema: v.pipe(v.string(), v.regex(/^(auto|off|\/\S*)$/)),
+  }),
   authFile: setting({
     flag: '--auth-file',
     env: 'AUTH_FILE',

@@ -5,10 +5,13 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import {
   chmodSync,
+  chownSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -51,6 +54,25 @@ async function daemonAsNobody(k6: string, args: string[] = [], env: Record<strin
     env,
   });
   return { d, temp };
+}
+
+// A cgroup v2 directory delegated to nobody as systemd delegates one (the directory and the files
+// a delegate writes), or undefined where no cgroup v2 hierarchy is writable.
+function delegatedCgroup(): string | undefined {
+  const mount = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .find((f) => f[f.indexOf('-') + 1] === 'cgroup2')?.[4];
+  if (!mount) return undefined;
+  const path = join(mount, `k6gate-test-${process.pid}-${Date.now()}`);
+  try {
+    mkdirSync(path);
+  } catch {
+    return undefined;
+  }
+  for (const entry of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control'])
+    chownSync(join(path, entry), 65534, 65534);
+  return path;
 }
 
 const run = (url: string) =>
@@ -142,6 +164,59 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       await d.stop();
     }
   }, 30_000);
+
+  test('with a delegated cgroup (systemd Delegate=yes), the chain dies by cgroup.kill with its run', async () => {
+    const delegated = delegatedCgroup();
+    if (!delegated) {
+      console.log('SKIP cgroup.kill: no cgroup v2 hierarchy root can write here');
+      return;
+    }
+    const pids = join(dir, 'cgroup-chain.pids');
+    const chain = join(dir, 'cgroup-chain.sh');
+    writeFileSync(
+      chain,
+      `#!/bin/sh\necho $$ >> ${pids}\nif [ "$1" -lt 2 ]; then\n  while true; do sh ${chain} $(($1 + 1)) & wait $!; done\nelse\n  while true; do sleep 0.05; done\nfi\n`,
+      { mode: 0o755 },
+    );
+    const k6 = fakeK6('cgroup-refill', `setsid sh ${chain} 0 & sleep 0.5\nexit 0`);
+    // The daemon starts inside the delegated cgroup, as systemd starts a Delegate=yes service.
+    const enter = ['sh', '-c', `echo $$ > ${delegated}/cgroup.procs && exec "$@"`, 'sh'];
+    const temp = mkdtempSync(join(dir, 'tmp-'));
+    chmodSync(temp, 0o777);
+    const d = await startChildDaemon({
+      compiled: true,
+      wrap: [...enter, ...NOBODY],
+      args: ['--k6-binary', k6, '--temp-dir', temp, '--kill-grace-period', '2s'],
+    });
+    try {
+      const start = await d.waitForLog((r) => r.runCgroups !== undefined);
+      expect(start.runCgroups).toBe(delegated);
+      expect((await run(d.url)).status).toBe(200);
+      const killed = await d.waitForLog(
+        (r) => r.msg === 'killed the processes the run left in its cgroup',
+      );
+      expect(killed.killed).toBeGreaterThanOrEqual(3); // the three levels and their sleeps
+      expect(readdirSync(delegated).filter((e) => e.startsWith('k6gate-run-'))).toEqual([]);
+      // Dead at the answer; the zombies re-parented to the daemon are reaped by the next sweep.
+      const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      const answeredAt = Date.now();
+      const left = () => started.filter((p) => existsSync(`/proc/${p}`));
+      while (left().length > 0 && Date.now() - answeredAt < 3000) await Bun.sleep(50);
+      expect(left()).toEqual([]);
+      expect(zombieChildren(d.pid)).toEqual([]);
+      // The cgroup took them all: the sweep found no live process to kill.
+      expect(d.logs.some((r) => r.msg === 'killing processes a k6 run left behind')).toBe(false);
+    } finally {
+      await d.stop();
+      rmdirSync(delegated);
+    }
+  }, 30_000);
+
+  test('--run-cgroup naming a directory k6gate cannot use: exit 2 naming the setting', () => {
+    const out = Bun.spawnSync([...NOBODY, COMPILED, 'serve', '--run-cgroup', '/proc/none']);
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr.toString()).toContain('invalid value for --run-cgroup / RUN_CGROUP');
+  });
 
   test('a 600 MB flood with a 1 MiB cap: no disk used, memory bounded, answer within the cap', async () => {
     const k6 = fakeK6(

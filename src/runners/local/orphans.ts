@@ -4,8 +4,8 @@
 // live run leader is such an orphan. A sweep stops each orphan's whole subtree (SIGSTOP, so
 // nothing in it forks any more), kills it, reaps what was re-parented, and repeats until a
 // listing finds no orphan: a chain that refills itself dies with the run. Each run's end
-// sweeps, and so does a periodic sweep (sweepEvery). cgroup.kill would do this in one write,
-// but needs a writable cgroup v2 tree, which neither this image nor most pods have.
+// sweeps, and so does a periodic sweep (sweepEvery). Where each run has a cgroup of its own
+// (os/cgroup.ts) cgroup.kill has ended the run's processes first; the sweep then only reaps.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../core/log.ts';

@@ -23,6 +23,7 @@ import { openPipe } from '../../os/linux.ts';
 import { createOutputBuffer } from './output-buffer.ts';
 import { describeResult, type StopState } from './verdict.ts';
 import type { OrphanSweeper } from './orphans.ts';
+import type { RunCgroup, RunCgroups } from '../../os/cgroup.ts';
 import type {
   CancelReason,
   RunHandle,
@@ -46,6 +47,8 @@ export interface LocalRunnerOptions {
   clock: Clock;
   /** Set when the daemon is a child subreaper: orphans are killed as each run ends. */
   orphans?: OrphanSweeper;
+  /** Set when each run can get a cgroup of its own: all of it is killed as the run ends. */
+  cgroups?: RunCgroups;
 }
 
 /** @example const runner = createLocalRunner({ k6Binary: 'k6', tempDir: '/tmp', … }); */
@@ -92,6 +95,8 @@ interface Child {
   proc: Bun.Subprocess;
   /** Read end of the pipe that holds the child's stdout and stderr, in emission order. */
   outputFd: number;
+  /** The run's own cgroup, when it has one. */
+  cgroup?: RunCgroup;
 }
 
 function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPath: string): Child {
@@ -116,12 +121,43 @@ function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPat
       detached: true, // own process group: pgid = pid
     });
     opts.orphans?.adopt(proc.pid);
-    return { proc, outputFd: readFd };
+    return { proc, outputFd: readFd, cgroup: enterCgroup(opts, spec.runId, proc.pid) };
   } catch (err) {
     closeSync(readFd);
     throw err;
   } finally {
     closeSync(writeFd); // the child holds its copy; EOF comes when the last writer exits
+  }
+}
+
+// Moves k6 into a new cgroup of the run's own, right after the spawn: before k6 has read the
+// script, so before anything the script runs can fork. A failure leaves the sweeps to it.
+function enterCgroup(opts: LocalRunnerOptions, runId: string, pid: number): RunCgroup | undefined {
+  const cgroup = opts.cgroups?.create(runId);
+  const without = (err: unknown) =>
+    opts.logger.warn('cannot give the run a cgroup; sweeps end what it leaves behind', {
+      runId,
+      err,
+    });
+  if (cgroup instanceof Error) return void without(cgroup);
+  try {
+    cgroup?.add(pid);
+    return cgroup;
+  } catch (err) {
+    without(err);
+    void cgroup?.killAll().catch(() => {}); // removes the empty cgroup
+    return undefined;
+  }
+}
+
+// Kills whatever is left in the run's cgroup once k6 exited, then removes the cgroup.
+async function killCgroup(cgroup: RunCgroup | undefined, logger: Logger) {
+  if (!cgroup) return;
+  try {
+    const killed = await cgroup.killAll();
+    if (killed > 0) logger.warn('killed the processes the run left in its cgroup', { killed });
+  } catch (err) {
+    logger.error('cannot end the run cgroup', { cgroup: cgroup.path, err });
   }
 }
 
@@ -167,6 +203,7 @@ function superviseChild(
     opts.orphans?.release(pid);
     exited.abort();
     signalGroup(pid, 'SIGKILL'); // whatever the leader left behind in its group goes too
+    await killCgroup(child.cgroup, logger); // and in its cgroup, wherever it went
     try {
       await finishOutput(drained, opts, logger);
       started.resolve({ kind: 'exited' }); // no-op when the banner came first

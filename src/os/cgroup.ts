@@ -1,0 +1,108 @@
+// Per-run cgroups (cgroup v2). Each local run's k6 is moved into a cgroup of its own, made under
+// a directory the daemon may write: its own cgroup when that is delegated to it (systemd's
+// `Delegate=yes`), or one the operator names. Whatever the run forks, however it leaves its
+// process group, it stays in that cgroup, and one write to `cgroup.kill` ends all of it when the
+// run ends. Where no such directory is writable (most containers mount /sys/fs/cgroup read-only)
+// the orphan sweeps (runners/local/orphans.ts) are the only means; they run in both cases.
+
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RunCgroups {
+  /** The directory the run cgroups are made in. */
+  readonly base: string;
+  /** A new empty cgroup for one run, or the reason there is none. */
+  create(runId: string): RunCgroup | Error;
+}
+
+export interface RunCgroup {
+  readonly path: string;
+  /** Moves `pid` (and its threads) in; everything it forks from then on stays in. */
+  add(pid: number): void;
+  /** Kills every process left in the cgroup, waits until it is empty, removes it; returns how
+   * many processes it held. */
+  killAll(): Promise<number>;
+}
+
+const EMPTY_POLL_MS = 5;
+const EMPTY_WAIT_MS = 2000;
+
+/** Run cgroups under `setting`: `off`, `auto` (this process's own cgroup v2, when writable) or a
+ * cgroup v2 directory. Returns the reason when there are none; throws only for a directory the
+ * operator named that cannot be used (the caller makes that a usage error). */
+export function openRunCgroups(setting: string): RunCgroups | string {
+  if (setting === 'off') return 'turned off (--run-cgroup off)';
+  const base = setting === 'auto' ? ownCgroupDir() : setting;
+  if (base === undefined) return 'no cgroup v2 hierarchy is mounted';
+  const probe = probeWritable(base);
+  if (probe !== undefined) {
+    if (setting !== 'auto') throw new Error(`${base}: ${probe}`);
+    return `${base} is not writable by k6gate (${probe}); delegate it (systemd: Delegate=yes)`;
+  }
+  return {
+    base,
+    create(runId) {
+      const path = join(base, `k6gate-run-${runId.replace(/[^\w.-]/g, '_')}`);
+      try {
+        mkdirSync(path);
+        return runCgroup(path);
+      } catch (err) {
+        return err as Error;
+      }
+    },
+  };
+}
+
+function runCgroup(path: string): RunCgroup {
+  return {
+    path,
+    add: (pid) => writeFileSync(join(path, 'cgroup.procs'), String(pid)),
+    async killAll() {
+      const held = members(path);
+      if (held > 0) writeFileSync(join(path, 'cgroup.kill'), '1');
+      for (let waited = 0; populated(path) && waited < EMPTY_WAIT_MS; waited += EMPTY_POLL_MS)
+        await sleep(EMPTY_POLL_MS);
+      rmdirSync(path);
+      return held;
+    },
+  };
+}
+
+function members(path: string): number {
+  return readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).length;
+}
+
+function populated(path: string): boolean {
+  return /^populated 1$/m.test(readFileSync(join(path, 'cgroup.events'), 'utf8'));
+}
+
+// A run cgroup made and removed again: the only sure test of delegation.
+function probeWritable(base: string): string | undefined {
+  if (!existsSync(join(base, 'cgroup.procs'))) return 'not a cgroup v2 directory';
+  const probe = join(base, `k6gate-probe-${process.pid}`);
+  try {
+    mkdirSync(probe);
+    rmdirSync(probe);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
+}
+
+// This process's cgroup v2 directory: the `0::<path>` line of /proc/self/cgroup under the
+// cgroup2 mount of /proc/self/mountinfo.
+function ownCgroupDir(): string | undefined {
+  try {
+    const own = /^0::(\/.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+    const fields = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' '))
+      .find((f) => f[f.indexOf('-') + 1] === 'cgroup2');
+    const [root, mount] = [fields?.[3], fields?.[4]]; // the mount shows `root` of the hierarchy
+    if (own === undefined || root === undefined || mount === undefined) return undefined;
+    return join(mount, root === '/' ? own : own.slice(root.length));
+  } catch {
+    return undefined;
+  }
+}
