@@ -84,94 +84,125 @@ function limitName(l: Limits, flag: string, key: string): string {
 const globsOf = (list: readonly string[] | undefined): GlobMatcher | undefined =>
   list && compileGlobs(list, false);
 
+/** A pod option whose keys a limit allows: the option, its metadata field, the allowed globs,
+ * the daemon's flag and the client policy's key. */
+type KeyRule = [keyof LaunchRequest['pod'], string, GlobMatcher | undefined, string, string];
+
+interface Compiled {
+  l: Limits;
+  secrets?: GlobMatcher;
+  images?: GlobMatcher;
+  keys: KeyRule[];
+  tolerationKeys?: GlobMatcher;
+}
+
 /** One set of limits as a check of a request and its runner. */
 function compileLimits(l: Limits): LimitCheck {
-  const secrets = globsOf(l.secrets);
-  const images = l.images && compileImageAllowList(l.images);
-  const keys: [keyof LaunchRequest['pod'], string, GlobMatcher | undefined, string, string][] = [
-    [
-      'labels',
-      'runner_labels',
-      globsOf(l.labelKeys),
-      '--runner-label-keys-allowed',
-      'runner_label_keys',
+  const c: Compiled = {
+    l,
+    secrets: globsOf(l.secrets),
+    images: l.images && compileImageAllowList(l.images),
+    keys: [
+      [
+        'labels',
+        'runner_labels',
+        globsOf(l.labelKeys),
+        '--runner-label-keys-allowed',
+        'runner_label_keys',
+      ],
+      [
+        'annotations',
+        'runner_annotations',
+        globsOf(l.annotationKeys),
+        '--runner-annotation-keys-allowed',
+        'runner_annotation_keys',
+      ],
+      [
+        'nodeSelector',
+        'node_selector',
+        globsOf(l.nodeSelectorKeys),
+        '--node-selector-keys-allowed',
+        'node_selector_keys',
+      ],
     ],
-    [
-      'annotations',
-      'runner_annotations',
-      globsOf(l.annotationKeys),
-      '--runner-annotation-keys-allowed',
-      'runner_annotation_keys',
-    ],
-    [
-      'nodeSelector',
-      'node_selector',
-      globsOf(l.nodeSelectorKeys),
-      '--node-selector-keys-allowed',
-      'node_selector_keys',
-    ],
-  ];
-  const tolerationKeys = globsOf(l.tolerationKeys);
-  return (req, kind) => {
-    if (l.runners && !l.runners.includes(kind)) {
-      const by = req.runner === undefined ? ' (the default runner)' : '';
-      throw new Forbidden(
-        'metadata.runner',
-        `runner "${kind}"${by} is not allowed (${limitName(l, '--runners-allowed', 'runners')}: ${l.runners.join(', ') || 'none'})`,
-      );
-    }
-    for (const ref of req.secretRefs) {
-      if (secrets && !secrets(ref.name)) {
-        throw new Forbidden(
-          `metadata.kubernetes_secrets.${ref.env}`,
-          `secret "${ref.name}" is not allowed (${limitName(l, '--secrets-allowed', 'secrets')})`,
-        );
-      }
-    }
-    if (kind === 'local') return; // pod options on a local run are refused by the runner rules
-    const pod = req.pod;
-    if (pod.image !== undefined && images && !images(pod.image)) {
-      throw new Forbidden(
-        'metadata.runner_image',
-        `image "${pod.image}" is not allowed (${limitName(l, '--runner-images-allowed', 'images')})`,
-      );
-    }
-    for (const [option, field, allowed, flag, key] of keys) {
-      const map = pod[option] as Record<string, string>;
-      const bad = allowed ? Object.keys(map).find((k) => !allowed(k)) : undefined;
-      if (bad !== undefined) {
-        throw new Forbidden(
-          `metadata.${field}`,
-          `key "${bad}" is not allowed (${limitName(l, flag, key)})`,
-        );
-      }
-    }
-    pod.tolerations.forEach((t, i) => {
-      if (l.source === 'daemon' && t.key === undefined && t.operator === 'Exists') {
-        throw new Forbidden(
-          `metadata.tolerations.${i}`,
-          'operator "Exists" without a key tolerates every taint; name the key',
-        );
-      }
-      if (tolerationKeys && t.key !== undefined && !tolerationKeys(t.key)) {
-        throw new Forbidden(
-          `metadata.tolerations.${i}.key`,
-          `key "${t.key}" is not allowed (${limitName(l, '--toleration-keys-allowed', 'toleration_keys')})`,
-        );
-      }
-    });
-    checkResources(req, l);
-    if (
-      l.source !== 'daemon' &&
-      l.maxParallelism !== undefined &&
-      (pod.parallelism ?? 1) > l.maxParallelism
-    ) {
-      throw new Forbidden(
-        'metadata.parallelism',
-        `at most ${l.maxParallelism} runner pods (${limitName(l, '--max-parallelism', 'max_parallelism')})`,
-      );
-    }
+    tolerationKeys: globsOf(l.tolerationKeys),
   };
+  return (req, kind) => {
+    checkRunner(req, kind, l);
+    checkSecrets(req, c);
+    if (kind === 'local') return; // pod options on a local run are refused by the runner rules
+    checkPodOptions(req, c);
+    checkTolerations(req, c);
+    checkResources(req, l);
+    checkParallelism(req, l);
+  };
+}
+
+function checkRunner(req: LaunchRequest, kind: RunnerKind, l: Limits) {
+  if (!l.runners || l.runners.includes(kind)) return;
+  const by = req.runner === undefined ? ' (the default runner)' : '';
+  throw new Forbidden(
+    'metadata.runner',
+    `runner "${kind}"${by} is not allowed (${limitName(l, '--runners-allowed', 'runners')}: ${l.runners.join(', ') || 'none'})`,
+  );
+}
+
+function checkSecrets(req: LaunchRequest, { l, secrets }: Compiled) {
+  const ref = secrets && req.secretRefs.find((r) => !secrets(r.name));
+  if (!ref) return;
+  throw new Forbidden(
+    `metadata.kubernetes_secrets.${ref.env}`,
+    `secret "${ref.name}" is not allowed (${limitName(l, '--secrets-allowed', 'secrets')})`,
+  );
+}
+
+// The image as a repository of the allow-list; label, annotation and node-selector keys.
+function checkPodOptions(req: LaunchRequest, { l, images, keys }: Compiled) {
+  const pod = req.pod;
+  if (pod.image !== undefined && images && !images(pod.image)) {
+    throw new Forbidden(
+      'metadata.runner_image',
+      `image "${pod.image}" is not allowed (${limitName(l, '--runner-images-allowed', 'images')})`,
+    );
+  }
+  for (const [option, field, allowed, flag, key] of keys) {
+    const map = pod[option] as Record<string, string>;
+    const bad = allowed ? Object.keys(map).find((k) => !allowed(k)) : undefined;
+    if (bad !== undefined) {
+      throw new Forbidden(
+        `metadata.${field}`,
+        `key "${bad}" is not allowed (${limitName(l, flag, key)})`,
+      );
+    }
+  }
+}
+
+// No `Exists` without a key (the daemon's own rule: it tolerates every taint); keys allowed.
+function checkTolerations(req: LaunchRequest, { l, tolerationKeys }: Compiled) {
+  req.pod.tolerations.forEach((t, i) => {
+    if (l.source === 'daemon' && t.key === undefined && t.operator === 'Exists') {
+      throw new Forbidden(
+        `metadata.tolerations.${i}`,
+        'operator "Exists" without a key tolerates every taint; name the key',
+      );
+    }
+    if (tolerationKeys && t.key !== undefined && !tolerationKeys(t.key)) {
+      throw new Forbidden(
+        `metadata.tolerations.${i}.key`,
+        `key "${t.key}" is not allowed (${limitName(l, '--toleration-keys-allowed', 'toleration_keys')})`,
+      );
+    }
+  });
+}
+
+// A client's ceiling on runner pods (the daemon's own is a runner rule).
+function checkParallelism(req: LaunchRequest, l: Limits) {
+  if (l.source === 'daemon' || l.maxParallelism === undefined) return;
+  if ((req.pod.parallelism ?? 1) <= l.maxParallelism) return;
+  throw new Forbidden(
+    'metadata.parallelism',
+    `at most ${l.maxParallelism} runner pods (${limitName(l, '--max-parallelism', 'max_parallelism')})`,
+  );
 }
 
 // Every requested or limited resource at or under the ceiling; a resource the ceiling does not
