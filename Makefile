@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store clean tools
+.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-stateful clean tools
 
 all: build
 
@@ -81,6 +81,7 @@ bench: deps build
 	bash bench/tools.sh
 	$(BUN) bench/start.ts
 	$(BUN) bench/store.ts
+	$(BUN) bench/stateful.ts
 	$(BUN) bench/run.ts
 	$(BUN) bench/pods.ts
 	$(BUN) bench/cli.ts
@@ -97,6 +98,9 @@ bench-store: deps build
 	$(BUN) bench/store.ts
 
 # `k6gate run` beside k6 alone.
+bench-stateful: deps build
+	$(BUN) bench/stateful.ts
+
 bench-cli: deps build
 	$(BUN) bench/cli.ts
 
