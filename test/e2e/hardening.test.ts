@@ -140,7 +140,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
     );
     const k6 = fakeK6(
       'refill',
-      `if [ -z "$SECOND" ]; then setsid sh ${chain} 0 & sleep 0.5; fi\necho "SEEN: $(ps -eo args | grep -c '[c]hain.sh')"\nexit 0`,
+      `if [ -z "$SECOND" ]; then setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5; fi\necho "SEEN: $(ps -eo args | grep -c '[c]hain.sh')"\nexit 0`,
     );
     const { d } = await daemonAsNobody(k6, ['--kill-grace-period', '2s']);
     try {
@@ -178,7 +178,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       `#!/bin/sh\necho $$ >> ${pids}\nif [ "$1" -lt 2 ]; then\n  while true; do sh ${chain} $(($1 + 1)) & wait $!; done\nelse\n  while true; do sleep 0.05; done\nfi\n`,
       { mode: 0o755 },
     );
-    const k6 = fakeK6('cgroup-refill', `setsid sh ${chain} 0 & sleep 0.5\nexit 0`);
+    const k6 = fakeK6('cgroup-refill', `setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`);
     // The daemon starts inside the delegated cgroup, as systemd starts a Delegate=yes service.
     const enter = ['sh', '-c', `echo $$ > ${delegated}/cgroup.procs && exec "$@"`, 'sh'];
     const temp = mkdtempSync(join(dir, 'tmp-'));
