@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-stateful clean tools
+.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-stateful bench-cpu clean tools
 
 all: build
 
@@ -82,6 +82,7 @@ bench: deps build
 	$(BUN) bench/start.ts
 	$(BUN) bench/store.ts
 	$(BUN) bench/stateful.ts
+	$(BUN) bench/cpu.ts
 	$(BUN) bench/run.ts
 	$(BUN) bench/pods.ts
 	$(BUN) bench/cli.ts
@@ -100,6 +101,10 @@ bench-store: deps build
 # `k6gate run` beside k6 alone.
 bench-stateful: deps build
 	$(BUN) bench/stateful.ts
+
+bench-cpu: deps build
+	bash bench/build-original.sh >/dev/null
+	$(BUN) bench/cpu.ts
 
 bench-cli: deps build
 	$(BUN) bench/cli.ts

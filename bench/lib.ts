@@ -1,7 +1,8 @@
-// What the benches share: the Go original built from its Go module, a free loopback port, and a
-// process's resident memory.
+// What the benches share: the Go original built from its Go module, a free loopback port, a
+// daemon (k6gate or the original) started on a private k6, and a process's resident memory.
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dir, '..');
@@ -25,4 +26,87 @@ export async function freePort(): Promise<number> {
 export function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+}
+
+export interface BenchDaemon {
+  name: string;
+  url: string;
+  pid: number;
+  tmp: string;
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** A private PATH directory whose `k6` is the given child. */
+function childBin(child: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'k6gate-bench-bin-'));
+  symlinkSync(child, join(dir, 'k6'));
+  return dir;
+}
+
+async function waitHealthy(url: string, timeoutMs = 10_000): Promise<void> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(2);
+  }
+  throw new Error(`${url} not healthy in ${timeoutMs} ms`);
+}
+
+/** A daemon on a free port, its `k6` the given child on a private PATH: a k6gate binary
+ * (`kind: 'k6gate'`) or the Go original; `startMs` is the time to its first healthy answer. */
+export async function startBenchDaemon(opts: {
+  name: string;
+  kind: 'k6gate' | 'original';
+  binary: string;
+  child: string;
+  slots: number;
+  env?: Record<string, string>;
+}): Promise<BenchDaemon> {
+  const port = await freePort();
+  const tmp = mkdtempSync(join(tmpdir(), `k6gate-bench-${opts.name}-`));
+  const bin = childBin(opts.child);
+  const env = {
+    PATH: `${bin}:${process.env.PATH}`,
+    TMPDIR: tmp,
+    LOG_LEVEL: 'error',
+    MAX_CONCURRENT_TESTS: String(opts.slots),
+    ...opts.env,
+  };
+  const t0 = performance.now();
+  const proc =
+    opts.kind === 'k6gate'
+      ? Bun.spawn([opts.binary, 'serve', '--host', '127.0.0.1', '--listen-port', String(port)], {
+          env: { ...env, TEMP_DIR: tmp, K6_BINARY: 'k6' },
+          stdout: 'ignore',
+          stderr: 'ignore',
+        })
+      : Bun.spawn([opts.binary], {
+          env: { ...env, LISTEN_PORT: String(port) },
+          stdout: 'ignore',
+          stderr: 'ignore',
+        });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url);
+  return {
+    name: opts.name,
+    url,
+    pid: proc.pid,
+    tmp,
+    startMs: performance.now() - t0,
+    async stop() {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await proc.exited;
+      clearTimeout(timer);
+      // Children the original left behind (it SIGKILLs only the k6 pid) must not leak here.
+      Bun.spawnSync(['pkill', '-KILL', '-f', tmp]);
+      rmSync(tmp, { recursive: true, force: true });
+      rmSync(bin, { recursive: true, force: true });
+    },
+  };
 }

@@ -3,11 +3,11 @@
 // drive the same k6 contract double, alternating A/B over rounds; medians and ratios are
 // written to bench/results/ as JSON and Markdown. Loopback only; every loop is bounded.
 
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript, zombieChildren } from '../test/helpers/processes.ts';
-import { buildOriginal, freePort, rssKiB } from './lib.ts';
+import { buildOriginal, rssKiB, startBenchDaemon } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const K6GATE = join(REPO, 'dist/k6gate');
@@ -17,86 +17,15 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const QUICK = process.env.BENCH_QUICK === '1';
 
 type Name = 'k6gate' | 'original';
-interface Daemon {
-  name: Name;
-  url: string;
-  pid: number;
-  tmp: string;
-  stop(): Promise<void>;
-}
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
-/** A private PATH directory whose `k6` is the given child. */
-function childBin(child: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'k6gate-bench-bin-'));
-  symlinkSync(child, join(dir, 'k6'));
-  return dir;
-}
-
-async function waitHealthy(url: string, timeoutMs = 10_000): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < timeoutMs) {
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.status === 200) return performance.now() - t0;
-    } catch {
-      // not listening yet
-    }
-    await Bun.sleep(2);
-  }
-  throw new Error(`${url} not healthy in ${timeoutMs} ms`);
-}
-
-async function startDaemon(
+// The two daemons by name, on the same child.
+const startDaemon = (
   name: Name,
   original: string,
   opts: { child: string; slots: number; env?: Record<string, string> },
-): Promise<Daemon & { startMs: number }> {
-  const port = await freePort();
-  const tmp = mkdtempSync(join(tmpdir(), `k6gate-bench-${name}-`));
-  const bin = childBin(opts.child);
-  const env = {
-    PATH: `${bin}:${process.env.PATH}`,
-    TMPDIR: tmp,
-    LOG_LEVEL: 'error',
-    MAX_CONCURRENT_TESTS: String(opts.slots),
-    ...opts.env,
-  };
-  const t0 = performance.now();
-  const proc =
-    name === 'k6gate'
-      ? Bun.spawn([K6GATE, 'serve', '--host', '127.0.0.1', '--listen-port', String(port)], {
-          env: { ...env, TEMP_DIR: tmp, K6_BINARY: 'k6' },
-          stdout: 'ignore',
-          stderr: 'ignore',
-        })
-      : Bun.spawn([original], {
-          env: { ...env, LISTEN_PORT: String(port) },
-          stdout: 'ignore',
-          stderr: 'ignore',
-        });
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url);
-  const startMs = performance.now() - t0;
-  return {
-    name,
-    url,
-    pid: proc.pid,
-    tmp,
-    startMs,
-    async stop() {
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await proc.exited;
-      clearTimeout(timer);
-      // Children the original left behind (it SIGKILLs only the k6 pid) must not leak here.
-      Bun.spawnSync(['pkill', '-KILL', '-f', tmp]);
-      rmSync(tmp, { recursive: true, force: true });
-      rmSync(bin, { recursive: true, force: true });
-    },
-  };
-}
+) => startBenchDaemon({ ...opts, name, kind: name, binary: name === 'k6gate' ? K6GATE : original });
 
 let seq = 0;
 function payload(directives: string, wait: boolean) {

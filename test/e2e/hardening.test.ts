@@ -140,7 +140,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
     );
     const k6 = fakeK6(
       'refill',
-      `if [ -z "$SECOND" ]; then setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5; fi\necho "SEEN: $(ps -eo args | grep -c '[c]hain.sh')"\nexit 0`,
+      `if [ -z "$SECOND" ]; then setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5; fi\necho "SEEN: $(pgrep -fc ${chain})"\nexit 0`,
     );
     const { d } = await daemonAsNobody(k6, ['--kill-grace-period', '2s']);
     try {

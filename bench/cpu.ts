@@ -1,0 +1,124 @@
+// `make bench-cpu` (also part of `make bench`): the daemon's own CPU per run — utime + stime of
+// the daemon process alone (children excluded), read from /proc/<pid>/stat — over RUNS waited
+// runs of the same k6 (the compiled k6 double, quick pass) from CALLERS concurrent callers, for
+// k6gate, the Go original and a baseline k6gate (the previous commit, built here into the tool
+// cache, or BENCH_BASELINE=<a binary>), interleaved over rounds. A regression shows the day it
+// lands. Loopback only; every loop bounded.
+
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { doubleScript } from '../test/helpers/processes.ts';
+import { buildOriginal, startBenchDaemon } from './lib.ts';
+
+const REPO = resolve(import.meta.dir, '..');
+const DOUBLE = join(REPO, 'test/fixtures/bin/k6');
+const RUNS = Number(process.env.BENCH_CPU_RUNS ?? 200);
+const CALLERS = 20;
+const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 2);
+const TICK_MS = 1000 / 100; // USER_HZ: /proc's CPU times are in 1/100 s on Linux
+const log = (msg: string) => process.stderr.write(`[bench-cpu] ${msg}\n`);
+const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+
+/** utime + stime of `pid` alone, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS; // fields 14 and 15 of proc(5)
+}
+
+/** The k6gate of `rev` (default: the commit before HEAD), built once into the tool cache. */
+function baseline(): { label: string; binary: string } | undefined {
+  if (process.env.BENCH_BASELINE)
+    return { label: 'baseline', binary: resolve(process.env.BENCH_BASELINE) };
+  const rev = process.env.BENCH_BASELINE_REV ?? 'HEAD~1';
+  const sha = Bun.spawnSync(['git', '-C', REPO, 'rev-parse', '--short', rev]).stdout.toString();
+  if (sha.trim() === '') return undefined; // a shallow clone: no previous commit here
+  const dir = join(
+    process.env.K6GATE_CACHE ?? join(homedir(), '.cache/k6gate'),
+    'baseline',
+    sha.trim(),
+  );
+  const binary = join(dir, 'dist/k6gate');
+  if (!existsSync(binary)) {
+    log(`building ${rev} (${sha.trim()}) into ${dir}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const sh = `git -C ${REPO} archive ${sha.trim()} | tar -x -C ${dir}`;
+    if (Bun.spawnSync(['bash', '-c', sh]).exitCode !== 0) return undefined;
+    symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+    const built = Bun.spawnSync(['make', '-C', dir, 'dist/k6gate'], { stdout: 'ignore' });
+    if (built.exitCode !== 0) return void log(`cannot build ${rev}: ${built.stderr.toString()}`);
+  }
+  return { label: `k6gate ${rev} (${sha.trim()})`, binary };
+}
+
+let seq = 0;
+const body = () =>
+  JSON.stringify({
+    name: `cpu-${++seq}`,
+    namespace: 'bench',
+    phase: 'Progressing',
+    metadata: { script: doubleScript('mode=pass duration=0s'), min_failure_delay: '0s' },
+  });
+
+// RUNS waited runs from CALLERS callers; the daemon's CPU per run and the wall time.
+async function measure(kind: 'k6gate' | 'original', binary: string, name: string) {
+  const d = await startBenchDaemon({ name, kind, binary, child: DOUBLE, slots: 1000 });
+  try {
+    const before = cpuMs(d.pid);
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CALLERS }, async () => {
+        while (next < RUNS) {
+          next++;
+          const res = await fetch(`${d.url}/launch-test`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: body(),
+          });
+          await res.arrayBuffer();
+          if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}`);
+        }
+      }),
+    );
+    return { cpu: (cpuMs(d.pid) - before) / RUNS, wall: (performance.now() - t0) / 1000 };
+  } finally {
+    await d.stop();
+  }
+}
+
+async function main() {
+  const daemons: { label: string; kind: 'k6gate' | 'original'; binary: string }[] = [
+    { label: 'k6gate', kind: 'k6gate', binary: join(REPO, 'dist/k6gate') },
+    { label: 'original v0.5.7', kind: 'original', binary: buildOriginal() },
+  ];
+  const base = baseline();
+  if (base) daemons.push({ ...base, kind: 'k6gate' });
+  const cpu = new Map<string, number[]>(daemons.map((d) => [d.label, []]));
+  const wall = new Map<string, number[]>(daemons.map((d) => [d.label, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? daemons : [...daemons].reverse();
+    for (const d of order) {
+      const r = await measure(d.kind, d.binary, d.label.replace(/\W+/g, '-'));
+      log(
+        `round ${round + 1} ${d.label}: ${r.cpu.toFixed(2)} ms CPU per run, ${r.wall.toFixed(1)} s`,
+      );
+      cpu.get(d.label)?.push(r.cpu);
+      wall.get(d.label)?.push(r.wall);
+    }
+  }
+  const original = median(cpu.get('original v0.5.7') ?? []);
+  const rows = daemons.map((d) => {
+    const c = cpu.get(d.label) ?? [];
+    const w = median(wall.get(d.label) ?? []);
+    return `| ${d.label} | ${median(c).toFixed(2)} ms (${c.map((x) => x.toFixed(2)).join(' / ')}) | ${(median(c) / original).toFixed(2)}× | ${w.toFixed(1)} s |`;
+  });
+  console.log(
+    `\n#### The daemon's own CPU per run (${new Date().toISOString()}, ${RUNS} waited runs, ${CALLERS} callers, ${ROUNDS} rounds interleaved, medians)\n\n| daemon | CPU per run (each round) | vs the original | wall for ${RUNS} runs |\n|---|---|---|---|\n${rows.join('\n')}`,
+  );
+}
+
+await main();
