@@ -48,7 +48,9 @@ function baseline(): { label: string; binary: string } | undefined {
     const sh = `git -C ${REPO} archive ${sha.trim()} | tar -x -C ${dir}`;
     if (Bun.spawnSync(['bash', '-c', sh]).exitCode !== 0) return undefined;
     symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
-    const built = Bun.spawnSync(['make', '-C', dir, 'dist/k6gate'], { stdout: 'ignore' });
+    // -o: never remake node_modules there (npm ci would empty the repo's own through the link).
+    const make = ['make', '-C', dir, '-o', 'node_modules/.installed', 'dist/k6gate'];
+    const built = Bun.spawnSync(make, { stdout: 'ignore' });
     if (built.exitCode !== 0) return void log(`cannot build ${rev}: ${built.stderr.toString()}`);
   }
   return { label: `k6gate ${rev} (${sha.trim()})`, binary };
@@ -79,8 +81,9 @@ async function measure(kind: 'k6gate' | 'original', binary: string, name: string
             headers: { 'Content-Type': 'application/json' },
             body: body(),
           });
-          await res.arrayBuffer();
-          if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}`);
+          const text = await res.text();
+          if (res.status !== 200)
+            throw new Error(`${name}: HTTP ${res.status}: ${text.slice(-300)}`);
         }
       }),
     );
