@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { rssKiB } from './lib.ts';
+import { rssKiB, startBenchDaemon } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const RUNS = Number(process.env.BENCH_STATEFUL_RUNS ?? 150);
@@ -22,38 +22,16 @@ writeFileSync(
   { mode: 0o755 },
 );
 
-async function start(binary: string) {
-  const proc = Bun.spawn(
-    [binary, 'serve', '--host', '127.0.0.1', '--listen-port', '0', '--log-format', 'json'],
-    {
-      env: {
-        PATH: process.env.PATH ?? '',
-        K6_BINARY: K6,
-        TEMP_DIR: dir,
-        MAX_OUTPUT_BYTES: String(OUTPUT_BYTES + 4096),
-        MAX_CONCURRENT_TESTS: '20',
-        RUN_CGROUP: 'off',
-      },
-      stdout: 'ignore',
-      stderr: 'pipe',
-    },
-  );
-  const reader = proc.stderr.getReader();
-  let text = '';
-  for (let i = 0; i < 1000; i++) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-    const url = /"msg":"listening","url":"([^"]+)"/.exec(text)?.[1];
-    if (url) {
-      void (async () => {
-        while (!(await reader.read()).done); // keep the pipe drained
-      })();
-      return { url, pid: proc.pid, stop: () => (proc.kill('SIGTERM'), proc.exited) };
-    }
-  }
-  throw new Error(`${binary} exited before listening`);
-}
+// A daemon whose k6 is the 1 MiB stand-in, its answers carrying the whole output.
+const start = (binary: string) =>
+  startBenchDaemon({
+    name: 'stateful',
+    kind: 'k6gate',
+    binary,
+    child: K6,
+    slots: 20,
+    env: { MAX_OUTPUT_BYTES: String(OUTPUT_BYTES + 4096), RUN_CGROUP: 'off' },
+  });
 
 const payload = (i: number, mode: string) =>
   JSON.stringify({

@@ -75,6 +75,19 @@ function delegatedCgroup(): string | undefined {
   return path;
 }
 
+// A process chain two levels deep whose every level respawns its child whenever it dies (each
+// process writes its pid to `pids`); run `sh <chain> 0` to start it.
+function refillingChain(name: string) {
+  const pids = join(dir, `${name}.pids`);
+  const chain = join(dir, `${name}.sh`);
+  writeFileSync(
+    chain,
+    `#!/bin/sh\necho $$ >> ${pids}\nif [ "$1" -lt 2 ]; then\n  while true; do sh ${chain} $(($1 + 1)) & wait $!; done\nelse\n  while true; do sleep 0.05; done\nfi\n`,
+    { mode: 0o755 },
+  );
+  return { pids, chain };
+}
+
 const run = (url: string) =>
   postLaunch(url, flaggerPayload({ script: 'export default function () {}' }));
 
@@ -131,13 +144,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
   test('a self-refilling chain two levels deep dies with its run; a later run sees none of it', async () => {
     // Level 0 leaves the process group; each level respawns its child whenever it dies, so a
     // sweep that kills one level at a time leaves the next one re-parented and refilling.
-    const pids = join(dir, 'chain.pids');
-    const chain = join(dir, 'chain.sh');
-    writeFileSync(
-      chain,
-      `#!/bin/sh\necho $$ >> ${pids}\nif [ "$1" -lt 2 ]; then\n  while true; do sh ${chain} $(($1 + 1)) & wait $!; done\nelse\n  while true; do sleep 0.05; done\nfi\n`,
-      { mode: 0o755 },
-    );
+    const { pids, chain } = refillingChain('chain');
     const k6 = fakeK6(
       'refill',
       `if [ -z "$SECOND" ]; then setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5; fi\necho "SEEN: $(pgrep -fc ${chain})"\nexit 0`,
@@ -171,13 +178,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       console.log('SKIP cgroup.kill: no cgroup v2 hierarchy root can write here');
       return;
     }
-    const pids = join(dir, 'cgroup-chain.pids');
-    const chain = join(dir, 'cgroup-chain.sh');
-    writeFileSync(
-      chain,
-      `#!/bin/sh\necho $$ >> ${pids}\nif [ "$1" -lt 2 ]; then\n  while true; do sh ${chain} $(($1 + 1)) & wait $!; done\nelse\n  while true; do sleep 0.05; done\nfi\n`,
-      { mode: 0o755 },
-    );
+    const { pids, chain } = refillingChain('cgroup-chain');
     const k6 = fakeK6('cgroup-refill', `setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`);
     // The daemon starts inside the delegated cgroup, as systemd starts a Delegate=yes service.
     const enter = ['sh', '-c', `echo $$ > ${delegated}/cgroup.procs && exec "$@"`, 'sh'];
