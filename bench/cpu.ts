@@ -5,7 +5,7 @@
 // cache, or BENCH_BASELINE=<a binary>), interleaved over rounds. A regression shows the day it
 // lands. Loopback only; every loop bounded.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript } from '../test/helpers/processes.ts';
@@ -26,6 +26,22 @@ function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * TICK_MS; // fields 14 and 15 of proc(5)
+}
+
+/** CPU ms of each thread of `pid` by name (digits folded: `Bun Pool 3` → `Bun Pool #`). */
+function threadCpuMs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+/g, '#');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * TICK_MS);
+    } catch {
+      // the thread ended while we looked
+    }
+  }
+  return byName;
 }
 
 /** The k6gate of `rev` (default: the commit before HEAD), built once into the tool cache. */
@@ -70,6 +86,7 @@ async function measure(kind: 'k6gate' | 'original', binary: string, name: string
   const d = await startBenchDaemon({ name, kind, binary, child: DOUBLE, slots: 1000 });
   try {
     const before = cpuMs(d.pid);
+    const threadsBefore = threadCpuMs(d.pid);
     const t0 = performance.now();
     let next = 0;
     await Promise.all(
@@ -87,7 +104,10 @@ async function measure(kind: 'k6gate' | 'original', binary: string, name: string
         }
       }),
     );
-    return { cpu: (cpuMs(d.pid) - before) / RUNS, wall: (performance.now() - t0) / 1000 };
+    const threads = [...threadCpuMs(d.pid)].map(
+      ([thread, ms]) => [thread, (ms - (threadsBefore.get(thread) ?? 0)) / RUNS] as const,
+    );
+    return { cpu: (cpuMs(d.pid) - before) / RUNS, wall: (performance.now() - t0) / 1000, threads };
   } finally {
     await d.stop();
   }
@@ -102,6 +122,7 @@ async function main() {
   if (base) daemons.push({ ...base, kind: 'k6gate' });
   const cpu = new Map<string, number[]>(daemons.map((d) => [d.label, []]));
   const wall = new Map<string, number[]>(daemons.map((d) => [d.label, []]));
+  let split = '';
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? daemons : [...daemons].reverse();
     for (const d of order) {
@@ -110,6 +131,11 @@ async function main() {
         `round ${round + 1} ${d.label}: ${r.cpu.toFixed(2)} ms CPU per run, ${r.wall.toFixed(1)} s`,
       );
       cpu.get(d.label)?.push(r.cpu);
+      if (d.label === 'k6gate')
+        split = r.threads
+          .filter(([, ms]) => ms >= 0.01)
+          .map(([thread, ms]) => `${thread} ${ms.toFixed(2)} ms`)
+          .join(' · ');
       wall.get(d.label)?.push(r.wall);
     }
   }
@@ -120,7 +146,7 @@ async function main() {
     return `| ${d.label} | ${median(c).toFixed(2)} ms (${c.map((x) => x.toFixed(2)).join(' / ')}) | ${(median(c) / original).toFixed(2)}× | ${w.toFixed(1)} s |`;
   });
   console.log(
-    `\n#### The daemon's own CPU per run (${new Date().toISOString()}, ${RUNS} waited runs, ${CALLERS} callers, ${ROUNDS} rounds interleaved, medians)\n\n| daemon | CPU per run (each round) | vs the original | wall for ${RUNS} runs |\n|---|---|---|---|\n${rows.join('\n')}`,
+    `\n#### The daemon's own CPU per run (${new Date().toISOString()}, ${RUNS} waited runs, ${CALLERS} callers, ${ROUNDS} rounds interleaved, medians)\n\n| daemon | CPU per run (each round) | vs the original | wall for ${RUNS} runs |\n|---|---|---|---|\n${rows.join('\n')}\n\nk6gate's CPU per run by thread (last round): ${split}`,
   );
 }
 
