@@ -213,6 +213,20 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
     }
   }, 30_000);
 
+  test('a summary export the script made a FIFO or a link to /dev/zero: the answer comes, nothing read', async () => {
+    // The run directory is k6's cwd; k6gate reads k6gate-summary.json there after k6 exits.
+    for (const make of ['mkfifo k6gate-summary.json', 'ln -s /dev/zero k6gate-summary.json']) {
+      const k6 = fakeK6(`summary-${make.split(' ')[0]}`, `${make}\nexit 0`);
+      const { d } = await daemonAsNobody(k6);
+      try {
+        const res = await run(d.url);
+        expect(res.status).toBe(200);
+      } finally {
+        await d.stop();
+      }
+    }
+  }, 30_000);
+
   test('--run-cgroup naming a directory k6gate cannot use: exit 2 naming the setting', () => {
     const out = Bun.spawnSync([...NOBODY, COMPILED, 'serve', '--run-cgroup', '/proc/none']);
     expect(out.exitCode).toBe(2);

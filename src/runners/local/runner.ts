@@ -4,8 +4,17 @@
 // is awaited exactly once; whatever it left behind (group members, escaped orphans, the
 // directory) is removed before its result settles. Timers end with one AbortController.
 
-import { closeSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  writeFileSync,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.ts';
@@ -55,14 +64,9 @@ export interface LocalRunnerOptions {
 export function createLocalRunner(opts: LocalRunnerOptions): Runner {
   return {
     async start(spec) {
-      const dir = await mkdtemp(join(opts.tempDir, 'k6gate-run-')).catch((err: Error) => {
-        // k6gate's own misconfiguration (a read-only or missing temp dir), not a failed test.
-        throw new Misconfigured(
-          `cannot create a run directory in ${opts.tempDir}: ${err.message}; set --temp-dir / TEMP_DIR to a writable directory (the chart mounts an emptyDir at /tmp)`,
-        );
-      });
+      const dir = makeRunDir(opts.tempDir);
       try {
-        const scriptPath = await layOutScript(dir, spec);
+        const scriptPath = layOutScript(dir, spec);
         return superviseChild(spawnK6(opts, spec, dir, scriptPath), dir, spec, opts);
       } catch (err) {
         await rm(dir, { recursive: true, force: true });
@@ -75,18 +79,31 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner {
   };
 }
 
+// The run's private directory. Made and filled with synchronous calls: a few small files (the
+// body limit bounds them), cheaper than the thread pool's hand-offs (bench/cpu.ts).
+function makeRunDir(tempDir: string): string {
+  try {
+    return mkdtempSync(join(tempDir, 'k6gate-run-'));
+  } catch (err) {
+    // k6gate's own misconfiguration (a read-only or missing temp dir), not a failed test.
+    throw new Misconfigured(
+      `cannot create a run directory in ${tempDir}: ${(err as Error).message}; set --temp-dir / TEMP_DIR to a writable directory (the chart mounts an emptyDir at /tmp)`,
+    );
+  }
+}
+
 /** Writes the test's files into the run directory; returns the path k6 runs. A ConfigMap's keys
  * go in a directory of their own (beside the entry, nothing of k6gate's). */
-async function layOutScript(dir: string, spec: RunSpec): Promise<string> {
+function layOutScript(dir: string, spec: RunSpec): string {
   if (!spec.bundle) {
     const path = join(dir, spec.scriptName);
-    await writeFile(path, spec.script, { mode: 0o600 });
+    writeFileSync(path, spec.script, { mode: 0o600 });
     return path;
   }
   const scriptDir = join(dir, 'script');
-  await mkdir(scriptDir, { mode: 0o700 });
+  mkdirSync(scriptDir, { mode: 0o700 });
   for (const [key, content] of Object.entries(spec.bundle.files)) {
-    await writeFile(join(scriptDir, key), content, { mode: 0o600, flag: 'wx' });
+    writeFileSync(join(scriptDir, key), content, { mode: 0o600, flag: 'wx' });
   }
   return join(scriptDir, spec.bundle.entry);
 }
@@ -212,7 +229,7 @@ function superviseChild(
           durationMs: opts.clock.now() - startedAt,
           ...stop,
         }),
-        summary: await readSummaryExport(join(dir, SUMMARY_FILE)),
+        summary: readSummaryExport(join(dir, SUMMARY_FILE)),
       };
     } finally {
       await rm(dir, { recursive: true, force: true }).catch((err: Error) =>
@@ -323,9 +340,23 @@ function readOutput(
 /** k6's --summary-export, inside the run directory (removed with it). */
 const SUMMARY_FILE = 'k6gate-summary.json';
 
-// The export k6 wrote, if any, and not over the cap (never trusted beyond its shape).
-async function readSummaryExport(path: string): Promise<SummaryExport | undefined> {
-  const file = Bun.file(path);
-  if (!(await file.exists()) || file.size > SUMMARY_EXPORT_MAX_BYTES) return undefined;
-  return parseSummaryExport(await file.text());
+// The export k6 wrote, if any: a regular file (never a link, a FIFO or a device the script put
+// there; opened without following links or blocking, checked on the open descriptor) and not
+// over the cap; never trusted beyond its shape.
+function readSummaryExport(path: string): SummaryExport | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch {
+    return undefined; // none written (or a link)
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > SUMMARY_EXPORT_MAX_BYTES) return undefined;
+    const bytes = Buffer.alloc(stat.size); // read no further than the size checked
+    const read = readSync(fd, bytes, 0, bytes.length, 0);
+    return parseSummaryExport(bytes.toString('utf8', 0, read));
+  } finally {
+    closeSync(fd);
+  }
 }
