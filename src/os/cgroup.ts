@@ -60,10 +60,13 @@ function runCgroup(path: string): RunCgroup {
     add: (pid) => writeFileSync(join(path, 'cgroup.procs'), String(pid)),
     async killAll() {
       // Usually empty by now (k6 exited, nothing left): one read of cgroup.events, no kill.
-      const held = populated(path) ? members(path) : 0;
-      if (held > 0) writeFileSync(join(path, 'cgroup.kill'), '1');
-      for (let waited = 0; populated(path) && waited < EMPTY_WAIT_MS; waited += EMPTY_POLL_MS)
-        await sleep(EMPTY_POLL_MS);
+      let held = 0;
+      if (populated(path)) {
+        held = members(path);
+        if (held > 0) writeFileSync(join(path, 'cgroup.kill'), '1');
+        for (let waited = 0; populated(path) && waited < EMPTY_WAIT_MS; waited += EMPTY_POLL_MS)
+          await sleep(EMPTY_POLL_MS);
+      }
       rmdirSync(path);
       return held;
     },
@@ -91,18 +94,29 @@ function probeWritable(base: string): string | undefined {
   }
 }
 
-// This process's cgroup v2 directory: the `0::<path>` line of /proc/self/cgroup under the
-// cgroup2 mount of /proc/self/mountinfo.
-function ownCgroupDir(): string | undefined {
+/** The cgroup v2 mount of this process, from /proc/self/mountinfo: its mount point and the
+ * path of the hierarchy it shows (`/` unless a namespace or a bind mount narrowed it). */
+export function cgroup2Mount(): { root: string; mount: string } | undefined {
   try {
-    const own = /^0::(\/.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
     const fields = readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .map((line) => line.split(' '))
       .find((f) => f[f.indexOf('-') + 1] === 'cgroup2');
-    const [root, mount] = [fields?.[3], fields?.[4]]; // the mount shows `root` of the hierarchy
-    if (own === undefined || root === undefined || mount === undefined) return undefined;
-    return join(mount, root === '/' ? own : own.slice(root.length));
+    const [root, mount] = [fields?.[3], fields?.[4]];
+    return root === undefined || mount === undefined ? undefined : { root, mount };
+  } catch {
+    return undefined;
+  }
+}
+
+// This process's cgroup v2 directory: the `0::<path>` line of /proc/self/cgroup under the
+// cgroup2 mount.
+function ownCgroupDir(): string | undefined {
+  try {
+    const own = /^0::(\/.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+    const m = cgroup2Mount();
+    if (own === undefined || m === undefined) return undefined;
+    return join(m.mount, m.root === '/' ? own : own.slice(m.root.length));
   } catch {
     return undefined;
   }

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMPILED, flaggerPayload, postLaunch, startChildDaemon } from '../helpers/daemon.ts';
 import { zombieChildren } from '../helpers/processes.ts';
+import { cgroup2Mount } from '../../src/os/cgroup.ts';
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 const why =
@@ -59,10 +60,7 @@ async function daemonAsNobody(k6: string, args: string[] = [], env: Record<strin
 // A cgroup v2 directory delegated to nobody as systemd delegates one (the directory and the files
 // a delegate writes), or undefined where no cgroup v2 hierarchy is writable.
 function delegatedCgroup(): string | undefined {
-  const mount = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' '))
-    .find((f) => f[f.indexOf('-') + 1] === 'cgroup2')?.[4];
+  const mount = cgroup2Mount()?.mount;
   if (!mount) return undefined;
   const path = join(mount, `k6gate-test-${process.pid}-${Date.now()}`);
   try {
@@ -85,7 +83,11 @@ function refillingChain(name: string) {
     `#!/bin/sh\necho $$ >> ${pids}\nif [ "$1" -lt 2 ]; then\n  while true; do sh ${chain} $(($1 + 1)) & wait $!; done\nelse\n  while true; do sleep 0.05; done\nfi\n`,
     { mode: 0o755 },
   );
-  return { pids, chain };
+  /** Kills what a failed test left of the chain (a level may respawn once between kills). */
+  const end = () => {
+    for (let i = 0; i < 20 && Bun.spawnSync(['pkill', '-KILL', '-f', chain]).exitCode === 0; i++);
+  };
+  return { pids, chain, end };
 }
 
 const run = (url: string) =>
@@ -144,7 +146,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
   test('a self-refilling chain two levels deep dies with its run; a later run sees none of it', async () => {
     // Level 0 leaves the process group; each level respawns its child whenever it dies, so a
     // sweep that kills one level at a time leaves the next one re-parented and refilling.
-    const { pids, chain } = refillingChain('chain');
+    const { pids, chain, end } = refillingChain('chain');
     const k6 = fakeK6(
       'refill',
       `if [ -z "$SECOND" ]; then setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5; fi\necho "SEEN: $(pgrep -fc ${chain})"\nexit 0`,
@@ -169,6 +171,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       expect(zombieChildren(d.pid)).toEqual([]);
     } finally {
       await d.stop();
+      end();
     }
   }, 30_000);
 
@@ -178,7 +181,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       console.log('SKIP cgroup.kill: no cgroup v2 hierarchy root can write here');
       return;
     }
-    const { pids, chain } = refillingChain('cgroup-chain');
+    const { pids, chain, end } = refillingChain('cgroup-chain');
     const k6 = fakeK6('cgroup-refill', `setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`);
     // The daemon starts inside the delegated cgroup, as systemd starts a Delegate=yes service.
     const enter = ['sh', '-c', `echo $$ > ${delegated}/cgroup.procs && exec "$@"`, 'sh'];
@@ -209,6 +212,7 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       expect(d.logs.some((r) => r.msg === 'killing processes a k6 run left behind')).toBe(false);
     } finally {
       await d.stop();
+      end();
       rmdirSync(delegated);
     }
   }, 30_000);
