@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync }
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript } from '../test/helpers/processes.ts';
-import { buildOriginal, startBenchDaemon } from './lib.ts';
+import { buildOriginal, median, startBenchDaemon } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const DOUBLE = join(REPO, 'test/fixtures/bin/k6');
@@ -18,15 +18,15 @@ const CALLERS = 20;
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 2);
 const TICK_MS = 1000 / 100; // USER_HZ: /proc's CPU times are in 1/100 s on Linux
 const log = (msg: string) => process.stderr.write(`[bench-cpu] ${msg}\n`);
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+
+// utime + stime of one /proc stat line, in ms (fields 14 and 15 of proc(5), after the name).
+function statCpuMs(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+}
 
 /** utime + stime of `pid` alone, in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * TICK_MS; // fields 14 and 15 of proc(5)
-}
+const cpuMs = (pid: number) => statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 /** CPU ms of each thread of `pid` by name (digits folded: `Bun Pool 3` → `Bun Pool #`). */
 function threadCpuMs(pid: number): Map<string, number> {
@@ -35,8 +35,7 @@ function threadCpuMs(pid: number): Map<string, number> {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+/g, '#');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      byName.set(name, (byName.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * TICK_MS);
+      byName.set(name, (byName.get(name) ?? 0) + statCpuMs(stat));
     } catch {
       // the thread ended while we looked
     }

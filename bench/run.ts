@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript, zombieChildren } from '../test/helpers/processes.ts';
-import { buildOriginal, rssKiB, startBenchDaemon } from './lib.ts';
+import { buildOriginal, median, rssKiB, startBenchDaemon } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const K6GATE = join(REPO, 'dist/k6gate');
@@ -61,10 +61,6 @@ async function post(
   return { status: res.status, ms: performance.now() - t0 };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)] as number);
-};
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript } from '../test/helpers/processes.ts';
+import { median } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const K6GATE = join(REPO, 'dist/k6gate');
@@ -15,8 +16,6 @@ const DOUBLE = join(REPO, 'test/fixtures/bin/k6');
 const ROUNDS = Number(process.env.BENCH_STORE_ROUNDS ?? 3);
 const RUNS = Number(process.env.BENCH_STORE_RUNS ?? 40);
 const log = (msg: string) => process.stderr.write(`[bench-store] ${msg}\n`);
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 let seq = 0;
 const payload = (directives: string, wait: boolean) =>
