@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildOriginal, freePort, rssKiB } from './lib.ts';
+import { buildOriginal, freePort, rssKiB, settleBinary } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 9);
@@ -18,6 +18,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** Spawn → first 200 on /health, then idle RSS; the daemon is stopped before returning. */
 async function measure(argv: string[], env: Record<string, string>) {
+  settleBinary(argv[0]!);
   const tmp = mkdtempSync(join(tmpdir(), 'k6gate-bench-start-'));
   const port = await freePort();
   const t0 = performance.now();
@@ -46,7 +47,7 @@ async function measure(argv: string[], env: Record<string, string>) {
     }
     const startMs = performance.now() - t0;
     await Bun.sleep(1000);
-    return { startMs, idleKiB: rssKiB(proc.pid) };
+    return { startMs, idleKiB: rssKiB(proc.pid), anonKiB: rssKiB(proc.pid, 'RssAnon') };
   } finally {
     proc.kill('SIGTERM');
     await proc.exited;
@@ -98,30 +99,36 @@ async function main() {
     daemons.baseline = [process.env.BENCH_BASELINE, 'serve', '--host', '127.0.0.1'];
   }
   const names = Object.keys(daemons);
-  const got: Record<string, { startMs: number[]; idleKiB: number[] }> = {};
-  for (const n of names) got[n] = { startMs: [], idleKiB: [] };
+  const got: Record<string, { startMs: number[]; idleKiB: number[]; anonKiB: number[] }> = {};
+  for (const n of names) got[n] = { startMs: [], idleKiB: [], anonKiB: [] };
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
     for (const n of order) {
       const m = await measure(daemons[n]!, {});
       got[n]!.startMs.push(m.startMs);
       got[n]!.idleKiB.push(m.idleKiB);
+      got[n]!.anonKiB.push(m.anonKiB);
     }
     log(`round ${r + 1}/${ROUNDS}`);
   }
   const row = (n: string) => ({
     startMs: median(got[n]!.startMs),
     idleMiB: median(got[n]!.idleKiB) / 1024,
+    anonMiB: median(got[n]!.anonKiB) / 1024,
   });
   const k = row('k6gate');
   const o = row('original');
+  const b = process.env.BENCH_BASELINE ? row('baseline') : undefined;
+  const line = (measure: string, pick: (r: typeof k) => number, unit: string) =>
+    `| ${measure} | ${pick(k).toFixed(1)} ${unit} | ${pick(o).toFixed(1)} ${unit} | ${(pick(k) / pick(o)).toFixed(2)}× |${b ? ` ${pick(b).toFixed(1)} ${unit} |` : ''}`;
   const lines = [
     `#### Start and idle (${new Date().toISOString()}, ${ROUNDS} rounds interleaved, medians)`,
     '',
-    `| measure | k6gate | original v0.5.7 | ratio |${process.env.BENCH_BASELINE ? ' baseline |' : ''}`,
-    `|---|---|---|---|${process.env.BENCH_BASELINE ? '---|' : ''}`,
-    `| start to first 200 on /health | ${k.startMs.toFixed(1)} ms | ${o.startMs.toFixed(1)} ms | ${(k.startMs / o.startMs).toFixed(2)}× |${process.env.BENCH_BASELINE ? ` ${row('baseline').startMs.toFixed(1)} ms |` : ''}`,
-    `| idle RSS | ${k.idleMiB.toFixed(1)} MiB | ${o.idleMiB.toFixed(1)} MiB | ${(k.idleMiB / o.idleMiB).toFixed(2)}× |${process.env.BENCH_BASELINE ? ` ${row('baseline').idleMiB.toFixed(1)} MiB |` : ''}`,
+    `| measure | k6gate | original v0.5.7 | ratio |${b ? ' baseline |' : ''}`,
+    `|---|---|---|---|${b ? '---|' : ''}`,
+    line('start to first 200 on /health', (r) => r.startMs, 'ms'),
+    line('idle RSS', (r) => r.idleMiB, 'MiB'),
+    line('of which anonymous (heap, stacks)', (r) => r.anonMiB, 'MiB'),
     '',
     '| module (imported alone, fresh `bun` process) | import time | RSS added |',
     '|---|---|---|',

@@ -9,7 +9,6 @@
 // constant time and never logged.
 
 import { readFileSync, statSync } from 'node:fs';
-import { timingSafeEqual } from 'node:crypto';
 import * as v from 'valibot';
 import type { Clock } from '../core/clock.ts';
 import { compileGlobs, type GlobMatcher } from '../core/globs.ts';
@@ -148,7 +147,7 @@ export function loadClientDirectory(
       let match: Client | undefined;
       // Every entry is compared (no early exit), so timing does not tell which names exist.
       for (const e of loaded.entries) {
-        const same = timingSafeEqual(e.token, given);
+        const same = crypto.timingSafeEqual(e.token, given);
         if (same && (name === undefined || name === e.client.name)) match ??= e.client;
       }
       return match;
