@@ -4,7 +4,7 @@
 // heavy module (client-node, the Slack SDK, the pod runners) is imported only when its setting
 // is on: a daemon that uses neither never loads them.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/settings.ts';
 import { UsageError } from '../core/errors.ts';
 import { createMemoryStore } from '../store/memory.ts';
@@ -61,6 +61,25 @@ function readToken(file: string, value: string, flag: string): string {
   }
 }
 
+// An optional feature's token (Slack, k6 Cloud): a named file that does not exist turns the
+// feature off with a warning instead of stopping the daemon. The chart mounts the tokens Secret
+// as optional and names both files, so a Secret holding only one of the keys (or none yet)
+// starts a daemon with that one feature. Any other read error (a directory, no permission) is
+// still a setting k6gate cannot use.
+function readOptionalToken(
+  file: string,
+  value: string,
+  flag: string,
+  feature: string,
+  logger: Logger,
+): string {
+  if (file !== '' && !existsSync(file)) {
+    logger.warn(`${flag}: ${file} does not exist: ${feature} is off`, { file });
+    return '';
+  }
+  return readToken(file, value, flag);
+}
+
 // The run-signing key from its file, or undefined (a random key: said at start, since replicas
 // and restarts then cannot attach to each other's runs).
 function readSigningKey(config: Config, logger: Logger): Uint8Array | undefined {
@@ -82,10 +101,12 @@ function readSigningKey(config: Config, logger: Logger): Uint8Array | undefined 
 }
 
 async function buildNotifier(config: Config, logger: Logger) {
-  const token = readToken(
+  const token = readOptionalToken(
     config.slackTokenFile,
     config.slackToken,
     '--slack-token-file / SLACK_TOKEN_FILE',
+    'Slack notifications',
+    logger,
   );
   if (!token) return createNoopNotifier(logger);
   const { checkSlackToken, createSlackNotifier } = await import('../notify/slack.ts');
@@ -162,10 +183,12 @@ export async function buildParts(config: Config, logger: Logger) {
   return {
     config: {
       ...config,
-      cloudToken: readToken(
+      cloudToken: readOptionalToken(
         config.cloudTokenFile,
         config.cloudToken,
         '--cloud-token-file / K6_CLOUD_TOKEN_FILE',
+        'uploading to k6 Cloud',
+        logger,
       ),
     },
     logger,

@@ -192,6 +192,8 @@ export function parseLaunchPayload(body: unknown): LaunchRequest {
 
 function parseMetadata(payload: FlaggerPayload): LaunchRequest {
   const m = payload.metadata;
+  // Typos first: `scirpt` is told "did you mean script", not "missing script".
+  const unknownMetadataKeys = unknownKeys(m);
   const { script, scriptConfigMap } = parseScriptSource(m);
 
   return {
@@ -218,7 +220,7 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     prometheusRw: parseKey(m, 'prometheus_rw', true, parseGoBool, BOOL_EXPECTED),
     runner: parseRunner(m.runner),
     pod: parsePodOptions(m),
-    unknownMetadataKeys: unknownKeys(m),
+    unknownMetadataKeys,
   };
 }
 

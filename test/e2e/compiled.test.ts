@@ -227,6 +227,39 @@ describe('the compiled daemon as a process', () => {
     expect(typo.stderr.toString()).toContain('KUBERNETES_CLIENT');
   });
 
+  test('a token file that does not exist turns its feature off with a warning; an unreadable one exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k6gate-tokens-'));
+    try {
+      // The chart mounts the tokens Secret as optional and names both files: a Secret with only
+      // a Slack token (or none yet) must still start a daemon.
+      await using d = await startChildDaemon({
+        compiled: true,
+        env: {
+          SLACK_TOKEN_FILE: join(dir, 'slack-token'),
+          K6_CLOUD_TOKEN_FILE: join(dir, 'k6-cloud-token'),
+        },
+      });
+      for (const [flag, feature] of [
+        ['--slack-token-file / SLACK_TOKEN_FILE', 'Slack notifications'],
+        ['--cloud-token-file / K6_CLOUD_TOKEN_FILE', 'uploading to k6 Cloud'],
+      ] as const) {
+        const warned = d.logs.find((r) => String(r.msg).startsWith(flag));
+        expect(warned?.level).toBe('warn');
+        expect(String(warned?.msg)).toEndWith(`does not exist: ${feature} is off`);
+      }
+      expect((await fetch(`${d.url}/readyz`)).status).toBe(200);
+      const unreadable = Bun.spawnSync([COMPILED, 'serve'], {
+        env: { PATH: process.env.PATH ?? '', SLACK_TOKEN_FILE: dir },
+      });
+      expect(unreadable.exitCode).toBe(2);
+      expect(unreadable.stderr.toString()).toContain(
+        `invalid value for --slack-token-file / SLACK_TOKEN_FILE: cannot read ${dir}`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   test('after the bad-input table the real daemon still answers /healthz', async () => {
     await using d = await startChildDaemon({ compiled: true });
     for (const body of ['', 'bad', '[]', '{}', '{"name":"a","namespace":"b","phase":"c"}']) {

@@ -298,6 +298,12 @@ const CASES: Case[] = [
     /metadata.slack_channel: unknown key; did you mean "slack_channels"\?/,
   ],
   [
+    'the script key misspelt, no script (scirpt): the typo named, not "missing script"',
+    post(JSON.stringify({ ...base, metadata: { scirpt: 'export default function () {}' } })),
+    400,
+    /metadata.scirpt: unknown key; did you mean "script"\?/,
+  ],
+  [
     'a misspelt key in capitals (Script)',
     post(meta({ Script: 'x' })),
     400,

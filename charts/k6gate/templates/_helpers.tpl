@@ -63,9 +63,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* Seconds in a chart duration of the form <n>s or <n>m (the schema allows only these). */}}
+{{/* Seconds in a chart duration of whole hours, minutes and seconds (1h, 90s, 1m30s; the
+schema allows only these). */}}
 {{- define "k6gate.seconds" -}}
-{{- if hasSuffix "m" . }}{{ mul (atoi (trimSuffix "m" .)) 60 }}{{ else }}{{ atoi (trimSuffix "s" .) }}{{ end }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+[hms]" . -1 }}
+{{- $n := atoi (regexReplaceAll "[hms]$" . "") }}
+{{- if hasSuffix "h" . }}{{ $total = add $total (mul $n 3600) }}{{ else if hasSuffix "m" . }}{{ $total = add $total (mul $n 60) }}{{ else }}{{ $total = add $total $n }}{{ end }}
+{{- end }}
+{{- $total }}
 {{- end }}
 
 {{/* The token keys that have a value: from an existing Secret (the key must exist), or from
