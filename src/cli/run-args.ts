@@ -27,6 +27,11 @@ const RUN_FLAGS = {
   'upload-to-cloud': { type: 'boolean' },
   'slack-channel': { type: 'string', multiple: true },
   timeout: { type: 'string' },
+  // k6's own shortcut options, with k6's meaning: they reach k6 as K6_VUS, K6_DURATION and
+  // K6_ITERATIONS, which k6 puts above the script's options (and its scenarios), as its flags.
+  vus: { type: 'string', short: 'u' },
+  duration: { type: 'string', short: 'd' },
+  iterations: { type: 'string', short: 'i' },
   namespace: { type: 'string' },
   name: { type: 'string' },
   json: { type: 'boolean' },
@@ -137,6 +142,7 @@ function requestOf(
   checkEnvMap(secrets, 'kubernetes_secrets', { field: '--secret', fieldOf: () => '--secret' });
   const envVars = pairs(values.env, '--env', 'K=V');
   checkEnvMap(envVars, 'env_vars', { field: '--env', fieldOf: () => '--env' });
+  Object.assign(envVars, k6Shortcuts(values));
   const base: Omit<LaunchRequest, 'script' | 'scriptConfigMap'> = {
     name: checkCanaryName(canary.name, 'name', canary.flag),
     namespace,
@@ -176,6 +182,32 @@ function requestOf(
     scriptConfigMap:
       'configMap' in source ? parseConfigMapRef(source.configMap, '--configmap') : undefined,
   });
+}
+
+// --vus, --duration, --iterations as k6's environment options (checked here, named as typed).
+function k6Shortcuts(values: Values): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [flag, env] of [
+    ['vus', 'K6_VUS'],
+    ['iterations', 'K6_ITERATIONS'],
+  ] as const) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    if (!/^[1-9][0-9]{0,6}$/.test(text)) {
+      throw new UsageError(`--${flag}: expected a whole number above 0, got "${text}"`);
+    }
+    out[env] = text;
+  }
+  if (values.duration !== undefined) {
+    const ms = parseGoDuration(values.duration);
+    if (ms === undefined || ms <= 0) {
+      throw new UsageError(
+        `--duration: expected a positive duration such as 30s or 5m, got "${values.duration}"`,
+      );
+    }
+    out.K6_DURATION = values.duration;
+  }
+  return out;
 }
 
 function pairs(items: string[] | undefined, flag: string, shape: string): Record<string, string> {

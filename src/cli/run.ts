@@ -11,6 +11,7 @@ import { FieldError, UsageError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { bundleFromConfigMap } from '../k6/script-bundle.ts';
 import type { ScriptSource } from '../kube/script-source.ts';
+import { filesBeside } from './run-files.ts';
 import { parseRunArgs, type RunPlan } from './run-args.ts';
 import { launchAndReport, type ReportIo } from './run-report.ts';
 
@@ -22,11 +23,15 @@ const RUN_USAGE = `Usage: k6gate run [flags] <script.js | archive.tar | ->
 
 Runs one k6 test through k6gate's engine and exits with its verdict: 0 passed, k6's own
 code otherwise (1, 99 thresholds crossed, 107 script error, …), 105 after Ctrl-C; k6gate's
-own codes are apart from k6's: 64 for bad usage, 69 when k6gate cannot run the test. A script of several files runs as a k6 archive
-(\`k6 archive test.js\`, then \`k6gate run archive.tar\`) or from a ConfigMap.
+own codes are apart from k6's: 64 for bad usage, 69 when k6gate cannot run the test. The files
+a script reaches beside it (import './lib.js', open('./data.json')) go with it; files in other
+directories need a k6 archive (\`k6 archive test.js\`, then \`k6gate run archive.tar\`).
 
 Flags:
   -e, --env K=V              an environment variable for the script (repeatable)
+  -u, --vus N                virtual users, over the script's options (as k6's --vus)
+  -d, --duration D           how long the test runs, e.g. 30s (as k6's --duration)
+  -i, --iterations N         total iterations (as k6's --iterations)
   --secret ENV=ns/secret/key a Kubernetes Secret value as ENV (repeatable; needs a client)
   --configmap ns/name[/key]  the script (and the files beside it) from a ConfigMap
   --runner local|job|k6-operator   where the test runs (default: local)
@@ -115,11 +120,14 @@ async function runPlanned(argv: readonly string[], io: RunIo): Promise<number> {
   }
 }
 
-const ARCHIVE_SOURCE = 'k6gate-run-archive';
+const FILES_SOURCE = 'k6gate-run-files';
 
-// A local archive runs as a bundle of one file; a pod run copies it into its own ConfigMap.
-function archiveSource(bytes: Uint8Array, entry: string): ScriptSource {
-  const binaryData = { [entry]: Buffer.from(bytes).toString('base64') };
+// Local files (an archive, or a script and the files it reaches) run as one bundle, laid out
+// side by side; a pod run copies them into its own ConfigMap.
+function filesSource(files: Record<string, Uint8Array>): ScriptSource {
+  const binaryData = Object.fromEntries(
+    Object.entries(files).map(([name, bytes]) => [name, Buffer.from(bytes).toString('base64')]),
+  );
   return { fetch: async (_ns, ref) => bundleFromConfigMap({ binaryData }, ref, false) };
 }
 
@@ -132,7 +140,8 @@ async function readScript(path: string, stdin: () => Promise<Uint8Array>): Promi
   return file.bytes();
 }
 
-// Where the script comes from: inline text, a local archive served as a bundle, or --configmap.
+// Where the script comes from: inline text, local files served as a bundle (an archive, or a
+// script with the files beside it that it reaches), or --configmap.
 async function scriptOf(
   plan: RunPlan,
   io: RunIo,
@@ -142,12 +151,15 @@ async function scriptOf(
 }> {
   if (plan.script === undefined) return { request: { configMap: plan.configMapRef ?? '' } };
   const bytes = await readScript(plan.script, io.stdin);
-  if (!isTar(bytes)) return { request: { script: new TextDecoder().decode(bytes) } };
   const entry = plan.script === '-' ? 'stdin.tar' : basename(plan.script);
-  return {
-    request: { configMap: `${ARCHIVE_SOURCE}/${entry}` },
-    source: archiveSource(bytes, entry),
-  };
+  let files: Record<string, Uint8Array> = { [entry]: bytes };
+  if (!isTar(bytes)) {
+    const text = new TextDecoder().decode(bytes);
+    const beside = plan.script === '-' ? {} : filesBeside(plan.script, text);
+    if (Object.keys(beside).length === 0) return { request: { script: text } };
+    files = { ...beside, [entry]: bytes };
+  }
+  return { request: { configMap: `${FILES_SOURCE}/${entry}` }, source: filesSource(files) };
 }
 
 function killGroup(pid: number) {

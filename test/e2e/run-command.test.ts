@@ -193,6 +193,67 @@ test('a k6 archive runs as such (its module and data file beside the entry)', as
   expect(pods.stderr).toContain('"job" needs --kubernetes-client');
 });
 
+test("k6's --vus and --duration over the script's options; files beside the script go with it", async () => {
+  const seen: string[] = [];
+  await using target = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: (request) => {
+      seen.push(new URL(request.url).search);
+      return new Response('ok');
+    },
+  });
+  const project = mkdtempSync(join(dir, 'project-'));
+  writeFileSync(join(project, 'lib.js'), "export const who = 'lib';\n");
+  writeFileSync(join(project, 'data.json'), '{"n": 7}');
+  const entry = join(project, 'test.js');
+  writeFileSync(
+    entry,
+    `import http from 'k6/http';
+import { who } from './lib.js';
+const n = JSON.parse(open('./data.json')).n;
+export const options = { vus: 9, duration: '1m' };
+export default function () { http.get(\`\${__ENV.TARGET}/?who=\${who}&n=\${n}\`); }
+`,
+  );
+  const r = await run([
+    '-e',
+    `TARGET=http://127.0.0.1:${target.port}`,
+    '--vus',
+    '2',
+    '--duration',
+    '2s',
+    entry,
+  ]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('2 looping VUs for 2s');
+  expect(seen.length).toBeGreaterThan(0);
+  expect(new Set(seen)).toEqual(new Set(['?who=lib&n=7']));
+
+  // A file outside the script's directory cannot go flat beside it: a k6 archive can.
+  writeFileSync(join(dir, 'shared.js'), 'export const x = 1;\n');
+  writeFileSync(
+    join(project, 'up.js'),
+    "import { x } from '../shared.js';\nexport default function () {}\n",
+  );
+  const up = await run([join(project, 'up.js')]);
+  expect(up.code).toBe(64);
+  expect(up.stderr).toContain('uses ../shared.js, outside its own directory: make a k6 archive');
+  for (const [args, message] of [
+    [['--vus', '0', entry], '--vus: expected a whole number above 0, got "0"'],
+    [
+      ['--duration', 'soon', entry],
+      '--duration: expected a positive duration such as 30s or 5m, got "soon"',
+    ],
+    [['--iterations', '-3', entry], '--iterations'],
+  ] as const) {
+    const bad = await run([...args]);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain(message);
+  }
+}, 30_000);
+
 test('--help tells the run flags and exit codes', async () => {
   const r = await run(['--help']);
   expect(r.code).toBe(0);
