@@ -195,7 +195,7 @@ test('a k6 archive runs as such (its module and data file beside the entry)', as
 
 test("k6's --vus and --duration over the script's options; files beside the script go with it", async () => {
   const seen: string[] = [];
-  await using target = Bun.serve({
+  using target = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
     fetch: (request) => {
