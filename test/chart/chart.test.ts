@@ -8,7 +8,7 @@ import { renderChartReadme } from '../../scripts/chart-readme.ts';
 import { parseAuthFile } from '../../src/auth/clients.ts';
 import { SETTINGS } from '../../src/config/settings.ts';
 import { configFrom } from '../helpers/config.ts';
-import { CHART, describeHelm, helm, renderChart } from '../helpers/helm.ts';
+import { CHART, describeHelm, helm, renderChart, renderNotes } from '../helpers/helm.ts';
 import {
   CANARY_EVENT_RULES,
   RUNNER_RULES,
@@ -197,8 +197,11 @@ describeHelm('helm chart charts/k6gate', () => {
       env.filter((e) => e.name === 'SLACK_TOKEN' || e.name === 'K6_CLOUD_TOKEN' || e.valueFrom),
     ).toEqual([]);
     const pod = byKind(objs, 'Deployment')[0].spec.template.spec;
+    // Optional: a Secret without a key (or not made yet) turns that feature off, and the pod
+    // still starts (k6gate warns; test/e2e/compiled.test.ts).
     expect(pod.volumes.find((v: any) => v.name === 'tokens').secret).toEqual({
       secretName: 'k6gate-tokens',
+      optional: true,
       defaultMode: 0o440,
     });
     expect(container(objs).volumeMounts).toContainEqual({
@@ -256,25 +259,66 @@ describeHelm('helm chart charts/k6gate', () => {
     expect(Buffer.from(key.data.key, 'base64').length).toBeGreaterThanOrEqual(32);
   });
 
-  test('NetworkPolicy on by default, admitting Flagger only; an empty `from` is refused', () => {
-    const np = byKind(renderChart(), 'NetworkPolicy')[0];
-    expect(np.spec.ingress).toEqual([
+  test("NetworkPolicy on by default: Flagger's namespaces, Prometheus with the ServiceMonitor, never no source", () => {
+    const ingress = (args: string[]) => byKind(renderChart(args), 'NetworkPolicy')[0].spec.ingress;
+    const ns = (name: string) => ({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
+    });
+    expect(ingress([])).toEqual([
+      { ports: [{ port: 'http', protocol: 'TCP' }], from: [ns('flagger-system')] },
+    ]);
+    // Flagger installed with Istio, and a CI namespace beside it.
+    expect(
+      ingress([
+        '--set-json',
+        'networkPolicy.flaggerNamespaces=["istio-system"]',
+        '--set-json',
+        'networkPolicy.from=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"ci"}}}]',
+      ])[0].from,
+    ).toEqual([ns('istio-system'), ns('ci')]);
+    // The ServiceMonitor's scrapes come through.
+    expect(ingress(['--set', 'serviceMonitor.enabled=true'])[0].from).toEqual([
+      ns('flagger-system'),
       {
-        ports: [{ port: 'http', protocol: 'TCP' }],
-        from: [
-          {
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'flagger-system' } },
-          },
-        ],
+        namespaceSelector: {},
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
       },
     ]);
+    const none = helm(['template', 't', CHART, '--set-json', 'networkPolicy.flaggerNamespaces=[]']);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('networkPolicy needs at least one source');
     for (const bad of [
-      ['--set', 'networkPolicy.from=null'],
-      ['--set-json', 'networkPolicy.from=[]'],
       ['--set-json', 'networkPolicy.from=[{}]'],
+      ['--set-json', 'networkPolicy.flaggerNamespaces=["Not A Namespace"]'],
     ]) {
       expect(helm(['template', 't', CHART, ...bad]).code).not.toBe(0);
     }
+    // NOTES says what is admitted and how to check it.
+    const notes = renderNotes(['-n', 'flagger-system']);
+    expect(notes).toContain('pods in namespace flagger-system (Flagger)');
+    expect(notes).toContain(
+      'kubectl -n flagger-system run k6gate-check --rm -i --restart=Never --image=busybox:1.37 -- wget -qO- -T 5 http://k6gate.flagger-system:8000/healthz',
+    );
+  });
+
+  test('schema: global, probes, ServiceMonitor options and durations like 1m30s are accepted', () => {
+    const objs = renderChart([
+      '--set-json',
+      'global={"imageRegistry":"registry.example"}',
+      '--set',
+      'config.killGracePeriod=1m30s,config.shutdownTimeout=1h',
+      '--set-json',
+      'livenessProbe={"httpGet":{"path":"/healthz","port":"http"},"periodSeconds":30}',
+      '--set',
+      'serviceMonitor.enabled=true,serviceMonitor.scrapeTimeout=10s,serviceMonitor.honorLabels=true',
+    ]);
+    const pod = byKind(objs, 'Deployment')[0].spec.template.spec;
+    expect(pod.terminationGracePeriodSeconds).toBe(90 + 3600 + 5);
+    expect(pod.containers[0].livenessProbe.periodSeconds).toBe(30);
+    expect(pod.containers[0].startupProbe.httpGet.path).toBe('/healthz');
+    const sm = byKind(objs, 'ServiceMonitor')[0];
+    expect(sm.spec.endpoints[0]).toMatchObject({ scrapeTimeout: '10s', honorLabels: true });
+    expect(helm(['template', 't', CHART, '--set', 'config.killGracePeriod=90']).code).not.toBe(0);
   });
 
   test('RBAC: get on secrets only, per namespace or cluster-wide; token mounted only then', () => {

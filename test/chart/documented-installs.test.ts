@@ -23,9 +23,9 @@ function documentedInstalls(): { doc: string; command: string; args: string[] }[
     for (const m of text.matchAll(
       /helm upgrade --install (\S+) (\S*charts\/k6gate)((?: [^`\n]*)?)/g,
     )) {
-      // Where the command is run from: where its chart path reaches the chart (the values
-      // file's comment is run from example/, one level up from the file).
-      const dirs = [dirname(join(REPO, doc)), dirname(dirname(join(REPO, doc)))];
+      // Where the command is run from: where its chart path reaches the chart (the values file's
+      // comment is run from example/, one level up; the chart README's from the repo root).
+      const dirs = [dirname(join(REPO, doc)), dirname(dirname(join(REPO, doc))), REPO];
       const base = dirs.find((d) => resolve(d, m[2]!) === CHART);
       if (!base) throw new Error(`${doc}: ${m[2]} is not the chart from where the doc stands`);
       const words = [...(m[3] ?? '').matchAll(/'([^']*)'|(\S+)/g)].map((w) => w[1] ?? w[2]!);

@@ -2,6 +2,8 @@
 // Under CI=true a missing helm fails the run; elsewhere its tests are skipped, loudly.
 
 import { describe } from 'bun:test';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
@@ -56,4 +58,30 @@ export function describeHelm(name: string, body: () => void) {
   if (process.env.CI === 'true') throw new Error(`chart tests cannot run under CI: ${why}`);
   console.log(`SKIP chart tests (${name}): ${why}`);
   return describe.skip(name, body);
+}
+
+/** The install notes (templates/NOTES.txt) as `helm install` would print them, without a
+ * cluster: helm 4's client dry run needs one, so a copy of the chart renders them into a
+ * ConfigMap that `helm template` shows. */
+export function renderNotes(args: string[] = []): string {
+  const copy = mkdtempSync(join(tmpdir(), 'k6gate-notes-'));
+  try {
+    cpSync(CHART, copy, { recursive: true });
+    writeFileSync(
+      join(copy, 'templates/zz-notes.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "k6gate/templates/NOTES.txt" . | toJson }}\n',
+    );
+    const out = helm([
+      'template',
+      'k6gate',
+      copy,
+      '--show-only',
+      'templates/zz-notes.yaml',
+      ...args,
+    ]);
+    if (out.code !== 0) throw new Error(`helm template failed: ${out.stderr}`);
+    return (parseAllDocuments(out.stdout)[0]?.toJSON() as { data: { notes: string } }).data.notes;
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 }
