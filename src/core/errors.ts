@@ -85,6 +85,11 @@ export class TestFailed extends K6gateError {
   ) {
     super(message);
   }
+  /** The run's id, as a passed run's answer carries it, whenever the run had one. */
+  override headers(): Record<string, string> {
+    const runId = (this.details as { runId?: unknown } | undefined)?.runId;
+    return typeof runId === 'string' ? { 'X-K6gate-Run-Id': runId } : {};
+  }
 }
 
 /** A dependency (Kubernetes API, …) is unreachable: retryable, 503 with Retry-After. */

@@ -47,7 +47,7 @@ export function renderError(
   if (opts.wantsJson && known instanceof TestFailed && known.details) {
     return Response.json(
       { ...known.details, message: describeError(known) },
-      { status: 400, headers: { 'X-Request-Id': opts.requestId } },
+      { status: 400, headers: { ...known.headers(), 'X-Request-Id': opts.requestId } },
     );
   }
   const output = known instanceof TestFailed ? known.output : '';

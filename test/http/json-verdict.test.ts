@@ -38,6 +38,7 @@ test('a passing run: 200 with verdict passed, every threshold passed, key metric
   const body = (await res.json()) as Record<string, any>;
   expectValid(body);
   expect(body).toMatchObject({ verdict: 'passed', exitCode: 0, runner: 'local', cloudUrl: null });
+  expect(res.headers.get('x-k6gate-run-id')).toBe(body.runId);
   expect(body.thresholds).toEqual([
     { metric: 'http_req_duration', threshold: 'p(95)<200', passed: true },
   ]);
@@ -58,6 +59,9 @@ test('crossed thresholds: 400 with the same object, the crossed ones passed=fals
   const body = (await res.json()) as Record<string, any>;
   expectValid(body);
   expect(body).toMatchObject({ verdict: 'failed', exitCode: 99 });
+  // A failed run's answer names its run as a passed one does.
+  expect(body.runId).toBeString();
+  expect(res.headers.get('x-k6gate-run-id')).toBe(body.runId);
   expect(body.message).toStartWith('failed to run: exit status 99 (thresholds crossed');
   expect(body.thresholds).toContainEqual({
     metric: 'http_req_failed',
