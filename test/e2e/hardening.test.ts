@@ -182,7 +182,12 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       return;
     }
     const { pids, chain, end } = refillingChain('cgroup-chain');
-    const k6 = fakeK6('cgroup-refill', `setsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`);
+    // Like k6, the stand-in starts up before the script's code forks anything (k6's runtime
+    // takes milliseconds; a shell forks at once, which would race k6gate's move into the cgroup).
+    const k6 = fakeK6(
+      'cgroup-refill',
+      `sleep 0.1\nsetsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`,
+    );
     // The daemon starts inside the delegated cgroup, as systemd starts a Delegate=yes service.
     const enter = ['sh', '-c', `echo $$ > ${delegated}/cgroup.procs && exec "$@"`, 'sh'];
     const temp = mkdtempSync(join(dir, 'tmp-'));

@@ -126,6 +126,8 @@ function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPat
     );
   }
   const env = buildChildEnv({ ...opts, ...spec, path, runDir: dir });
+  // The cgroup is made before the spawn, so only one write separates k6's start from its move.
+  const cgroup = makeCgroup(opts, spec.runId);
   const [readFd, writeFd] = openPipe();
   try {
     const summaryExport = join(dir, SUMMARY_FILE);
@@ -137,34 +139,51 @@ function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPat
       stderr: writeFd,
       detached: true, // own process group: pgid = pid
     });
+    const entered = enterCgroup(opts, cgroup, spec.runId, proc.pid);
     opts.orphans?.adopt(proc.pid);
-    return { proc, outputFd: readFd, cgroup: enterCgroup(opts, spec.runId, proc.pid) };
+    return { proc, outputFd: readFd, cgroup: entered };
   } catch (err) {
     closeSync(readFd);
+    void cgroup?.killAll().catch(() => {}); // removes the unused cgroup
     throw err;
   } finally {
     closeSync(writeFd); // the child holds its copy; EOF comes when the last writer exits
   }
 }
 
-// Moves k6 into a new cgroup of the run's own, right after the spawn: before k6 has read the
-// script, so before anything the script runs can fork. A failure leaves the sweeps to it.
-function enterCgroup(opts: LocalRunnerOptions, runId: string, pid: number): RunCgroup | undefined {
+// The run's own cgroup, made before k6 starts; undefined without cgroups or when it cannot be
+// made (said once per run: the sweeps end what that run leaves behind).
+function makeCgroup(opts: LocalRunnerOptions, runId: string): RunCgroup | undefined {
   const cgroup = opts.cgroups?.create(runId);
-  const without = (err: unknown) =>
-    opts.logger.warn('cannot give the run a cgroup; sweeps end what it leaves behind', {
-      runId,
-      err,
-    });
-  if (cgroup instanceof Error) return void without(cgroup);
+  if (!(cgroup instanceof Error)) return cgroup;
+  cgroupWarning(opts, runId, cgroup);
+  return undefined;
+}
+
+// Moves k6 into the run's cgroup right after the spawn: a real k6 is still starting its runtime
+// then (milliseconds before it reads the script), so nothing the script runs forks outside it.
+// A failure leaves the sweeps to it.
+function enterCgroup(
+  opts: LocalRunnerOptions,
+  cgroup: RunCgroup | undefined,
+  runId: string,
+  pid: number,
+): RunCgroup | undefined {
   try {
     cgroup?.add(pid);
     return cgroup;
   } catch (err) {
-    without(err);
+    cgroupWarning(opts, runId, err);
     void cgroup?.killAll().catch(() => {}); // removes the empty cgroup
     return undefined;
   }
+}
+
+function cgroupWarning(opts: LocalRunnerOptions, runId: string, err: unknown) {
+  opts.logger.warn('cannot give the run a cgroup; sweeps end what it leaves behind', {
+    runId,
+    err,
+  });
 }
 
 // Kills whatever is left in the run's cgroup once k6 exited, then removes the cgroup.
