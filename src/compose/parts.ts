@@ -180,6 +180,16 @@ function harden(logger: Logger) {
  * when k6gate became a child subreaper. */
 export async function buildParts(config: Config, logger: Logger) {
   const { subreaper } = harden(logger);
+  if (
+    (config.prometheusRwBearerToken !== '' ||
+      config.prometheusRwBearerTokenFile !== '' ||
+      config.prometheusRwUsername !== '') &&
+    config.runnersAllowed.some((r) => r !== 'local')
+  ) {
+    logger.warn(
+      'remote-write credentials go to local runs only: pod runs send remote write without them (in a Job they would be readable by whoever may read Jobs in the namespace)',
+    );
+  }
   return {
     config: {
       ...config,
@@ -189,6 +199,18 @@ export async function buildParts(config: Config, logger: Logger) {
         '--cloud-token-file / K6_CLOUD_TOKEN_FILE',
         'uploading to k6 Cloud',
         logger,
+      ),
+      // Remote write's credentials: a named file must be readable (sending without them would
+      // fail every push, quietly).
+      prometheusRwBearerToken: readToken(
+        config.prometheusRwBearerTokenFile,
+        config.prometheusRwBearerToken,
+        '--prometheus-rw-bearer-token-file / PROMETHEUS_RW_BEARER_TOKEN_FILE',
+      ),
+      prometheusRwPassword: readToken(
+        config.prometheusRwPasswordFile,
+        config.prometheusRwPassword,
+        '--prometheus-rw-password-file / PROMETHEUS_RW_PASSWORD_FILE',
       ),
     },
     logger,

@@ -94,6 +94,28 @@ const commaList = (item: RegExp) =>
     ),
     v.check((list) => list.every((g) => item.test(g))),
   );
+/** `Name:value` pairs, comma-separated, as k6's K6_PROMETHEUS_RW_HTTP_HEADERS: a header name is
+ * an HTTP token, a value has no comma, colon-free name, CR or LF. */
+const headerList = v.pipe(
+  v.string(),
+  v.transform((text) =>
+    text
+      .split(',')
+      .map((pair) => pair.trim())
+      .filter((pair) => pair !== '')
+      .map((pair) => {
+        const colon = pair.indexOf(':');
+        // No colon: an empty name, which the check below refuses.
+        return colon > 0 ? [pair.slice(0, colon).trim(), pair.slice(colon + 1).trim()] : ['', pair];
+      }),
+  ),
+  v.check((pairs) =>
+    pairs.every(
+      ([name, value]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name!) && !/[\r\n]/.test(value!),
+    ),
+  ),
+  v.transform((pairs) => Object.fromEntries(pairs) as Record<string, string>),
+);
 /** Comma-separated globs (`team-*`); empty means none given. */
 const globList = commaList(/^[a-z0-9*?.-]+$/);
 /** Comma-separated label, annotation or taint key globs (`example.com/*`). */
@@ -354,6 +376,67 @@ const TABLE = {
     help: 'Prometheus remote-write URL: every run sends its metrics there, tagged testid=<namespace>/<name>/<run id> (metadata prometheus_rw "false" opts out); empty disables',
     expected: 'an http(s) URL such as http://prometheus:9090/api/v1/write',
     schema: v.pipe(v.string(), v.regex(/^$|^https?:\/\/\S+$/)),
+  }),
+  prometheusRwBearerToken: setting({
+    flag: '--prometheus-rw-bearer-token',
+    env: 'PROMETHEUS_RW_BEARER_TOKEN',
+    fallback: '',
+    help: 'bearer token local runs send with remote write (Grafana Cloud, Mimir behind a gateway); prefer the file',
+    expected: 'a token',
+    schema: v.string(),
+    secret: true,
+  }),
+  prometheusRwBearerTokenFile: setting({
+    flag: '--prometheus-rw-bearer-token-file',
+    env: 'PROMETHEUS_RW_BEARER_TOKEN_FILE',
+    fallback: '',
+    help: 'read the remote-write bearer token from this file (a mounted Secret)',
+    expected: 'a file path',
+    schema: TOKEN_FILE,
+  }),
+  prometheusRwUsername: setting({
+    flag: '--prometheus-rw-username',
+    env: 'PROMETHEUS_RW_USERNAME',
+    fallback: '',
+    help: 'basic-auth user local runs send with remote write (Grafana Cloud: the instance ID); the password from --prometheus-rw-password-file',
+    expected: 'a user name',
+    schema: v.pipe(v.string(), v.regex(/^[^:\s]*$/)),
+  }),
+  prometheusRwPassword: setting({
+    flag: '--prometheus-rw-password',
+    env: 'PROMETHEUS_RW_PASSWORD',
+    fallback: '',
+    help: 'basic-auth password (an API token) local runs send with remote write; prefer the file',
+    expected: 'a password',
+    schema: v.string(),
+    secret: true,
+  }),
+  prometheusRwPasswordFile: setting({
+    flag: '--prometheus-rw-password-file',
+    env: 'PROMETHEUS_RW_PASSWORD_FILE',
+    fallback: '',
+    help: 'read the remote-write basic-auth password (an API token) from this file',
+    expected: 'a file path',
+    schema: TOKEN_FILE,
+  }),
+  prometheusRwHeaders: setting({
+    flag: '--prometheus-rw-headers',
+    env: 'PROMETHEUS_RW_HEADERS',
+    fallback: '',
+    help: 'extra remote-write headers as Name:value pairs, comma-separated (X-Scope-OrgID:team-a for multi-tenant Mimir)',
+    expected: 'Name:value pairs such as X-Scope-OrgID:team-a',
+    schema: headerList,
+  }),
+  prometheusRwNativeHistograms: setting({
+    flag: '--prometheus-rw-native-histograms',
+    env: 'PROMETHEUS_RW_NATIVE_HISTOGRAMS',
+    fallback: 'false',
+    help: "send k6's trends as native histograms (the receiver must accept them: Prometheus --enable-feature=native-histograms, Mimir)",
+    expected: 'true or false',
+    schema: v.pipe(
+      v.picklist(['true', 'false']),
+      v.transform((t) => t === 'true'),
+    ),
   }),
   grafanaUrl: setting({
     flag: '--grafana-url',

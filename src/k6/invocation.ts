@@ -129,11 +129,22 @@ export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
   return env;
 }
 
+/** Prometheus remote write for one run: the receiver, the run's `testid` tag, extra headers,
+ * trends as native histograms, and the credentials (sent by local runs only: in a pod run they
+ * would sit in the Job's spec, readable by whoever may read Jobs in the namespace). */
+export interface RemoteWrite {
+  url: string;
+  testId: string;
+  headers?: Readonly<Record<string, string>>;
+  nativeHistograms?: boolean;
+  auth?: { bearerToken?: string; username?: string; password?: string };
+}
+
 /** Where a run's metrics go besides k6's own summary. */
 export interface K6Outputs {
   uploadToCloud: boolean;
   /** Prometheus remote write: the receiver's URL and the run's `testid` tag. */
-  prometheusRw?: { url: string; testId: string } | undefined;
+  prometheusRw?: RemoteWrite | undefined;
   /** Where k6 writes its JSON summary (local runs: thresholds for JSON verdicts). */
   summaryExport?: string | undefined;
 }
@@ -157,9 +168,26 @@ export function buildK6Args(scriptPath: string, outputs: K6Outputs): string[] {
   return ['run', ...outputArgs(outputs), scriptPath];
 }
 
-/** The env remote write needs (K6_PROMETHEUS_RW_ is reserved: callers cannot set it). */
-export function outputEnv(outputs: K6Outputs): Record<string, string> {
+/** The env remote write needs (K6_PROMETHEUS_RW_ is reserved: callers cannot set it); the
+ * credentials only with `withAuth` (local runs). */
+export function outputEnv(outputs: K6Outputs, withAuth = true): Record<string, string> {
   const rw = outputs.prometheusRw;
   if (!rw) return {};
-  return { K6_PROMETHEUS_RW_SERVER_URL: rw.url, K6_PROMETHEUS_RW_TREND_STATS: RW_TREND_STATS };
+  const env: Record<string, string> = {
+    K6_PROMETHEUS_RW_SERVER_URL: rw.url,
+    K6_PROMETHEUS_RW_TREND_STATS: RW_TREND_STATS,
+  };
+  const headers = Object.entries(rw.headers ?? {});
+  if (headers.length > 0) {
+    env.K6_PROMETHEUS_RW_HTTP_HEADERS = headers.map(([k, v]) => `${k}:${v}`).join(',');
+  }
+  if (rw.nativeHistograms) env.K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM = 'true';
+  if (!withAuth) return env;
+  const auth = rw.auth ?? {};
+  if (auth.bearerToken) env.K6_PROMETHEUS_RW_BEARER_TOKEN = auth.bearerToken;
+  if (auth.username) {
+    env.K6_PROMETHEUS_RW_USERNAME = auth.username;
+    env.K6_PROMETHEUS_RW_PASSWORD = auth.password ?? '';
+  }
+  return env;
 }

@@ -5,13 +5,20 @@
 import type { LaunchRequest } from '../flagger/payload.ts';
 import type { ScriptBundle } from '../k6/script-bundle.ts';
 import { runLabels } from '../kube/names.ts';
+import type { RemoteWrite } from '../k6/invocation.ts';
 import type { RunSpec } from '../runners/runner.ts';
 
 export interface RunSpecSettings {
   /** How long a stateful hook answers with its verdict after the run ended. */
   statefulTtlMs: number;
-  /** Remote write for every run ('' disables) and the dashboard the answers link to. */
+  /** Remote write for every run ('' disables), how it authenticates, and the dashboard the
+   * answers link to. */
   prometheusRwUrl: string;
+  prometheusRwBearerToken: string;
+  prometheusRwUsername: string;
+  prometheusRwPassword: string;
+  prometheusRwHeaders: Readonly<Record<string, string>>;
+  prometheusRwNativeHistograms: boolean;
   grafanaUrl: string;
 }
 
@@ -42,8 +49,23 @@ export function buildRunSpec(
     onOutput: run.onOutput,
     ...(req.mode === 'stateful' ? { keepForMs: settings.statefulTtlMs } : {}),
     ...(settings.prometheusRwUrl && req.prometheusRw
-      ? { prometheusRw: { url: settings.prometheusRwUrl, testId: testIdOf(req, run.runId) } }
+      ? { prometheusRw: remoteWriteOf(settings, testIdOf(req, run.runId)) }
       : {}),
+  };
+}
+
+function remoteWriteOf(s: RunSpecSettings, testId: string): RemoteWrite {
+  return {
+    url: s.prometheusRwUrl,
+    testId,
+    headers: s.prometheusRwHeaders,
+    nativeHistograms: s.prometheusRwNativeHistograms,
+    auth: {
+      ...(s.prometheusRwBearerToken ? { bearerToken: s.prometheusRwBearerToken } : {}),
+      ...(s.prometheusRwUsername
+        ? { username: s.prometheusRwUsername, password: s.prometheusRwPassword }
+        : {}),
+    },
   };
 }
 

@@ -4,6 +4,7 @@
 // result never rejects and is built by runResult().
 
 import type { Verdict } from '../k6/exit-codes.ts';
+import type { RemoteWrite } from '../k6/invocation.ts';
 import type { ScriptBundle } from '../k6/script-bundle.ts';
 import type { SummaryExport } from '../k6/summary-export.ts';
 
@@ -71,7 +72,7 @@ export interface RunSpec {
   bundle?: ScriptBundle | undefined;
   uploadToCloud: boolean;
   /** Prometheus remote write for this run (--prometheus-rw-url), tagged testid. */
-  prometheusRw?: { url: string; testId: string } | undefined;
+  prometheusRw?: RemoteWrite | undefined;
   envVars: Readonly<Record<string, string>>;
   /** Resolved secret values (local runs). */
   secrets: Readonly<Record<string, string>>;

@@ -301,6 +301,33 @@ describeHelm('helm chart charts/k6gate', () => {
     );
   });
 
+  test('remote write: headers, native histograms and the bearer token file from the tokens Secret', () => {
+    const objs = renderChart(['-f', join(CHART, 'ci/observability-values.yaml')]);
+    const env = Object.fromEntries(
+      (container(objs).env as any[]).filter((e) => 'value' in e).map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      PROMETHEUS_RW_URL: 'http://mimir-gateway.monitoring/api/v1/push',
+      PROMETHEUS_RW_HEADERS: 'X-Scope-OrgID:team-a',
+      PROMETHEUS_RW_NATIVE_HISTOGRAMS: 'true',
+      PROMETHEUS_RW_BEARER_TOKEN_FILE: '/var/run/secrets/k6gate/tokens/remote-write-token',
+    });
+    // The daemon reads that list as it reads the variable (one parser for both).
+    expect(
+      configFrom([], { PROMETHEUS_RW_HEADERS: env.PROMETHEUS_RW_HEADERS }).prometheusRwHeaders,
+    ).toEqual({
+      'X-Scope-OrgID': 'team-a',
+    });
+    const bad = helm([
+      'template',
+      't',
+      CHART,
+      '--set-json',
+      'config.prometheusRwHeaders={"X-A":"a,b"}',
+    ]);
+    expect(bad.code).not.toBe(0);
+  });
+
   test('schema: global, probes, ServiceMonitor options and durations like 1m30s are accepted', () => {
     const objs = renderChart([
       '--set-json',

@@ -101,3 +101,10 @@ enabled (local left out: a local script could read the service account token); e
 local
 {{- end -}}
 {{- end }}
+
+{{/* A map of headers as k6gate's PROMETHEUS_RW_HEADERS: Name:value pairs, comma-separated. */}}
+{{- define "k6gate.headerList" -}}
+{{- $pairs := list }}
+{{- range $name, $value := . }}{{ $pairs = append $pairs (printf "%s:%s" $name $value) }}{{ end }}
+{{- join "," $pairs }}
+{{- end }}

@@ -68,7 +68,7 @@ function runnerEnv(spec: RunSpec) {
       name: r.env,
       valueFrom: { secretKeyRef: { name: r.name, key: r.key } },
     })),
-    ...Object.entries({ ...K6_ENV_BY_K6GATE, ...outputEnv(spec) }).map(([name, value]) => ({
+    ...Object.entries({ ...K6_ENV_BY_K6GATE, ...outputEnv(spec, false) }).map(([name, value]) => ({
       name,
       value,
     })),
