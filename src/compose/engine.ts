@@ -174,6 +174,10 @@ function registerEngineMetrics(
 function verdictMetrics(metrics: MetricsRegistry) {
   return {
     runsTotal: metrics.counter('k6gate_runs_total', 'Finished k6 runs by verdict'),
+    canaryRunsTotal: metrics.counter(
+      'k6gate_canary_runs_total',
+      'Finished k6 runs by canary (namespace, canary; the first 500, then _other), runner and verdict',
+    ),
     runDurationSeconds: metrics.histogram(
       'k6gate_run_duration_seconds',
       'Duration of k6 runs by verdict',

@@ -21,6 +21,8 @@ import { buildVerdictReport } from './verdict-report.ts';
 
 export interface VerdictMetrics {
   runsTotal: Counter;
+  /** By namespace, canary, runner and verdict, for at most MAX_CANARY_SERIES canaries. */
+  canaryRunsTotal: Counter;
   runDurationSeconds: Histogram;
   admissionRejections: Counter;
 }
@@ -36,6 +38,22 @@ export interface StartedRun {
 }
 
 /** k6 output logged with a failed verdict: the last lines, capped in bytes. */
+/** Canaries with series of their own in k6gate_canary_runs_total; later ones count as _other,
+ * so a cluster with thousands of canaries cannot grow /metrics without bound. */
+const MAX_CANARY_SERIES = 500;
+
+function boundedCanaries() {
+  const seen = new Set<string>();
+  return (req: Pick<LaunchRequest, 'namespace' | 'name'>) => {
+    const key = `${req.namespace}/${req.name}`;
+    if (!seen.has(key) && seen.size >= MAX_CANARY_SERIES) {
+      return { namespace: '_other', canary: '_other' };
+    }
+    seen.add(key);
+    return { namespace: req.namespace, canary: req.name };
+  };
+}
+
 const LOGGED_TAIL_LINES = 40;
 const LOGGED_TAIL_BYTES = 8 * 1024;
 
@@ -49,15 +67,21 @@ export function createFollower(deps: {
   /** A "still running" log line this often (--progress-interval); 0 disables. */
   progressIntervalMs: number;
 }) {
-  function observe(result: RunResult) {
+  const canaries = boundedCanaries();
+  function observe(run: StartedRun, result: RunResult) {
     deps.metrics.runsTotal.inc({ verdict: result.verdict });
+    deps.metrics.canaryRunsTotal.inc({
+      ...canaries(run.req),
+      runner: run.runner,
+      verdict: result.verdict,
+    });
     deps.metrics.runDurationSeconds.observe(result.durationMs / 1000, { verdict: result.verdict });
   }
 
   // Stops a run the answer will not wait for; its verdict still reaches the metrics.
-  function abandon(handle: RunHandle, reason: 'start-timeout' | 'cloud-url-missing') {
-    handle.cancel(reason);
-    deps.registry.trackTask(handle.result.then(observe));
+  function abandon(run: StartedRun, reason: 'start-timeout' | 'cloud-url-missing') {
+    run.handle.cancel(reason);
+    deps.registry.trackTask(run.handle.result.then((result) => observe(run, result)));
   }
 
   // k6 exited before its banner, or never showed it in time: the original's "didn't start".
@@ -69,12 +93,12 @@ export function createFollower(deps: {
     let output: string;
     let details: object | undefined;
     if (start.kind === 'timeout') {
-      abandon(run.handle, 'start-timeout');
+      abandon(run, 'start-timeout');
       output = run.handle.output();
     } else {
       const result = await run.handle.result;
       if (result.cancelReason === 'shutdown') throw new ShuttingDown();
-      observe(result);
+      observe(run, result);
       output = result.output;
       details = buildVerdictReport(result, run);
       // A pod run that ended without any k6 exit (a TestRun in stage error) says why itself.
@@ -95,7 +119,7 @@ export function createFollower(deps: {
     async checkStart(run: StartedRun, start: StartOutcome): Promise<string | undefined> {
       if (start.kind !== 'started') return failToStart(run, start);
       if (run.req.uploadToCloud && start.cloudUrl === undefined) {
-        abandon(run.handle, 'cloud-url-missing');
+        abandon(run, 'cloud-url-missing');
         deps.failures.recordFailure(run.key);
         run.logger.warn("couldn't find the cloud URL in the output");
         throw new TestFailed("couldn't find the cloud URL in the output", run.handle.output());
@@ -111,7 +135,7 @@ export function createFollower(deps: {
       const target = { ...notifyTarget(run.req, cloudUrl), dashboardUrl: run.dashboardUrl };
       const threads = deps.notifier.started(target);
       const report = run.handle.result.then(async (result) => {
-        observe(result);
+        observe(run, result);
         logVerdict(run, result);
         if (result.verdict !== 'passed' && result.cancelReason !== 'shutdown') {
           deps.failures.recordFailure(run.key);

@@ -63,6 +63,10 @@ test('/metrics: daemon families exactly, then process_*', async () => {
     '# TYPE k6gate_runs_total counter',
     'k6gate_runs_total{verdict="passed"} 1',
     'k6gate_runs_total{verdict="failed"} 1',
+    '# HELP k6gate_canary_runs_total Finished k6 runs by canary (namespace, canary; the first 500, then _other), runner and verdict',
+    '# TYPE k6gate_canary_runs_total counter',
+    'k6gate_canary_runs_total{namespace="test",canary="ok",runner="local",verdict="passed"} 1',
+    'k6gate_canary_runs_total{namespace="test",canary="bad",runner="local",verdict="failed"} 1',
     '# HELP k6gate_run_duration_seconds Duration of k6 runs by verdict',
     '# TYPE k6gate_run_duration_seconds histogram',
     ...buckets('passed', [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
@@ -90,4 +94,33 @@ test('/metrics: daemon families exactly, then process_*', async () => {
   expect(
     lines.slice(processStart, processStart + 18).filter((l) => l.startsWith('process_')),
   ).toHaveLength(6);
+});
+
+test('k6gate_canary_runs_total keeps 500 canaries apart, then counts the rest as _other', async () => {
+  const { runner, runs } = createScriptedRunner();
+  const { daemon } = buildTestDaemon({ runner, clock: createManualClock() });
+  for (let i = 0; i < 502; i++) {
+    const name = `c${i}`;
+    const res = daemon.app.handle(
+      new Request('http://k6gate/launch-test', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(flaggerPayload({ script: name }, { name })),
+      }),
+    );
+    await Bun.sleep(0);
+    runs.at(-1)?.start();
+    await Bun.sleep(0);
+    runs.at(-1)?.finish({ durationMs: 10 });
+    expect((await res).status).toBe(200);
+  }
+  const text = await (await daemon.app.handle(new Request('http://k6gate/metrics'))).text();
+  const series = text.split('\n').filter((l) => l.startsWith('k6gate_canary_runs_total{'));
+  expect(series).toHaveLength(501);
+  expect(series).toContain(
+    'k6gate_canary_runs_total{namespace="test",canary="c499",runner="local",verdict="passed"} 1',
+  );
+  expect(series).toContain(
+    'k6gate_canary_runs_total{namespace="_other",canary="_other",runner="local",verdict="passed"} 2',
+  );
 });
