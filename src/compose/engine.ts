@@ -176,7 +176,7 @@ function verdictMetrics(metrics: MetricsRegistry) {
     runsTotal: metrics.counter('k6gate_runs_total', 'Finished k6 runs by verdict'),
     canaryRunsTotal: metrics.counter(
       'k6gate_canary_runs_total',
-      'Finished k6 runs by canary (namespace, canary; the first 500, then _other), runner and verdict',
+      'Finished k6 runs by canary (canary_namespace, canary; the first 500, then _other), runner and verdict',
     ),
     runDurationSeconds: metrics.histogram(
       'k6gate_run_duration_seconds',

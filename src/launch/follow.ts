@@ -21,7 +21,8 @@ import { buildVerdictReport } from './verdict-report.ts';
 
 export interface VerdictMetrics {
   runsTotal: Counter;
-  /** By namespace, canary, runner and verdict, for at most MAX_CANARY_SERIES canaries. */
+  /** By canary_namespace, canary, runner and verdict, for at most MAX_CANARY_SERIES canaries
+   * (not `namespace`: Prometheus gives that label the scraped pod's namespace). */
   canaryRunsTotal: Counter;
   runDurationSeconds: Histogram;
   admissionRejections: Counter;
@@ -47,10 +48,10 @@ function boundedCanaries() {
   return (req: Pick<LaunchRequest, 'namespace' | 'name'>) => {
     const key = `${req.namespace}/${req.name}`;
     if (!seen.has(key) && seen.size >= MAX_CANARY_SERIES) {
-      return { namespace: '_other', canary: '_other' };
+      return { canary_namespace: '_other', canary: '_other' };
     }
     seen.add(key);
-    return { namespace: req.namespace, canary: req.name };
+    return { canary_namespace: req.namespace, canary: req.name };
   };
 }
 

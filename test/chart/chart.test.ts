@@ -8,6 +8,8 @@ import { renderChartReadme } from '../../scripts/chart-readme.ts';
 import { parseAuthFile } from '../../src/auth/clients.ts';
 import { SETTINGS } from '../../src/config/settings.ts';
 import { configFrom } from '../helpers/config.ts';
+import { buildTestDaemon } from '../helpers/daemon.ts';
+import { createScriptedRunner } from '../helpers/scripted-runner.ts';
 import { CHART, describeHelm, helm, renderChart, renderNotes } from '../helpers/helm.ts';
 import {
   CANARY_EVENT_RULES,
@@ -326,6 +328,45 @@ describeHelm('helm chart charts/k6gate', () => {
       'config.prometheusRwHeaders={"X-A":"a,b"}',
     ]);
     expect(bad.code).not.toBe(0);
+  });
+
+  test("dashboard and alerts use only metrics k6gate serves, under the ServiceMonitor's job", async () => {
+    const objs = renderChart(['-f', join(CHART, 'ci/observability-values.yaml')]);
+    const dashboardMap = byKind(objs, 'ConfigMap').find(
+      (c) => c.metadata.name === 'k6gate-dashboard',
+    );
+    expect(dashboardMap.metadata.labels.grafana_dashboard).toBe('1');
+    const dashboard = JSON.parse(dashboardMap.data['k6gate.json']);
+    const rules = byKind(objs, 'PrometheusRule')[0].spec.groups[0].rules as any[];
+    expect(rules.map((r) => r.alert)).toEqual([
+      'K6gateLoadTestsFailing',
+      'K6gateUnavailable',
+      'K6gateSaturated',
+      'K6gateDown',
+    ]);
+    const exprs = [
+      ...dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr as string)),
+      ...dashboard.templating.list.filter((v: any) => v.type === 'query').map((v: any) => v.query),
+      ...rules.map((r) => r.expr as string),
+    ];
+    // What a daemon serves after a run (families and histogram series), plus Prometheus's `up`.
+    const { daemon } = buildTestDaemon({ runner: createScriptedRunner().runner });
+    const text = await (await daemon.app.handle(new Request('http://k6gate/metrics'))).text();
+    const served = new Set([
+      'up',
+      ...[...text.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, name, type]) =>
+        type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!],
+      ),
+    ]);
+    const used = exprs.flatMap((e) =>
+      [...e.matchAll(/([a-z_:][a-z0-9_:]*)\s*[{[]/g)].map((m) => m[1]!),
+    );
+    expect(used.length).toBeGreaterThan(10);
+    expect(used.filter((m) => !served.has(m))).toEqual([]);
+    // The rules select the ServiceMonitor's job (the Service's name); the rule needs the monitor.
+    expect(rules.filter((r) => !r.expr.includes('job="k6gate"'))).toEqual([]);
+    const alone = helm(['template', 't', CHART, '--set', 'prometheusRule.enabled=true']);
+    expect(alone.stderr).toContain('prometheusRule.enabled needs serviceMonitor.enabled');
   });
 
   test('schema: global, probes, ServiceMonitor options and durations like 1m30s are accepted', () => {

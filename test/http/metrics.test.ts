@@ -63,10 +63,10 @@ test('/metrics: daemon families exactly, then process_*', async () => {
     '# TYPE k6gate_runs_total counter',
     'k6gate_runs_total{verdict="passed"} 1',
     'k6gate_runs_total{verdict="failed"} 1',
-    '# HELP k6gate_canary_runs_total Finished k6 runs by canary (namespace, canary; the first 500, then _other), runner and verdict',
+    '# HELP k6gate_canary_runs_total Finished k6 runs by canary (canary_namespace, canary; the first 500, then _other), runner and verdict',
     '# TYPE k6gate_canary_runs_total counter',
-    'k6gate_canary_runs_total{namespace="test",canary="ok",runner="local",verdict="passed"} 1',
-    'k6gate_canary_runs_total{namespace="test",canary="bad",runner="local",verdict="failed"} 1',
+    'k6gate_canary_runs_total{canary_namespace="test",canary="ok",runner="local",verdict="passed"} 1',
+    'k6gate_canary_runs_total{canary_namespace="test",canary="bad",runner="local",verdict="failed"} 1',
     '# HELP k6gate_run_duration_seconds Duration of k6 runs by verdict',
     '# TYPE k6gate_run_duration_seconds histogram',
     ...buckets('passed', [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
@@ -118,9 +118,9 @@ test('k6gate_canary_runs_total keeps 500 canaries apart, then counts the rest as
   const series = text.split('\n').filter((l) => l.startsWith('k6gate_canary_runs_total{'));
   expect(series).toHaveLength(501);
   expect(series).toContain(
-    'k6gate_canary_runs_total{namespace="test",canary="c499",runner="local",verdict="passed"} 1',
+    'k6gate_canary_runs_total{canary_namespace="test",canary="c499",runner="local",verdict="passed"} 1',
   );
   expect(series).toContain(
-    'k6gate_canary_runs_total{namespace="_other",canary="_other",runner="local",verdict="passed"} 2',
+    'k6gate_canary_runs_total{canary_namespace="_other",canary="_other",runner="local",verdict="passed"} 2',
   );
 });
