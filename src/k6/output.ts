@@ -48,10 +48,16 @@ function splitNames(list: string): string[] {
   return names.filter(Boolean);
 }
 
-/** k6's output without its logo: everything before the execution description goes (when the
- * description is near the top; otherwise the text is returned whole). */
+// A line of k6's logo (v0.x and the v1/v2 "Grafana" banner) or a blank line.
+const LOGO_LINE = /^[\s/\\|_()‾<>.'-]*(Grafana[\s/\\|_()‾<>.'-]*)?$/u;
+
+/** k6's output without its logo: the logo and blank lines before the execution description go
+ * (when the description is near the top); anything else printed there (a warning) stays. Flagger
+ * shows an answer's body in the Canary's events, where ASCII art only buries the reason. */
 export function dropBanner(text: string): string {
   const lines = text.split('\n');
   const at = lines.slice(0, 40).findIndex((l) => /^\s*execution: /.test(l));
-  return at > 0 ? lines.slice(at).join('\n') : text;
+  if (at <= 0) return text;
+  const before = lines.slice(0, at).filter((l) => !LOGO_LINE.test(l));
+  return [...before, ...lines.slice(at)].join('\n');
 }

@@ -1,8 +1,9 @@
-// What a launch answers: k6's output (200, or 202 while a stateful run goes on) or, for a run
+// What a launch answers: k6's output without its logo (200, or 202 while a stateful run goes on) or, for a run
 // that did not pass, a TestFailed with the reason first (400) — with the dashboard link, when
 // there is one, as the last line, and the verdict as an object for JSON callers.
 
 import { ShuttingDown, TestFailed } from '../core/errors.ts';
+import { dropBanner } from '../k6/output.ts';
 import { describeExit, type RunResult } from '../runners/runner.ts';
 import { buildVerdictReport, type VerdictReport } from './verdict-report.ts';
 
@@ -25,9 +26,9 @@ export function answer(
   const link = run.dashboardUrl ? `\nk6gate: dashboard: ${run.dashboardUrl}\n` : '';
   const report = buildVerdictReport(result, run);
   if (result.verdict === 'passed') {
-    return { runId: result.runId, body: result.output + link, report };
+    return { runId: result.runId, body: dropBanner(result.output) + link, report };
   }
   if (result.cancelReason === 'shutdown') throw new ShuttingDown();
   const reason = `failed to run: ${describeExit(result)} (${result.reason})`;
-  throw new TestFailed(reason, result.output + link, report);
+  throw new TestFailed(reason, dropBanner(result.output) + link, report);
 }

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { buildChildEnv, buildK6Args, reservedEnvReason } from '../../src/k6/invocation.ts';
 import { explainExitCode, K6_EXIT, knownExitCodes } from '../../src/k6/exit-codes.ts';
 import {
+  dropBanner,
   findBannerOutputLine,
   parseCloudUrl,
   parseCrossedThresholds,
@@ -183,4 +184,23 @@ describe('child environment', () => {
       '/r/s.js',
     ]);
   });
+});
+
+test("dropBanner: k6's logo and blank lines before the description go, a warning stays", () => {
+  const logo = [
+    '',
+    '         /\\      Grafana   /‾‾/  ',
+    '    /\\  /  \\     |\\  __   /  /   ',
+    '   /  \\/    \\    | |/ /  /   ‾‾\\ ',
+    '  /          \\   |   (  |  (‾)  |',
+    ' / __________ \\  |_|\\_\\  \\_____/ ',
+    '',
+  ].join('\n');
+  const rest = '     execution: local\n        script: test.js\n        output: -\n';
+  expect(dropBanner(`${logo}\n${rest}`)).toBe(rest);
+  const warned = `${logo}\ntime="…" level=warning msg="deprecated option"\n${rest}`;
+  expect(dropBanner(warned)).toBe(`time="…" level=warning msg="deprecated option"\n${rest}`);
+  // No description near the top (an init error): the text is returned whole.
+  const initError = `${logo}\ntime="…" level=error msg="SyntaxError"\n`;
+  expect(dropBanner(initError)).toBe(initError);
 });
