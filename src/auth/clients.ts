@@ -10,6 +10,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import * as v from 'valibot';
+import { nearest } from '../core/did-you-mean.ts';
 import type { Clock } from '../core/clock.ts';
 import { compileGlobs, type GlobMatcher } from '../core/globs.ts';
 import type { Logger } from '../core/log.ts';
@@ -75,8 +76,9 @@ const digest = (text: string) => new Bun.CryptoHasher('sha256').update(text).dig
 export function parseAuthFile(text: string): Entry[] {
   const parsed = v.safeParse(AuthFileSchema, Bun.YAML.parse(text));
   if (!parsed.success) {
-    const issue = parsed.issues[0];
-    throw new Error(`${v.getDotPath(issue) ?? 'file'}: ${issue.message}`);
+    // A misspelt key also leaves the right one missing: name the typo, the cause.
+    const typo = parsed.issues.find(isUnknownKey);
+    throw new Error(describeIssue(typo ?? parsed.issues[0]));
   }
   return parsed.output.clients.map((c) => ({
     client: {
@@ -86,6 +88,31 @@ export function parseAuthFile(text: string): Entry[] {
     },
     token: c.token_sha256 ? Buffer.from(c.token_sha256, 'hex') : digest(c.token ?? ''),
   }));
+}
+
+const CLIENT_KEYS = ['name', 'token', 'token_sha256', 'namespaces', 'policy'];
+
+// valibot's issue in the file's own words: a misspelt key gets its did-you-mean, a missing one
+// is named, a wrong type says what was expected. Never a value (it may be a token).
+const isUnknownKey = (issue: v.BaseIssue<unknown>) =>
+  issue.type === 'strict_object' && issue.input !== undefined && issue.path !== undefined;
+
+function describeIssue(issue: v.BaseIssue<unknown>): string {
+  const path = v.getDotPath(issue) ?? 'file';
+  const key = issue.path?.at(-1)?.key;
+  if (isUnknownKey(issue) && typeof key === 'string') {
+    // A client's own keys are known here; a policy's are the policy schema's.
+    if (issue.path!.length !== 3) return `${path}: unknown key`;
+    const near = nearest(key, CLIENT_KEYS);
+    return `${path}: unknown key${near ? `; did you mean "${near}"?` : ` (known: ${CLIENT_KEYS.join(', ')})`}`;
+  }
+  if (issue.input === undefined && typeof key === 'string') {
+    return `${path}: missing (each client has name, token or token_sha256, and namespaces)`;
+  }
+  if (issue.type === 'array') return `${path}: expected a list, such as [team-a]`;
+  if (issue.type === 'object' || issue.type === 'strict_object')
+    return `${path}: expected a mapping`;
+  return `${path}: ${issue.message}`;
 }
 
 /** Loads `path` now (throws when it is unusable) and re-reads it when it changes. */

@@ -2,6 +2,7 @@
 // Parsing keeps the original's defaults and grammars (Go bools and durations, JSON-in-a-string)
 // and reports the first problem as a BadRequest naming the field; values are never echoed.
 
+import { nearest } from '../core/did-you-mean.ts';
 import * as v from 'valibot';
 import { BadRequest } from '../core/errors.ts';
 import { parseGoBool, parseGoDuration } from '../core/go-syntax.ts';
@@ -428,22 +429,8 @@ function unknownKeys(m: Record<string, string>): string[] {
   const known = METADATA_KEYS as readonly string[];
   const unknown = Object.keys(m).filter((k) => !known.includes(k));
   for (const key of unknown) {
-    const near = known.find((k) => editDistance(key.toLowerCase(), k) <= 2);
+    const near = nearest(key, known);
     if (near) throw new BadRequest(`metadata.${key}`, `unknown key; did you mean "${near}"?`);
   }
   return unknown;
-}
-
-// Levenshtein distance, for keys of a few dozen characters.
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }

@@ -50,9 +50,19 @@ describe('parseAuthFile', () => {
       'clients.0.namespaces.0: a namespace glob',
     ],
     [
-      'unknown key',
+      'a misspelt key',
       file(`  - name: x\n    tokn: "${TOKEN_A}"\n    namespaces: [a]\n`),
-      'clients.0',
+      'clients.0.tokn: unknown key; did you mean "token"?',
+    ],
+    [
+      'a misspelt key whose right one is then missing',
+      file(`  - name: x\n    token: "${TOKEN_A}"\n    namespace: [a]\n`),
+      'clients.0.namespace: unknown key; did you mean "namespaces"?',
+    ],
+    [
+      'a list given as a string',
+      file(`  - name: x\n    token: "${TOKEN_A}"\n    namespaces: a\n`),
+      'clients.0.namespaces: expected a list, such as [team-a]',
     ],
     ['duplicate names', file(A + A), 'client names must be unique'],
   ])('%s is refused, naming the field and never the token', (_what, text, message) => {
