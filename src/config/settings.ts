@@ -201,7 +201,7 @@ const TABLE = {
     flag: '--kubernetes-client',
     env: 'KUBERNETES_CLIENT',
     fallback: 'none',
-    help: 'Kubernetes client for kubernetes_secrets: none, in-cluster or kubeconfig',
+    help: 'Kubernetes client for kubernetes_secrets, script_configmap, Canary events and the pod runners: none, in-cluster or kubeconfig',
     expected: 'one of none, in-cluster, kubeconfig',
     schema: v.picklist(['none', 'in-cluster', 'kubeconfig'] as const),
   }),
