@@ -13,7 +13,7 @@ import type { Config } from '../config/settings.ts';
 import { systemClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
-import { listenOptions } from '../http/app.ts';
+import { listen, type Listener } from './listener.ts';
 
 const EXIT_FATAL = 1;
 const EXIT_USAGE = 2;
@@ -53,9 +53,9 @@ async function serve(
     version,
   });
   for (const problem of daemon.readiness.problems()) logger.warn(`not ready: ${problem}`);
-  const server = listen(daemon, config, logger, version);
-  if (!server) return EXIT_FATAL;
-  return await stopOnSignal(daemon, server, config, logger);
+  const listener = startListening(daemon, config, logger, version);
+  if (!listener) return EXIT_FATAL;
+  return await stopOnSignal(daemon, listener, config, logger);
 }
 
 function loadClients(config: Config, logger: Logger) {
@@ -77,30 +77,33 @@ function loadClients(config: Config, logger: Logger) {
   }
 }
 
-function listen(daemon: Daemon, config: Config, logger: Logger, version: string) {
+function startListening(daemon: Daemon, config: Config, logger: Logger, version: string) {
+  let listener: Listener;
   try {
-    daemon.app.listen(listenOptions(config));
-    if (!daemon.app.server) throw new Error('the server did not start');
+    listener = listen(daemon, config, logger);
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     logger.error('cannot listen', { host: config.host, port: config.listenPort, err });
     return undefined;
   }
-  const server = daemon.app.server;
+  const server = listener.server();
+  const scheme = config.tlsCertFile ? 'https' : 'http';
   logger.info('listening', {
-    url: `http://${server.hostname}:${server.port}`,
+    url: `${scheme}://${server.hostname}:${server.port}`,
     port: server.port,
     version,
     maxConcurrentTests: config.maxConcurrentTests,
     k6Binary: config.k6Binary,
     auth: config.authFile === '' ? 'off' : 'on',
+    tls: config.tlsCertFile ? `TLS ${config.tlsMinVersion}+` : 'off',
     kubernetesClient: config.kubernetesClient,
   });
-  return server;
+  return listener;
 }
 
 function stopOnSignal(
   { registry, store }: Pick<Daemon, 'registry' | 'store'>,
-  server: Bun.Server<unknown>,
+  listener: Listener,
   config: Config,
   logger: Logger,
 ): Promise<number> {
@@ -116,6 +119,8 @@ function stopOnSignal(
       logger.info('shutting down: draining runs', { signal, running: registry.running().length });
       await registry.shutdown();
       await store.close();
+      listener.close();
+      const server = listener.server();
       // Open connections (a client stalled mid-body, say) get the shutdown timeout, then are cut.
       const closed = await Promise.race([
         server.stop().then(() => true),
