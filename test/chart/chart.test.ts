@@ -369,6 +369,26 @@ describeHelm('helm chart charts/k6gate', () => {
     expect(alone.stderr).toContain('prometheusRule.enabled needs serviceMonitor.enabled');
   });
 
+  test('tls.existingSecret: the kubernetes.io/tls keys mounted, TLS_* set, probes over HTTPS', () => {
+    const objs = renderChart(['-f', join(CHART, 'ci/observability-values.yaml')]);
+    const c = container(objs);
+    const env = Object.fromEntries((c.env as any[]).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      TLS_CERT_FILE: '/var/run/secrets/k6gate/tls/tls.crt',
+      TLS_KEY_FILE: '/var/run/secrets/k6gate/tls/tls.key',
+      TLS_MIN_VERSION: '1.3',
+    });
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      expect(c[probe].httpGet.scheme).toBe('HTTPS');
+    }
+    const pod = byKind(objs, 'Deployment')[0].spec.template.spec;
+    expect(pod.volumes.find((v: any) => v.name === 'tls').secret.secretName).toBe('k6gate-tls');
+    expect(renderNotes(['-f', join(CHART, 'ci/observability-values.yaml')])).toContain(
+      'url: https://k6gate.default:8000/launch-test',
+    );
+    expect(container(renderChart()).livenessProbe.httpGet.scheme).toBeUndefined();
+  });
+
   test('schema: global, probes, ServiceMonitor options and durations like 1m30s are accepted', () => {
     const objs = renderChart([
       '--set-json',

@@ -1,7 +1,7 @@
 // The rendered chart (every ci values file) and example/ pass a server-side dry run against a
 // real kube-apiserver with Flagger's CRDs, in a namespace enforcing the `restricted` Pod
-// Security level, with no warnings. ServiceMonitor is skipped: its CRD (Prometheus Operator)
-// is not among the pinned ones.
+// Security level, with no warnings. ServiceMonitor and PrometheusRule are skipped: their CRDs
+// (Prometheus Operator) are not among the pinned ones.
 
 import { beforeAll, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ const RESOURCES: Record<string, { path: string; plural: string; namespaced: bool
   },
   Canary: { path: '/apis/flagger.app/v1beta1', plural: 'canaries', namespaced: true },
 };
-const SKIPPED_KINDS = new Set(['ServiceMonitor']);
+const SKIPPED_KINDS = new Set(['ServiceMonitor', 'PrometheusRule']);
 
 /** POSTs with dryRun=All; returns the status and the Warning headers. */
 async function dryRun(env: KubeEnv, obj: any, namespace: string) {
