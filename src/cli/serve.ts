@@ -45,7 +45,11 @@ async function serve(
   env: Readonly<Record<string, string | undefined>>,
   version: string,
 ): Promise<number> {
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    journal: env.JOURNAL_STREAM !== undefined, // stderr is systemd's journal
+  });
   const daemon = buildDaemon({
     ...(await buildParts(config, logger)),
     clients: loadClients(config, logger),

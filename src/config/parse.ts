@@ -3,6 +3,8 @@
 // table refuses is a UsageError (exit 2) naming the flag, the variable, where the value came
 // from and what was expected; a secret is never printed back.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as v from 'valibot';
 import { UsageError } from '../core/errors.ts';
 import { CONFIG_SCHEMA, SETTINGS, type Config } from './settings.ts';
@@ -37,6 +39,18 @@ export function parseArgs(
   return { command: 'serve', config: resolveConfig(flags, env) };
 }
 
+// systemd's LoadCredential= puts each credential in $CREDENTIALS_DIRECTORY, readable by the
+// service alone: a file setting defaults to its credential when that exists.
+function credentialFile(
+  name: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  const dir = env.CREDENTIALS_DIRECTORY;
+  if (!name || !dir) return undefined;
+  const path = join(dir, name);
+  return existsSync(path) ? path : undefined;
+}
+
 function resolveConfig(
   flags: Map<keyof Config, string>,
   env: Readonly<Record<string, string | undefined>>,
@@ -46,9 +60,20 @@ function resolveConfig(
   for (const s of SETTINGS) {
     const fromEnv = env[s.env] === '' ? undefined : env[s.env];
     const fromFlag = flags.get(s.key);
+    const fromCredential = credentialFile(s.credential, env);
     raw[s.key] =
-      fromFlag ?? fromEnv ?? (typeof s.fallback === 'function' ? s.fallback() : s.fallback);
-    source[s.key] = fromFlag !== undefined ? s.flag : fromEnv !== undefined ? s.env : 'default';
+      fromFlag ??
+      fromEnv ??
+      fromCredential ??
+      (typeof s.fallback === 'function' ? s.fallback() : s.fallback);
+    source[s.key] =
+      fromFlag !== undefined
+        ? s.flag
+        : fromEnv !== undefined
+          ? s.env
+          : fromCredential !== undefined
+            ? `systemd credential ${s.credential}`
+            : 'default';
   }
   const parsed = v.safeParse(CONFIG_SCHEMA, raw);
   if (parsed.success) return parsed.output;

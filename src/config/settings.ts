@@ -33,6 +33,9 @@ interface Setting<S extends v.GenericSchema<string, unknown> = v.GenericSchema<s
   schema: S;
   /** Never printed back (tokens). */
   secret?: boolean;
+  /** A systemd credential (LoadCredential=<name>:…) used as this file when neither the flag nor
+   * the variable is set and $CREDENTIALS_DIRECTORY/<name> exists. */
+  credential?: string;
 }
 
 // Keeps each row's own schema type, so Config is inferred from the table.
@@ -195,6 +198,7 @@ const TABLE = {
     help: 'read the k6 Cloud token from this file instead of K6_CLOUD_TOKEN',
     expected: 'a file path',
     schema: TOKEN_FILE,
+    credential: 'k6-cloud-token',
   }),
   slackToken: setting({
     flag: '--slack-token',
@@ -212,6 +216,7 @@ const TABLE = {
     help: 'read the Slack token from this file (a mounted Secret) instead of SLACK_TOKEN',
     expected: 'a file path',
     schema: TOKEN_FILE,
+    credential: 'slack-token',
   }),
   slackApiUrl: setting({
     flag: '--slack-api-url',
@@ -352,6 +357,7 @@ const TABLE = {
     help: 'YAML file of clients (name, token, namespaces); when set, /launch-test needs Basic or Bearer auth. Re-read when it changes',
     expected: 'a file path',
     schema: v.string(),
+    credential: 'auth.yaml',
   }),
   allowedNamespaces: setting({
     flag: '--allowed-namespaces',
@@ -417,6 +423,7 @@ const TABLE = {
     help: 'read the remote-write bearer token from this file (a mounted Secret)',
     expected: 'a file path',
     schema: TOKEN_FILE,
+    credential: 'prometheus-rw-bearer-token',
   }),
   prometheusRwUsername: setting({
     flag: '--prometheus-rw-username',
@@ -442,6 +449,7 @@ const TABLE = {
     help: 'read the remote-write basic-auth password (an API token) from this file',
     expected: 'a file path',
     schema: TOKEN_FILE,
+    credential: 'prometheus-rw-password',
   }),
   prometheusRwHeaders: setting({
     flag: '--prometheus-rw-headers',
@@ -577,6 +585,7 @@ const TABLE = {
     help: "a file holding the key that signs the Jobs and TestRuns k6gate makes and their recorded verdicts (at least 32 bytes; the chart keeps one in a Secret). Replicas and restarts must share it to attach to each other's runs; empty: a random key per process",
     expected: 'a file path',
     schema: TOKEN_FILE,
+    credential: 'run-signing-key',
   }),
   runnerServiceAccount: setting({
     flag: '--runner-service-account',

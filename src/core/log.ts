@@ -27,6 +27,10 @@ export interface Logger {
 export interface LoggerOptions {
   level: LogLevel;
   format: LogFormat;
+  /** Text for journald (stderr is the journal: JOURNAL_STREAM is set): no timestamp, which the
+   * journal adds, and each line prefixed with its syslog priority (<3> error … <7> debug), so
+   * `journalctl -p warning` filters. */
+  journal?: boolean;
   /** Where lines go; defaults to stderr. */
   write?: (line: string) => void;
   now?: () => Date;
@@ -44,7 +48,13 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LEVEL_RANK[level] < threshold) return;
     const record = { time: now().toISOString(), level, msg, ...bound, ...fields };
-    write(opts.format === 'json' ? `${toJsonLine(record)}\n` : formatText(record));
+    write(
+      opts.format === 'json'
+        ? `${toJsonLine(record)}\n`
+        : opts.journal
+          ? journalText(record)
+          : formatText(record),
+    );
   };
   return {
     trace: (m, f) => emit('trace', m, f),
@@ -87,11 +97,23 @@ function describeError(err: Error): Record<string, unknown> {
   return { name: err.name, message: err.message, stack: err.stack, ...cause };
 }
 
+const PRIORITY: Record<string, number> = { error: 3, warn: 4, info: 6, debug: 7, trace: 7 };
+
+// The text format without its time, each line with its syslog priority, for journald.
+function journalText(record: Record<string, unknown>): string {
+  const prefix = `<${PRIORITY[String(record.level)] ?? 6}>`;
+  return formatText(record, false).replace(/^(?=.)/gm, prefix);
+}
+
 // logfmt-like: time level msg key=value …, values quoted when they hold spaces or quotes.
 // An error's stack follows on indented lines, as a human reads it.
-function formatText(record: Record<string, unknown>): string {
+function formatText(record: Record<string, unknown>, withTime = true): string {
   const { time, level, msg, ...rest } = record;
-  const parts = [String(time), String(level).toUpperCase().padEnd(5), String(msg)];
+  const parts = [
+    ...(withTime ? [String(time)] : []),
+    String(level).toUpperCase().padEnd(5),
+    String(msg),
+  ];
   const stacks: string[] = [];
   for (const [key, value] of Object.entries(rest)) {
     if (value === undefined) continue;

@@ -1,4 +1,7 @@
 import { describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from '../../src/core/errors.ts';
 import { renderHelp } from '../../src/config/help.ts';
 import { parseArgs } from '../../src/config/parse.ts';
@@ -125,5 +128,27 @@ describe('pod runner settings', () => {
     expect(() => configFrom(['--max-runner-resources', '{"gpu":"1"}'], {})).toThrow(
       /--max-runner-resources/,
     );
+  });
+});
+
+describe('systemd credentials ($CREDENTIALS_DIRECTORY)', () => {
+  test('a file setting defaults to its credential when it exists; a flag or variable wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k6gate-creds-'));
+    try {
+      writeFileSync(`${dir}/auth.yaml`, 'clients: []\n');
+      writeFileSync(`${dir}/slack-token`, 'xoxb-x\n');
+      const env = { CREDENTIALS_DIRECTORY: dir };
+      const config = configFrom([], env);
+      expect(config.authFile).toBe(`${dir}/auth.yaml`);
+      expect(config.slackTokenFile).toBe(`${dir}/slack-token`);
+      expect(config.cloudTokenFile).toBe(''); // no such credential: the default
+      expect(configFrom([], { ...env, AUTH_FILE: '/etc/k6gate/auth.yaml' }).authFile).toBe(
+        '/etc/k6gate/auth.yaml',
+      );
+      expect(configFrom(['--auth-file', '/x.yaml'], env).authFile).toBe('/x.yaml');
+      expect(configFrom([], {}).authFile).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -77,3 +77,20 @@ test('text: a human line, quoting values with spaces', () => {
     '2026-11-24T00:00:00.000Z WARN  k6 did not stop reason="client gone" pid=7\n',
   );
 });
+
+test('journal text: no timestamp (journald adds it), each line with its syslog priority', () => {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'info',
+    format: 'text',
+    journal: true,
+    write: (l: string) => lines.push(l),
+  });
+  logger.warn('k6 did not stop', { reason: 'client gone' });
+  logger.info('listening', { port: 8443 });
+  logger.error('internal error', { err: new Error('kaput') });
+  expect(lines[0]).toBe('<4>WARN  k6 did not stop reason="client gone"\n');
+  expect(lines[1]).toBe('<6>INFO  listening port=8443\n');
+  // The stack's lines are entries too, at the same priority.
+  expect(lines[2]).toMatch(/^<3>ERROR internal error err=kaput\n<3> {4}Error: kaput\n<3> {4} +at /);
+});
