@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build release-binaries test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-stateful bench-cpu clean tools
+.PHONY: all deps build release-binaries packages test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-stateful bench-cpu clean tools
 
 all: build
 
@@ -40,6 +40,13 @@ release-binaries: deps $(shell find src -name '*.ts') package.json
 	done
 	cd $(RELEASE) && sha256sum k6gate-* > SHA256SUMS && cat SHA256SUMS
 
+# The .deb and .rpm of each release binary (nfpm, built by scripts/tools), beside them.
+packages: release-binaries
+	for arch in amd64 arm64; do \
+	  bash scripts/package.sh $$arch $(RELEASE)/k6gate-$(VERSION)-linux-$$arch $(RELEASE) $(VERSION) || exit 1; \
+	done
+	cd $(RELEASE) && sha256sum k6gate* > SHA256SUMS && cat SHA256SUMS
+
 # Test tools built from Go modules into $(K6GATE_CACHE) (outside the repo; cached by version).
 tools: deps
 	bash scripts/kube-env build
@@ -49,6 +56,8 @@ tools: deps
 	bash scripts/tools flagger >/dev/null
 	bash scripts/tools qemu >/dev/null
 	bash scripts/tools postgres >/dev/null
+	bash scripts/tools nfpm >/dev/null
+	bash scripts/tools lintian >/dev/null
 
 
 typecheck: deps

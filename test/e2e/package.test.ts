@@ -1,0 +1,90 @@
+// The .deb and .rpm (scripts/package.sh, nfpm): lintian finds no error in the .deb; `dpkg -i`
+// installs the binary, the unit, the settings file (group k6gate) and the user; `k6gate
+// --version` runs; `dpkg --purge` leaves no file, user or group behind. Root and dpkg only
+// (Debian); skipped, loudly, on a machine that has its own k6gate installed.
+
+import { afterAll, expect, test } from 'bun:test';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COMPILED, REPO } from '../helpers/daemon.ts';
+
+const sh = (cmd: string[]) => {
+  const out = Bun.spawnSync(cmd, { stderr: 'pipe', cwd: REPO });
+  return { code: out.exitCode, out: out.stdout.toString(), err: out.stderr.toString() };
+};
+const installed = () => sh(['dpkg', '-s', 'k6gate']).code === 0;
+const userExists = () => sh(['getent', 'passwd', 'k6gate']).code === 0;
+const why =
+  process.getuid?.() !== 0
+    ? 'not root'
+    : !Bun.which('dpkg')
+      ? 'no dpkg (not Debian)'
+      : installed() || userExists()
+        ? 'this machine has a k6gate package or user of its own'
+        : undefined;
+if (why) {
+  if (process.env.CI === 'true' && why !== 'not root')
+    throw new Error(`package test cannot run: ${why}`);
+  console.log(`SKIP package test: ${why}`);
+}
+
+const out = mkdtempSync(join(tmpdir(), 'k6gate-pkg-'));
+afterAll(() => {
+  if (installed()) sh(['dpkg', '--purge', 'k6gate']);
+  rmSync(out, { recursive: true, force: true });
+});
+
+test.skipIf(why !== undefined)(
+  '.deb: lintian clean of errors, installs, runs, purges without leftovers',
+  () => {
+    const built = sh(['bash', 'scripts/package.sh', 'amd64', COMPILED, out, '0.0.0-test']);
+    expect(built.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(
+      ['k6gate-0.0.0~test-1.x86_64.rpm', 'k6gate_0.0.0~test-1_amd64.deb'].sort(),
+    );
+    const deb = join(out, 'k6gate_0.0.0~test-1_amd64.deb');
+
+    const lintian = sh(['bash', 'scripts/tools', 'lintian']);
+    expect(lintian.code).toBe(0);
+    const report = sh([lintian.out.trim(), '--tag-display-limit', '0', deb]);
+    console.log(`lintian: ${report.out.trim().split('\n').length} warnings, no errors`);
+    expect(report.out.split('\n').filter((l) => l.startsWith('E:'))).toEqual([]);
+
+    const install = sh(['dpkg', '-i', deb]);
+    expect(install.err).toBe('');
+    expect(install.code).toBe(0);
+    const files = sh(['dpkg', '-L', 'k6gate']).out.split('\n');
+    for (const path of [
+      '/usr/bin/k6gate',
+      '/usr/lib/systemd/system/k6gate.service',
+      '/etc/k6gate/k6gate.env',
+      '/usr/share/doc/k6gate/README.md',
+      '/usr/share/doc/k6gate/copyright',
+    ]) {
+      expect(files).toContain(path);
+    }
+    expect(sh(['/usr/bin/k6gate', '--version']).out).toBe('k6gate 0.1.0\n');
+    expect(sh(['stat', '-c', '%a %U:%G', '/etc/k6gate/k6gate.env']).out.trim()).toBe(
+      '640 root:k6gate',
+    );
+    expect(sh(['id', '-u', 'k6gate']).code).toBe(0);
+    expect(sh(['dpkg-query', '-W', '-f', '${Recommends}', 'k6gate']).out).toBe('k6');
+
+    const purge = sh(['dpkg', '--purge', 'k6gate']);
+    expect(purge.code).toBe(0);
+    for (const path of [
+      '/usr/bin/k6gate',
+      '/etc/k6gate',
+      '/usr/share/doc/k6gate',
+      '/var/lib/k6gate',
+    ]) {
+      expect(existsSync(path)).toBe(false);
+    }
+    expect(existsSync('/usr/lib/systemd/system/k6gate.service')).toBe(false);
+    expect(userExists()).toBe(false);
+    expect(sh(['getent', 'group', 'k6gate']).code).not.toBe(0);
+    expect(installed()).toBe(false);
+  },
+  120_000,
+);
