@@ -1,82 +1,22 @@
 // HTTPS on the listener with the compiled daemon: a CA made here signs the certificate; curl
 // trusting only that CA gets /healthz and a waited run; the certificate is renewed in place
 // under traffic (every request answered, at most one connection reset and retried, new
-// connections get the new one); a key that is not
-// the certificate's, or one file without the other, exits 2 naming the settings; TLS 1.3 as
-// the minimum refuses a 1.2 handshake.
+// connections get the new one); a key that is not the certificate's, or one file without the
+// other, exits 2 naming the settings; TLS 1.3 as the minimum refuses a 1.2 handshake.
 
 import { afterAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPILED, flaggerPayload, startChildDaemon } from '../helpers/daemon.ts';
 import { doubleScript } from '../helpers/processes.ts';
+import { makeTestCa } from '../helpers/test-ca.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'k6gate-tls-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const ca = makeTestCa();
+afterAll(() => ca[Symbol.dispose]());
+const dir = ca.dir;
 const at = (name: string) => join(dir, name);
-
-function openssl(args: string[]) {
-  const out = Bun.spawnSync(['openssl', ...args], { cwd: dir, stderr: 'pipe' });
-  if (out.exitCode !== 0) throw new Error(`openssl ${args[0]}: ${out.stderr.toString()}`);
-  return out.stdout.toString();
-}
-
-// A CA, and server certificates it signs for 127.0.0.1.
-openssl([
-  'req',
-  '-x509',
-  '-newkey',
-  'ec',
-  '-pkeyopt',
-  'ec_paramgen_curve:P-256',
-  '-nodes',
-  '-keyout',
-  'ca.key',
-  '-out',
-  'ca.crt',
-  '-days',
-  '1',
-  '-subj',
-  '/CN=k6gate test CA',
-]);
-function serverCert(name: string) {
-  openssl([
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  writeFileSync(at(`${name}.ext`), 'subjectAltName=IP:127.0.0.1\n');
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '1',
-    '-extfile',
-    `${name}.ext`,
-  ]);
-  return openssl(['x509', '-in', `${name}.crt`, '-noout', '-fingerprint', '-sha256']).trim();
-}
-const first = serverCert('first');
-const second = serverCert('second');
+const first = ca.serverCert('first').fingerprint;
+const second = ca.serverCert('second').fingerprint;
 
 /** The fingerprint of the certificate a new connection to `port` is served. */
 function servedFingerprint(port: number): string {

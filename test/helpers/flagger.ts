@@ -24,8 +24,14 @@ export const PLURAL: Record<string, [string, string]> = {
   Canary: ['/apis/flagger.app/v1beta1', 'canaries'],
 };
 
-/** Flagger watching `namespace` only, with the kubernetes mesh provider and no metrics server. */
-export function startFlagger(bin: string, env: KubeEnv, namespace: string): Bun.Subprocess {
+/** Flagger watching `namespace` only, with the kubernetes mesh provider and no metrics server;
+ * `extraEnv` for its process (SSL_CERT_FILE: the CA its webhook client trusts). */
+export function startFlagger(
+  bin: string,
+  env: KubeEnv,
+  namespace: string,
+  extraEnv: Record<string, string> = {},
+): Bun.Subprocess {
   return Bun.spawn(
     [
       bin,
@@ -34,6 +40,6 @@ export function startFlagger(bin: string, env: KubeEnv, namespace: string): Bun.
       `-namespace=${namespace}`,
       '-metrics-server=http://127.0.0.1:9',
     ],
-    { stdout: 'ignore', stderr: 'ignore' },
+    { stdout: 'ignore', stderr: 'ignore', env: { ...process.env, ...extraEnv } },
   );
 }
