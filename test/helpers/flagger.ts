@@ -2,7 +2,9 @@
 // module (none: the tests say SKIP), started against the test cluster for one namespace, and
 // the API paths of the kinds the examples apply.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { REPO } from './daemon.ts';
 import type { KubeEnv } from './kube-apiserver.ts';
 
@@ -42,4 +44,35 @@ export function startFlagger(
     ],
     { stdout: 'ignore', stderr: 'ignore', env: { ...process.env, ...extraEnv } },
   );
+}
+
+/** example/podinfo.yaml and example/canary.yaml applied to namespace `ns`, changed only where
+ * this machine needs it: the webhook URL, TARGET (a loopback server), a 5 s interval, the
+ * iterations, no failure delay and no Slack. */
+export async function applyExample(
+  env: KubeEnv,
+  ns: string,
+  hook: { url: string; target: string; iterations: number },
+): Promise<void> {
+  const docs = ['podinfo.yaml', 'canary.yaml']
+    .flatMap((f) => parseAllDocuments(readFileSync(join(REPO, 'example', f), 'utf8')))
+    .map((d) => d.toJSON())
+    .filter((o) => o && o.kind !== 'Namespace');
+  for (const obj of docs) {
+    obj.metadata.namespace = ns;
+    if (obj.kind === 'Canary') {
+      Object.assign(obj.spec.analysis, {
+        interval: '5s',
+        iterations: hook.iterations,
+        threshold: 1,
+      });
+      const webhook = obj.spec.analysis.webhooks[0];
+      webhook.url = hook.url;
+      webhook.metadata.env_vars = JSON.stringify({ TARGET: hook.target });
+      webhook.metadata.min_failure_delay = '0';
+      delete webhook.metadata.slack_channels;
+    }
+    const [base, plural] = PLURAL[obj.kind]!;
+    await env.admin('POST', `${base}/namespaces/${ns}/${plural}`, obj);
+  }
 }

@@ -6,16 +6,13 @@ import { buildTestDaemon, flaggerPayload } from '../helpers/daemon.ts';
 import { createManualClock } from '../helpers/manual-clock.ts';
 import { createScriptedRunner } from '../helpers/scripted-runner.ts';
 
-test('/metrics: daemon families exactly, then process_*', async () => {
-  const { runner, runs } = createScriptedRunner();
-  const { daemon } = buildTestDaemon({
-    args: ['--max-concurrent-tests', '3'],
-    secrets: { resolve: async () => ({}) },
-    version: '1.2.3',
-    clock: createManualClock(),
-    runner,
-  });
-  const launch = async (name: string) => {
+/** Posts a launch for canary `name` and starts its scripted run; the answer is wrapped, so
+ * awaiting this does not wait for it (the caller finishes the run first). */
+function launcher(
+  daemon: ReturnType<typeof buildTestDaemon>['daemon'],
+  runs: ReturnType<typeof createScriptedRunner>['runs'],
+) {
+  return async (name: string) => {
     const res = daemon.app.handle(
       new Request('http://k6gate/launch-test', {
         method: 'POST',
@@ -26,8 +23,20 @@ test('/metrics: daemon families exactly, then process_*', async () => {
     await Bun.sleep(0);
     runs.at(-1)?.start();
     await Bun.sleep(0);
-    return { res }; // wrapped, so awaiting launch() does not wait for the answer
+    return { res };
   };
+}
+
+test('/metrics: daemon families exactly, then process_*', async () => {
+  const { runner, runs } = createScriptedRunner();
+  const { daemon } = buildTestDaemon({
+    args: ['--max-concurrent-tests', '3'],
+    secrets: { resolve: async () => ({}) },
+    version: '1.2.3',
+    clock: createManualClock(),
+    runner,
+  });
+  const launch = launcher(daemon, runs);
   const passed = await launch('ok');
   runs.at(-1)?.finish({ durationMs: 2000 });
   expect((await passed.res).status).toBe(200);
@@ -99,18 +108,9 @@ test('/metrics: daemon families exactly, then process_*', async () => {
 test('k6gate_canary_runs_total keeps 500 canaries apart, then counts the rest as _other', async () => {
   const { runner, runs } = createScriptedRunner();
   const { daemon } = buildTestDaemon({ runner, clock: createManualClock() });
+  const launch = launcher(daemon, runs);
   for (let i = 0; i < 502; i++) {
-    const name = `c${i}`;
-    const res = daemon.app.handle(
-      new Request('http://k6gate/launch-test', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(flaggerPayload({ script: name }, { name })),
-      }),
-    );
-    await Bun.sleep(0);
-    runs.at(-1)?.start();
-    await Bun.sleep(0);
+    const { res } = await launch(`c${i}`);
     runs.at(-1)?.finish({ durationMs: 10 });
     expect((await res).status).toBe(200);
   }

@@ -10,10 +10,9 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { REPO, startInProcess } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
-import { flaggerBinary, PLURAL, startFlagger } from '../helpers/flagger.ts';
+import { applyExample, flaggerBinary, startFlagger } from '../helpers/flagger.ts';
 import {
   getKubeCluster,
   reviseDeployment,
@@ -65,23 +64,11 @@ describeKube('the example on the kwok cluster, analysed by the real Flagger', ()
     });
     daemon = startInProcess({});
     controller = startFlagger(flagger, cluster.env, ns);
-    const docs = ['podinfo.yaml', 'canary.yaml']
-      .flatMap((f) => parseAllDocuments(readFileSync(join(REPO, 'example', f), 'utf8')))
-      .map((d) => d.toJSON())
-      .filter((o) => o && o.kind !== 'Namespace');
-    for (const obj of docs) {
-      obj.metadata.namespace = ns;
-      if (obj.kind === 'Canary') {
-        Object.assign(obj.spec.analysis, { interval: '5s', iterations: 2, threshold: 1 });
-        const hook = obj.spec.analysis.webhooks[0];
-        hook.url = `${daemon.url}/launch-test`;
-        hook.metadata.env_vars = JSON.stringify({ TARGET: `http://127.0.0.1:${target.port}` });
-        hook.metadata.min_failure_delay = '0';
-        delete hook.metadata.slack_channels;
-      }
-      const [base, plural] = PLURAL[obj.kind]!;
-      await cluster.env.admin('POST', `${base}/namespaces/${ns}/${plural}`, obj);
-    }
+    await applyExample(cluster.env, ns, {
+      url: `${daemon.url}/launch-test`,
+      target: `http://127.0.0.1:${target.port}`,
+      iterations: 2,
+    });
     await until(async () => (await phase()) === 'Initialized', 'Canary Initialized', 90_000);
   }, 150_000);
 

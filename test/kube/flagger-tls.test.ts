@@ -5,11 +5,10 @@
 // "Pre-rollout check k6-load-test passed", and k6gate logged the run under client team-a.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { REPO, startChildDaemon, type ChildDaemon } from '../helpers/daemon.ts';
-import { flaggerBinary, PLURAL, startFlagger } from '../helpers/flagger.ts';
+import { startChildDaemon, type ChildDaemon } from '../helpers/daemon.ts';
+import { applyExample, flaggerBinary, startFlagger } from '../helpers/flagger.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
 import {
   getKubeCluster,
@@ -51,23 +50,11 @@ describeKube("Flagger's webhook client over HTTPS with Basic auth from the URL",
     });
     controller = startFlagger(flagger, cluster.env, ns, { SSL_CERT_FILE: ca.caCert });
     const port = new URL(daemon.url).port;
-    const docs = ['podinfo.yaml', 'canary.yaml']
-      .flatMap((f) => parseAllDocuments(readFileSync(join(REPO, 'example', f), 'utf8')))
-      .map((d) => d.toJSON())
-      .filter((o) => o && o.kind !== 'Namespace');
-    for (const obj of docs) {
-      obj.metadata.namespace = ns;
-      if (obj.kind === 'Canary') {
-        Object.assign(obj.spec.analysis, { interval: '5s', iterations: 1, threshold: 1 });
-        const hook = obj.spec.analysis.webhooks[0];
-        hook.url = `https://team-a:${TOKEN}@127.0.0.1:${port}/launch-test`;
-        hook.metadata.env_vars = JSON.stringify({ TARGET: `http://127.0.0.1:${target.port}` });
-        hook.metadata.min_failure_delay = '0';
-        delete hook.metadata.slack_channels;
-      }
-      const [base, plural] = PLURAL[obj.kind]!;
-      await cluster.env.admin('POST', `${base}/namespaces/${ns}/${plural}`, obj);
-    }
+    await applyExample(cluster.env, ns, {
+      url: `https://team-a:${TOKEN}@127.0.0.1:${port}/launch-test`,
+      target: `http://127.0.0.1:${target.port}`,
+      iterations: 1,
+    });
     await until(async () => (await phase()) === 'Initialized', 'Canary Initialized', 90_000);
   }, 150_000);
 
