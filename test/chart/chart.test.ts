@@ -266,8 +266,16 @@ describeHelm('helm chart charts/k6gate', () => {
     const ns = (name: string) => ({
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
     });
+    const helmTest = {
+      podSelector: {
+        matchLabels: {
+          'app.kubernetes.io/instance': 'k6gate',
+          'app.kubernetes.io/component': 'helm-test',
+        },
+      },
+    };
     expect(ingress([])).toEqual([
-      { ports: [{ port: 'http', protocol: 'TCP' }], from: [ns('flagger-system')] },
+      { ports: [{ port: 'http', protocol: 'TCP' }], from: [ns('flagger-system'), helmTest] },
     ]);
     // Flagger installed with Istio, and a CI namespace beside it.
     expect(
@@ -277,7 +285,7 @@ describeHelm('helm chart charts/k6gate', () => {
         '--set-json',
         'networkPolicy.from=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"ci"}}}]',
       ])[0].from,
-    ).toEqual([ns('istio-system'), ns('ci')]);
+    ).toEqual([ns('istio-system'), ns('ci'), helmTest]);
     // The ServiceMonitor's scrapes come through.
     expect(ingress(['--set', 'serviceMonitor.enabled=true'])[0].from).toEqual([
       ns('flagger-system'),
@@ -285,7 +293,14 @@ describeHelm('helm chart charts/k6gate', () => {
         namespaceSelector: {},
         podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
       },
+      helmTest,
     ]);
+    // `helm test` asks /healthz and /readyz through the Service, as a restricted Pod.
+    const testPod = renderChart(['--show-only', 'templates/tests/healthz.yaml'])[0];
+    expect(testPod.metadata.annotations['helm.sh/hook']).toBe('test');
+    expect(testPod.metadata.labels['app.kubernetes.io/component']).toBe('helm-test');
+    expect(testPod.spec.containers[0].command.at(-1)).toContain('http://k6gate:8000/readyz');
+    expect(testPod.spec.securityContext.runAsNonRoot).toBe(true);
     const none = helm(['template', 't', CHART, '--set-json', 'networkPolicy.flaggerNamespaces=[]']);
     expect(none.code).not.toBe(0);
     expect(none.stderr).toContain('networkPolicy needs at least one source');
@@ -426,6 +441,15 @@ describeHelm('helm chart charts/k6gate', () => {
     const cluster = renderChart(['-f', join(CHART, 'ci/rbac-cluster-values.yaml')]);
     expect(byKind(cluster, 'ClusterRole')[0].rules[0].verbs).toEqual(['get']);
     expect(byKind(renderChart(), 'Role')).toEqual([]);
+    // Secrets are read in the canary's namespace: without secretNamespaces, the runners' ones.
+    const viaRunners = byKind(
+      renderChart(['--set', 'kubernetes.enabled=true', '--set', 'runners.namespaces={team-c}']),
+      'Role',
+    ).filter((r) => r.metadata.name.endsWith('-secret-reader'));
+    expect(viaRunners.map((r) => r.metadata.namespace)).toEqual(['team-c']);
+    expect(renderNotes(['--set', 'kubernetes.enabled=true', '-n', 'flagger-system'])).toContain(
+      'kubernetes_secrets can read Secrets in flagger-system only',
+    );
   });
 
   test('canary events: create on Events in the canary namespaces (the right the kube test runs with), only when enabled', () => {
