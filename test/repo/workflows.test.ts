@@ -44,3 +44,26 @@ test('every make target and script the workflows call is here', () => {
     expect(Bun.spawnSync(['bash', '-n', join(REPO, s)]).exitCode).toBe(0);
   }
 });
+
+test('every action is pinned by commit, with its version beside it; the release waits for CI', () => {
+  const uses = [...text.matchAll(/uses: (\S+)(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()] as const);
+  expect(uses.length).toBeGreaterThan(10);
+  const remote = uses.filter(([ref]) => !ref.startsWith('./'));
+  const unpinned = remote.filter(
+    ([ref, comment]) => !/@[0-9a-f]{40}$/.test(ref) || !/^# v\d+\.\d+\.\d+$/.test(comment),
+  );
+  expect(unpinned).toEqual([]);
+  const release = readFileSync(join(DIR, 'release.yml'), 'utf8');
+  expect(release).toContain('uses: ./.github/workflows/ci.yml');
+  expect(release).toMatch(/release:\n\s+needs: ci/);
+  // Keyless signatures and attestations need the workflow's OIDC token, for the release job only.
+  expect(release).toContain('id-token: write');
+  for (const what of [
+    'cosign sign-blob',
+    'cosign sign --yes',
+    'sbom: true',
+    'provenance: mode=max',
+  ]) {
+    expect(release).toContain(what);
+  }
+});
