@@ -12,6 +12,8 @@ import { describeKube, getKubeEnv, type KubeEnv } from '../helpers/kube-apiserve
 
 const RESOURCES: Record<string, { path: string; plural: string; namespaced: boolean }> = {
   Namespace: { path: '/api/v1', plural: 'namespaces', namespaced: false },
+  // The `helm test` Pod: restricted like the rest.
+  Pod: { path: '/api/v1', plural: 'pods', namespaced: true },
   Deployment: { path: '/apis/apps/v1', plural: 'deployments', namespaced: true },
   Service: { path: '/api/v1', plural: 'services', namespaced: true },
   ServiceAccount: { path: '/api/v1', plural: 'serviceaccounts', namespaced: true },
