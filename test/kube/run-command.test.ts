@@ -2,7 +2,10 @@
 // --configmap runs a ConfigMap's multi-file test locally, --secret reaches k6 as a value (never
 // printed), --runner job runs it in a Job (exit 0; exit 99 with the reason) and leaves nothing.
 
-import { beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { COMPILED, K6_DOUBLE } from '../helpers/daemon.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
 import { k6Archive } from '../helpers/k6-archive.ts';
@@ -15,6 +18,10 @@ import {
   type KubeCluster,
 } from '../helpers/kube-cluster.ts';
 import { RUNNER_RULES, SCRIPT_CONFIGMAP_RULES } from '../helpers/runner-rbac.ts';
+
+// The scripts these tests hand to `k6gate run`, removed at the end.
+const scripts = mkdtempSync(join(tmpdir(), 'k6gate-run-kube-'));
+afterAll(() => rmSync(scripts, { recursive: true, force: true }));
 
 const CHAOS = 'pod-container-running-failed.stage.kwok.x-k8s.io';
 const SECRET = 'run-command-s3cret';
@@ -83,7 +90,7 @@ describeKube('k6gate run against a kwok cluster', () => {
   }, 60_000);
 
   test('--runner job: exit 0 from a passing pod, 99 from a failing one, nothing left', async () => {
-    const path = `/tmp/k6gate-run-job-${process.pid}.js`;
+    const path = join(scripts, `k6gate-run-job-${process.pid}.js`);
     await Bun.write(path, 'export default function () {}\n');
     // kwok's chaos Stage ends the runner pod with the exit code its annotations name.
     const pod = (exitCode: string) => [
@@ -111,7 +118,7 @@ describeKube('k6gate run against a kwok cluster', () => {
   }, 90_000);
 
   test("a local k6 archive with --runner job: copied into the run's own ConfigMap (binaryData), exit 0, nothing left", async () => {
-    const path = `/tmp/k6gate-run-archive-${process.pid}.tar`;
+    const path = join(scripts, `k6gate-run-archive-${process.pid}.tar`);
     await Bun.write(
       path,
       k6Archive('/t/test.js', { '/t/test.js': 'export default function () {}\n' }),
