@@ -97,8 +97,8 @@ const commaList = (item: RegExp) =>
     ),
     v.check((list) => list.every((g) => item.test(g))),
   );
-/** `Name:value` pairs, comma-separated, as k6's K6_PROMETHEUS_RW_HTTP_HEADERS: a header name is
- * an HTTP token, a value has no comma, colon-free name, CR or LF. */
+/** `Name:value` pairs, comma-separated, as k6's K6_PROMETHEUS_RW_HTTP_HEADERS: each name an
+ * HTTP token, each value free of CR and LF (a comma always ends a pair). */
 const headerList = v.pipe(
   v.string(),
   v.transform((text) =>

@@ -1,6 +1,7 @@
-// What a launch answers: k6's output without its logo (200, or 202 while a stateful run goes on) or, for a run
-// that did not pass, a TestFailed with the reason first (400) — with the dashboard link, when
-// there is one, as the last line, and the verdict as an object for JSON callers.
+// What a launch answers: k6's output without its logo (200, or 202 while a stateful run goes
+// on) or, for a run that did not pass, a TestFailed with the reason first (400) — with the
+// dashboard link, when there is one, as the last line, and the verdict as an object for JSON
+// callers.
 
 import { ShuttingDown, TestFailed } from '../core/errors.ts';
 import { dropBanner } from '../k6/output.ts';

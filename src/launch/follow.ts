@@ -38,7 +38,6 @@ export interface StartedRun {
   runner: RunnerKind;
 }
 
-/** k6 output logged with a failed verdict: the last lines, capped in bytes. */
 /** Canaries with series of their own in k6gate_canary_runs_total; later ones count as _other,
  * so a cluster with thousands of canaries cannot grow /metrics without bound. */
 const MAX_CANARY_SERIES = 500;
@@ -55,6 +54,7 @@ function boundedCanaries() {
   };
 }
 
+/** k6 output logged with a failed verdict: the last lines, capped in bytes. */
 const LOGGED_TAIL_LINES = 40;
 const LOGGED_TAIL_BYTES = 8 * 1024;
 

@@ -232,14 +232,14 @@ export default function () { http.get(\`\${__ENV.TARGET}/?who=\${who}&n=\${n}\`)
   expect(new Set(seen)).toEqual(new Set(['?who=lib&n=7']));
 
   // A file outside the script's directory cannot go flat beside it: a k6 archive can.
-  writeFileSync(join(dir, 'shared.js'), 'export const x = 1;\n');
+  writeFileSync(join(dir, 'common.js'), 'export const x = 1;\n');
   writeFileSync(
     join(project, 'up.js'),
-    "import { x } from '../shared.js';\nexport default function () {}\n",
+    "import { x } from '../common.js';\nexport default function () {}\n",
   );
   const up = await run([join(project, 'up.js')]);
   expect(up.code).toBe(64);
-  expect(up.stderr).toContain('uses ../shared.js, outside its own directory: make a k6 archive');
+  expect(up.stderr).toContain('uses ../common.js, outside its own directory: make a k6 archive');
   for (const [args, message] of [
     [['--vus', '0', entry], '--vus: expected a whole number above 0, got "0"'],
     [

@@ -31,7 +31,7 @@ function servedFingerprint(port: number): string {
 }
 
 const curl = (url: string, extra: string[] = []) =>
-  Bun.spawnSync(['curl', '-sS', '--cacert', at('ca.crt'), '-w', '\n%{http_code}', ...extra, url], {
+  Bun.spawnSync(['curl', '-sS', '--cacert', ca.caCert, '-w', '\n%{http_code}', ...extra, url], {
     stderr: 'pipe',
   });
 
@@ -70,7 +70,7 @@ describe('TLS on the listener', () => {
     const port = Number(new URL(d.url).port);
     const url = `https://127.0.0.1:${port}/healthz`;
     expect(servedFingerprint(port)).toBe(first);
-    const ca = readFileSync(at('ca.crt'), 'utf8');
+    const trusted = readFileSync(ca.caCert, 'utf8');
     const statuses: number[] = [];
     let resets = 0;
     let stop = false;
@@ -79,9 +79,9 @@ describe('TLS on the listener', () => {
     // socket its own queue); a client retries it once, as Flagger's does with retries set.
     const traffic = (async () => {
       while (!stop) {
-        const res = await fetch(url, { tls: { ca }, keepalive: false }).catch(() => {
+        const res = await fetch(url, { tls: { ca: trusted }, keepalive: false }).catch(() => {
           resets++;
-          return fetch(url, { tls: { ca }, keepalive: false });
+          return fetch(url, { tls: { ca: trusted }, keepalive: false });
         });
         statuses.push(res.status);
         await res.text();
