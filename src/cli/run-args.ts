@@ -161,6 +161,7 @@ function requestOf(
     unknownMetadataKeys: [],
     prometheusRw: true,
     runner: undefined,
+    compare: undefined,
     pod: {
       ...NO_POD_OPTIONS,
       labels: checkPodMap(

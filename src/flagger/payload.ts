@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { BadRequest } from '../core/errors.ts';
 import { parseGoBool, parseGoDuration } from '../core/go-syntax.ts';
 import { ENV_NAME, reservedEnvReason } from '../k6/invocation.ts';
+import { COMPARE_KEYS, parseCompareOptions, type CompareOptions } from './compare-options.ts';
 import {
   decodeJsonText,
   parsePodOptions,
@@ -32,6 +33,7 @@ const METADATA_KEYS = [
   'prometheus_rw',
   'runner',
   ...POD_OPTION_KEYS,
+  ...COMPARE_KEYS,
 ] as const;
 
 /** Where a run happens: a child process of k6gate, one Kubernetes Job per run, or a k6-operator
@@ -84,6 +86,8 @@ export interface LaunchRequest {
   runner: RunnerKind | undefined;
   /** How the pods of a pod run look (labels, parallelism, resources, …). */
   pod: PodOptions;
+  /** Relative thresholds: rules against a baseline run (`compare`); undefined without. */
+  compare: CompareOptions | undefined;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -221,6 +225,7 @@ function parseMetadata(payload: FlaggerPayload): LaunchRequest {
     prometheusRw: parseKey(m, 'prometheus_rw', true, parseGoBool, BOOL_EXPECTED),
     runner: parseRunner(m.runner),
     pod: parsePodOptions(m),
+    compare: parseCompareOptions(m, parseJsonStringMap),
     unknownMetadataKeys,
   };
 }
@@ -275,14 +280,15 @@ function decodeJsonObject(text: string | undefined, key: string, notJson: string
 // JSON-in-a-string: an object whose values are all strings ("null" and "" mean none).
 function parseJsonStringMap(
   text: string | undefined,
-  key: 'env_vars' | 'kubernetes_secrets',
+  key: 'env_vars' | 'kubernetes_secrets' | 'baseline_env_vars',
 ): Record<string, string> {
   const decoded = decodeJsonObject(
     text,
     key,
     'expected a JSON object of strings encoded as a string, e.g. "{\\"NAME\\": \\"value\\"}"; the text is not valid JSON',
   );
-  return checkEnvMap(decoded, key, { field: `metadata.${key}` });
+  const kind = key === 'kubernetes_secrets' ? key : 'env_vars';
+  return checkEnvMap(decoded, kind, { field: `metadata.${key}` });
 }
 
 /** Checks a map of environment variable names (env_vars, or kubernetes_secrets' names): plain

@@ -66,3 +66,16 @@ export function keyMetrics(summary: SummaryExport): Record<string, Record<string
   }
   return out;
 }
+
+/** The summaries a store keeps stay small: a script with thousands of submetrics keeps these. */
+const MAX_STORED_METRICS = 200;
+
+/** Every metric's numeric values (thresholds left out), as compare rules and the store read them. */
+export function numericMetrics(summary: SummaryExport): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [name, values] of Object.entries(summary.metrics).slice(0, MAX_STORED_METRICS)) {
+    const numbers = Object.entries(values).filter(([, x]) => typeof x === 'number');
+    out[name] = Object.fromEntries(numbers) as Record<string, number>;
+  }
+  return out;
+}

@@ -8,9 +8,19 @@
 import type { Clock } from '../core/clock.ts';
 import type { LogFields, Logger } from '../core/log.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
-import { runResult, type RunHandle } from '../runners/runner.ts';
-import { LEASE_MS, LEASE_RENEW_MS, type RunRecord, type Store } from '../store/store.ts';
+import { dropBanner } from '../k6/output.ts';
+import { numericMetrics, thresholdResults } from '../k6/summary-export.ts';
+import { runResult, type RunHandle, type RunResult } from '../runners/runner.ts';
+import {
+  LEASE_MS,
+  LEASE_RENEW_MS,
+  OUTPUT_TAIL_CHARS,
+  type RunRecord,
+  type RunSummary,
+  type Store,
+} from '../store/store.ts';
 import { answer, type LaunchOutcome } from './answer.ts';
+import { hookId, type HookKey } from './failure-cache.ts';
 
 interface RecordDeps {
   store: Store;
@@ -24,7 +34,7 @@ interface RecordDeps {
 export async function recordRun(
   deps: RecordDeps,
   req: LaunchRequest,
-  run: { handle: RunHandle; hook: string; runner: RunnerKind; logger: Logger },
+  run: { handle: RunHandle; key: HookKey; runner: RunnerKind; logger: Logger },
 ) {
   const { handle } = run;
   const failed = (err: unknown) => run.logger.error('cannot record the run in the store', { err });
@@ -36,7 +46,7 @@ export async function recordRun(
       name: req.name,
       phase: req.phase,
       checksum: req.checksum,
-      hook: run.hook,
+      hook: hookId(run.key),
       runner: run.runner,
       startedAt: handle.startedAt,
       heartbeatAt: deps.clock.now(),
@@ -44,6 +54,9 @@ export async function recordRun(
       verdict: null,
       reason: null,
       exitCode: null,
+      script: run.key.script,
+      summary: null,
+      outputTail: null,
     });
   } catch (err) {
     failed(err);
@@ -65,6 +78,8 @@ export async function recordRun(
       verdict: result.verdict,
       reason: result.reason,
       exitCode: result.exitCode,
+      summary: summaryOf(result),
+      outputTail: dropBanner(result.output).slice(-OUTPUT_TAIL_CHARS),
     };
     await deps.store.recordEnd(handle.runId, end).catch(failed);
   });
@@ -121,3 +136,14 @@ export async function answerFromRecord(
 
 const isAnswerable = (r: RunRecord, now: number, ttlMs: number) =>
   r.verdict !== null && r.verdict !== 'lost' && r.endedAt !== null && r.endedAt + ttlMs > now;
+
+/** What a store keeps of a run's numbers: null when k6 exported no summary and nothing was
+ * compared. */
+function summaryOf(result: RunResult): RunSummary | null {
+  if (!result.summary && !result.comparison) return null;
+  return {
+    metrics: result.summary ? numericMetrics(result.summary) : {},
+    thresholds: result.summary ? thresholdResults(result.summary) : [],
+    comparison: result.comparison ?? null,
+  };
+}

@@ -99,7 +99,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     const admitted = admit(req, key, picked.kind !== 'local');
     const handle = await begin(deps, req, ctx, admitted, picked);
     void handle.result.then(() => admitted.slot.release());
-    await recordRun(deps, req, { handle, hook, runner: picked.kind, logger: ctx.logger });
+    await recordRun(deps, req, { handle, key, runner: picked.kind, logger: ctx.logger });
     const dashboardUrl = dashboardLink(deps, req, handle.runId);
     deps.registry.track(handle, {
       runId: handle.runId,

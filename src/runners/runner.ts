@@ -3,6 +3,7 @@
 // (Flagger's payload, `k6gate run`'s flags) never reaches a runner. One run = one RunHandle; its
 // result never rejects and is built by runResult().
 
+import type { Comparison } from '../k6/compare.ts';
 import type { Verdict } from '../k6/exit-codes.ts';
 import type { RemoteWrite } from '../k6/invocation.ts';
 import type { ScriptBundle } from '../k6/script-bundle.ts';
@@ -109,6 +110,8 @@ export interface RunResult {
   cancelReason: CancelReason | undefined;
   /** k6's --summary-export (local runs), when k6 wrote one. */
   summary?: SummaryExport | undefined;
+  /** The comparison with a baseline (metadata `compare`), which may have decided the verdict. */
+  comparison?: Comparison | undefined;
   /** Bounded: head and tail of what k6 printed. */
   output: string;
   truncated: boolean;

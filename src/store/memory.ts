@@ -2,8 +2,12 @@
 // records are bounded (MAX_RUN_RECORDS, oldest first).
 
 import {
+  matchesQuery,
+  MAX_EVENTS,
   MAX_RUN_RECORDS,
+  newestFirst,
   type GateState,
+  type TimelineEvent,
   type ManualGate,
   type RunRecord,
   type Store,
@@ -16,6 +20,13 @@ export function createMemoryStore(): Store {
   const gates = new Map<string, GateState>();
   const revisions = new Map<string, string>();
   const failures = new Map<string, number>();
+  const events: TimelineEvent[] = [];
+  const newest = (pick: (r: RunRecord) => boolean, limit: number) =>
+    [...runs.values()]
+      .filter(pick)
+      .sort(newestFirst)
+      .slice(0, limit)
+      .map((r) => ({ ...r }));
   return {
     persistent: false,
     async recordStart(run) {
@@ -35,6 +46,31 @@ export function createMemoryStore(): Store {
         .filter((r) => r.namespace === namespace && r.name === name && r.checksum === checksum)
         .map((r) => ({ ...r }))
         .reverse();
+    },
+    async run(runId) {
+      const r = runs.get(runId);
+      return r && { ...r };
+    },
+    async listRuns(q) {
+      return newest((r) => matchesQuery(r, q), q.limit);
+    },
+    async baselineCandidates(c, limit) {
+      const fits = (r: RunRecord) =>
+        r.namespace === c.namespace &&
+        r.name === c.name &&
+        r.script === c.script &&
+        r.checksum !== c.checksum &&
+        r.verdict === 'passed' &&
+        r.summary !== null;
+      return newest(fits, limit);
+    },
+    async recordEvent(event) {
+      events.push({ ...event });
+      if (events.length > MAX_EVENTS) events.shift();
+    },
+    async eventsOf(namespace, name, limit) {
+      const own = events.filter((e) => e.namespace === namespace && e.name === name);
+      return own.slice(-limit).reverse();
     },
     async setGate(namespace, name, gate: ManualGate, state) {
       gates.set(key(namespace, name, gate), { ...state });

@@ -5,12 +5,29 @@
 // at open: another replica may own it.
 
 import { SQL } from 'bun';
-import { fromRow, schemaV1, type RunRow } from './sql-schema.ts';
-import type { GateState, ManualGate, Store } from './store.ts';
-import { MAX_RUN_RECORDS } from './store.ts';
+import {
+  fromEventRow,
+  fromRow,
+  RUN_COLUMNS,
+  schemaV1,
+  schemaV2,
+  toRowValues,
+  whereOf,
+  type RunRow,
+} from './sql-schema.ts';
+import type { GateState, ManualGate, Store, TimelineEvent } from './store.ts';
+import { MAX_EVENTS, MAX_RUN_RECORDS } from './store.ts';
 
 /** Schema versions, applied in order; `k6gate_schema` holds how many ran. */
-const MIGRATIONS = [schemaV1({ prefix: 'k6gate_', bigint: 'BIGINT', boolean: 'BOOLEAN' })];
+const MIGRATIONS = [
+  schemaV1({ prefix: 'k6gate_', bigint: 'BIGINT', boolean: 'BOOLEAN' }),
+  schemaV2({ prefix: 'k6gate_', bigint: 'BIGINT' }),
+];
+const INSERT_RUN = `INSERT INTO k6gate_runs (${RUN_COLUMNS}) VALUES (${RUN_COLUMNS.split(',')
+  .map((_, i) => `$${i + 1}`)
+  .join(', ')})
+  ON CONFLICT (run_id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at, ended_at = NULL,
+    verdict = NULL, reason = NULL, exit_code = NULL, summary = NULL, output_tail = NULL`;
 
 /** An arbitrary constant: the advisory lock every k6gate takes to migrate. */
 const MIGRATION_LOCK = 6_411_027;
@@ -36,17 +53,49 @@ export async function openPostgresStore(url: string): Promise<Store> {
   return {
     persistent: true,
     async recordStart(r) {
-      await sql`INSERT INTO k6gate_runs VALUES (${r.runId}, ${r.namespace}, ${r.name}, ${r.phase},
-          ${r.checksum}, ${r.hook}, ${r.runner}, ${r.startedAt}, ${r.heartbeatAt}, ${r.endedAt},
-          ${r.verdict}, ${r.reason}, ${r.exitCode})
-        ON CONFLICT (run_id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at, ended_at = NULL,
-          verdict = NULL, reason = NULL, exit_code = NULL`;
+      await sql.unsafe(INSERT_RUN, toRowValues(r));
       await sql`DELETE FROM k6gate_runs WHERE run_id IN (SELECT run_id FROM k6gate_runs
           ORDER BY started_at DESC OFFSET ${MAX_RUN_RECORDS})`;
     },
     async recordEnd(runId, e) {
+      const summary = e.summary ? JSON.stringify(e.summary) : null;
       await sql`UPDATE k6gate_runs SET ended_at = ${e.endedAt}, verdict = ${e.verdict},
-          reason = ${e.reason}, exit_code = ${e.exitCode} WHERE run_id = ${runId}`;
+          reason = ${e.reason}, exit_code = ${e.exitCode},
+          summary = coalesce(${summary}, summary),
+          output_tail = coalesce(${e.outputTail ?? null}, output_tail) WHERE run_id = ${runId}`;
+    },
+    async run(runId) {
+      const rows = (await sql`SELECT * FROM k6gate_runs WHERE run_id = ${runId}`) as RunRow[];
+      return rows[0] ? fromRow(rows[0]) : undefined;
+    },
+    async listRuns(q) {
+      const where = whereOf(q);
+      const limit = Math.max(0, Math.floor(q.limit));
+      const rows = (await sql.unsafe(
+        `SELECT * FROM k6gate_runs ${where.sql} ORDER BY started_at DESC, run_id DESC LIMIT ${limit}`,
+        where.params,
+      )) as RunRow[];
+      return rows.map(fromRow);
+    },
+    async baselineCandidates(c, limit) {
+      const rows = (await sql`SELECT * FROM k6gate_runs WHERE namespace = ${c.namespace}
+          AND name = ${c.name} AND script = ${c.script} AND checksum != ${c.checksum}
+          AND verdict = 'passed' AND summary IS NOT NULL
+          ORDER BY started_at DESC, run_id DESC LIMIT ${limit}`) as RunRow[];
+      return rows.map(fromRow);
+    },
+    async recordEvent(e) {
+      await sql`INSERT INTO k6gate_events VALUES (${e.namespace}, ${e.name}, ${e.checksum},
+          ${e.phase}, ${e.type}, ${e.message}, ${e.at})`;
+      await sql`DELETE FROM k6gate_events WHERE ctid IN (SELECT ctid FROM k6gate_events
+          ORDER BY at DESC OFFSET ${MAX_EVENTS})`;
+    },
+    async eventsOf(namespace, name, limit) {
+      const rows = (await sql`SELECT * FROM k6gate_events WHERE namespace = ${namespace}
+          AND name = ${name} ORDER BY at DESC LIMIT ${limit}`) as (TimelineEvent & {
+        at: string | number;
+      })[];
+      return rows.map(fromEventRow);
     },
     async heartbeat(runId, at) {
       await sql`UPDATE k6gate_runs SET heartbeat_at = ${at} WHERE run_id = ${runId}`;

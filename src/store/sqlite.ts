@@ -7,11 +7,30 @@
 import { Database } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fromRow, schemaV1, type RunRow } from './sql-schema.ts';
-import { MAX_RUN_RECORDS, type GateState, type ManualGate, type Store } from './store.ts';
+import {
+  fromEventRow,
+  fromRow,
+  RUN_COLUMNS,
+  schemaV1,
+  schemaV2,
+  toRowValues,
+  whereOf,
+  type RunRow,
+} from './sql-schema.ts';
+import {
+  MAX_EVENTS,
+  MAX_RUN_RECORDS,
+  type GateState,
+  type ManualGate,
+  type Store,
+  type TimelineEvent,
+} from './store.ts';
 
 /** Schema versions, applied in order; each runs once (user_version counts them). */
-const MIGRATIONS = [schemaV1({ prefix: '', bigint: 'INTEGER', boolean: 'INTEGER' })];
+const MIGRATIONS = [
+  schemaV1({ prefix: '', bigint: 'INTEGER', boolean: 'INTEGER' }),
+  schemaV2({ prefix: '', bigint: 'INTEGER' }),
+];
 
 function migrate(db: Database): void {
   const { user_version: version } = db.query('PRAGMA user_version').get() as {
@@ -36,8 +55,9 @@ export function openSqliteStore(path: string, now: () => number): Store {
     "UPDATE runs SET verdict = 'lost', ended_at = $now, reason = 'k6gate stopped before the verdict' WHERE verdict IS NULL",
   ).run({ now: now() });
   const insertRun = db.query(
-    `INSERT OR REPLACE INTO runs VALUES ($runId, $namespace, $name, $phase, $checksum, $hook,
-       $runner, $startedAt, $heartbeatAt, $endedAt, $verdict, $reason, $exitCode)`,
+    `INSERT OR REPLACE INTO runs (${RUN_COLUMNS}) VALUES (${RUN_COLUMNS.split(',')
+      .map((_, i) => `?${i + 1}`)
+      .join(', ')})`,
   );
   const prune = db.query(
     `DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs ORDER BY started_at DESC
@@ -45,7 +65,25 @@ export function openSqliteStore(path: string, now: () => number): Store {
   );
   const endRun = db.query(
     `UPDATE runs SET ended_at = $endedAt, verdict = $verdict, reason = $reason,
-       exit_code = $exitCode WHERE run_id = $runId`,
+       exit_code = $exitCode, summary = coalesce($summary, summary),
+       output_tail = coalesce($outputTail, output_tail) WHERE run_id = $runId`,
+  );
+  const getRun = db.query('SELECT * FROM runs WHERE run_id = $runId');
+  const candidates = db.query(
+    `SELECT * FROM runs WHERE namespace = $namespace AND name = $name AND script = $script
+       AND checksum != $checksum AND verdict = 'passed' AND summary IS NOT NULL
+       ORDER BY started_at DESC, run_id DESC LIMIT $limit`,
+  );
+  const insertEvent = db.query(
+    `INSERT INTO events VALUES ($namespace, $name, $checksum, $phase, $type, $message, $at)`,
+  );
+  const pruneEvents = db.query(
+    `DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY at DESC, rowid DESC
+       LIMIT -1 OFFSET ${MAX_EVENTS})`,
+  );
+  const eventsOf = db.query(
+    `SELECT * FROM events WHERE namespace = $namespace AND name = $name
+       ORDER BY at DESC, rowid DESC LIMIT $limit`,
   );
   const recordFailure = db.query('INSERT OR REPLACE INTO failures VALUES ($hook, $at)');
   const failureAt = db.query('SELECT at FROM failures WHERE hook = $hook');
@@ -69,11 +107,32 @@ export function openSqliteStore(path: string, now: () => number): Store {
   return {
     persistent: true,
     async recordStart(run) {
-      insertRun.run({ ...run });
+      insertRun.run(...(toRowValues(run) as never[]));
       prune.run();
     },
     async recordEnd(runId, end) {
-      endRun.run({ runId, ...end });
+      const summary = end.summary ? JSON.stringify(end.summary) : null;
+      endRun.run({ runId, ...end, summary, outputTail: end.outputTail ?? null });
+    },
+    async run(runId) {
+      const row = getRun.get({ runId }) as RunRow | null;
+      return row ? fromRow(row) : undefined;
+    },
+    async listRuns(q) {
+      const where = whereOf(q);
+      const sql = `SELECT * FROM runs ${where.sql.replace(/\$(\d+)/g, '?$1')}
+        ORDER BY started_at DESC, run_id DESC LIMIT ${Math.max(0, Math.floor(q.limit))}`;
+      return (db.query(sql).all(...(where.params as never[])) as RunRow[]).map(fromRow);
+    },
+    async baselineCandidates(c, limit) {
+      return (candidates.all({ ...c, limit }) as RunRow[]).map(fromRow);
+    },
+    async recordEvent(event) {
+      insertEvent.run({ ...event });
+      pruneEvents.run();
+    },
+    async eventsOf(namespace, name, limit) {
+      return (eventsOf.all({ namespace, name, limit }) as TimelineEvent[]).map(fromEventRow);
     },
     async heartbeat(runId, at) {
       heartbeat.run({ runId, at });
