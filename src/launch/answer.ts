@@ -5,7 +5,7 @@
 
 import { ShuttingDown, TestFailed } from '../core/errors.ts';
 import { dropBanner } from '../k6/output.ts';
-import { describeExit, type RunResult } from '../runners/runner.ts';
+import { describeFailure, type RunResult } from '../runners/runner.ts';
 import { buildVerdictReport, type VerdictReport } from './verdict-report.ts';
 
 export interface LaunchOutcome {
@@ -30,6 +30,5 @@ export function answer(
     return { runId: result.runId, body: dropBanner(result.output) + link, report };
   }
   if (result.cancelReason === 'shutdown') throw new ShuttingDown();
-  const reason = `failed to run: ${describeExit(result)} (${result.reason})`;
-  throw new TestFailed(reason, dropBanner(result.output) + link, report);
+  throw new TestFailed(describeFailure(result), dropBanner(result.output) + link, report);
 }

@@ -11,6 +11,7 @@ import type { CanaryEvent, CanaryEvents } from '../kube/canary-events.ts';
 import type { Notifier, NotifyTarget } from '../notify/notifier.ts';
 import {
   describeExit,
+  describeFailure,
   type RunHandle,
   type RunResult,
   type StartOutcome,
@@ -143,9 +144,7 @@ export function createFollower(deps: {
         }
         if (result.cancelReason !== 'shutdown') {
           const passed = result.verdict === 'passed';
-          const said = passed
-            ? result.reason
-            : `failed to run: ${describeExit(result)} (${result.reason})`;
+          const said = passed ? result.reason : describeFailure(result);
           const reason = passed ? 'LoadTestPassed' : 'LoadTestFailed';
           deps.registry.trackTask(deps.events.record(canaryEvent(run, reason, said)));
         }

@@ -5,7 +5,8 @@
 // waited runs, before the verdict) cancels it. What follows a start is in follow.ts.
 
 import type { Clock } from '../core/clock.ts';
-import { K6gateError, NotEnabled } from '../core/errors.ts';
+import { BadRequest, K6gateError, NotEnabled } from '../core/errors.ts';
+import type { CompareOptions } from '../flagger/compare-options.ts';
 import type { LogFields, Logger } from '../core/log.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { SecretSource } from '../kube/secret-source.ts';
@@ -15,6 +16,7 @@ import type { Notifier } from '../notify/notifier.ts';
 import type { RunHandle, Runner } from '../runners/runner.ts';
 import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
 import { answer, type LaunchOutcome } from './answer.ts';
+import { lastPromotedBaseline, primaryBaseline, withComparison } from './compare-run.ts';
 import { createAttachments } from './attach.ts';
 import { hookId, type FailureCache, type HookKey } from './failure-cache.ts';
 import { createFollower, type VerdictMetrics } from './follow.ts';
@@ -96,9 +98,24 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   async function start(req: LaunchRequest, ctx: LaunchContext, key: HookKey) {
     const hook = hookId(key);
     const picked = pickRunner(deps, req);
-    const admitted = admit(req, key, picked.kind !== 'local');
-    const handle = await begin(deps, req, ctx, admitted, picked);
+    const inPods = picked.kind !== 'local';
+    const admitted = admit(req, key, inPods);
+    // A primary's baseline run takes a slot of its own, before either run starts.
+    const forPrimary = req.compare?.baseline === 'primary' ? admitOrRelease(admitted) : undefined;
+    function admitOrRelease(first: Admitted) {
+      try {
+        return admit(req, key, inPods);
+      } catch (err) {
+        first.slot.release();
+        throw err;
+      }
+    }
+    let handle = await begin(deps, req, ctx, admitted, picked).catch((err: unknown) => {
+      forPrimary?.slot.release();
+      throw err;
+    });
     void handle.result.then(() => admitted.slot.release());
+    if (req.compare) handle = await compared(deps, { req, ctx, key, picked, forPrimary }, handle);
     await recordRun(deps, req, { handle, key, runner: picked.kind, logger: ctx.logger });
     const dashboardUrl = dashboardLink(deps, req, handle.runId);
     deps.registry.track(handle, {
@@ -174,6 +191,42 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
 const runnerKindOf = (deps: Pick<LaunchDeps, 'defaultRunner'>, req: LaunchRequest) =>
   req.runner ?? deps.defaultRunner;
 
+// The run judged against its baseline: the primary's run started beside it (with
+// baseline_env_vars), or the last promoted revision's stored summary.
+async function compared(
+  deps: LaunchDeps,
+  c: {
+    req: LaunchRequest;
+    ctx: LaunchContext;
+    key: HookKey;
+    picked: { kind: RunnerKind; runner: Runner };
+    forPrimary: Admitted | undefined;
+  },
+  handle: RunHandle,
+): Promise<RunHandle> {
+  const options = c.req.compare as CompareOptions;
+  if (!c.forPrimary) {
+    const canary = { ...c.key, checksum: c.req.checksum };
+    return withComparison(handle, options, { load: lastPromotedBaseline(deps.store, canary) });
+  }
+  const admitted = c.forPrimary;
+  const envVars = { ...c.req.envVars, ...options.baselineEnvVars };
+  let primary: RunHandle;
+  try {
+    primary = await begin(deps, { ...c.req, envVars }, c.ctx, admitted, c.picked);
+  } catch (err) {
+    handle.cancel('baseline-failed');
+    throw err;
+  }
+  void primary.result.then(() => admitted.slot.release());
+  deps.registry.trackTask(primary.result);
+  c.ctx.logger.info("launched the primary's run to compare with", {
+    runId: handle.runId,
+    baselineRunId: primary.runId,
+  });
+  return withComparison(handle, options, { load: primaryBaseline(primary), run: primary });
+}
+
 // A runner this daemon does not have is a bad request, refused before admission.
 function pickRunner(deps: LaunchDeps, req: LaunchRequest): { kind: RunnerKind; runner: Runner } {
   const kind = runnerKindOf(deps, req);
@@ -184,6 +237,12 @@ function pickRunner(deps: LaunchDeps, req: LaunchRequest): { kind: RunnerKind; r
     );
   }
   deps.runnerRules(req, kind);
+  if (req.compare && kind !== 'local') {
+    throw new BadRequest(
+      'metadata.compare',
+      `compare rules need the local runner: a ${kind} run exports no summary to compare yet`,
+    );
+  }
   return { kind, runner };
 }
 

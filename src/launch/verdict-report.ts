@@ -3,6 +3,7 @@
 // schemas/verdict.schema.json, which the tests check real answers against.
 
 import { keyMetrics, thresholdResults, type ThresholdResult } from '../k6/summary-export.ts';
+import type { Comparison } from '../k6/compare.ts';
 import type { RunnerKind } from '../flagger/payload.ts';
 import type { RunResult } from '../runners/runner.ts';
 
@@ -24,6 +25,8 @@ export interface VerdictReport {
   metrics: Record<string, Record<string, number>> | null;
   outputTail: string;
   outputTruncated: boolean;
+  /** The comparison with a baseline (metadata compare); null without compare rules. */
+  comparison: Comparison | null;
 }
 
 export function buildVerdictReport(
@@ -48,5 +51,6 @@ export function buildVerdictReport(
       ? bytes.subarray(bytes.byteLength - OUTPUT_TAIL_BYTES).toString('utf8')
       : result.output,
     outputTruncated: result.truncated || cut,
+    comparison: result.comparison ?? null,
   };
 }

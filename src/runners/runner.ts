@@ -58,7 +58,9 @@ export type CancelReason =
   /** `k6gate run` was interrupted (Ctrl-C). */
   | 'interrupted'
   /** A stateful hook was called for a new revision (checksum or script) of the canary. */
-  | 'superseded';
+  | 'superseded'
+  /** The primary's run a canary's run is compared with could not start. */
+  | 'baseline-failed';
 
 export interface RunSpec {
   runId: string;
@@ -166,6 +168,13 @@ export interface RunHandle {
 export interface Runner {
   /** Starts k6; throws TestFailed('error while launching test: …') when it cannot. */
   start(spec: RunSpec): Promise<RunHandle>;
+}
+
+/** Why a run did not pass, as the answer and the Canary's event say it: the original's
+ * `failed to run: exit status 99 (…)`, or the comparison's reason when k6 itself passed. */
+export function describeFailure(result: RunResult): string {
+  if (result.comparison && result.exitCode === 0) return result.reason;
+  return `failed to run: ${describeExit(result)} (${result.reason})`;
 }
 
 /** The original's wording for a non-passing process: `exit status N` or `signal: killed`. */

@@ -66,4 +66,5 @@ const CANCEL_TEXT: Record<CancelReason, string> = {
   'cloud-url-missing': 'stopped: k6 printed no k6 Cloud URL although upload_to_cloud is set',
   interrupted: 'interrupted (Ctrl-C)',
   superseded: 'ended: a new revision of the canary (checksum or script) started its own run',
+  'baseline-failed': "stopped: the primary's run it is compared with could not start",
 };
