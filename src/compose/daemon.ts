@@ -56,6 +56,7 @@ export function buildDaemon(parts: DaemonParts) {
     gates: engine.gates,
     events: engine.events,
     allowedNamespaces: config.allowedNamespaces,
+    ...engine.history,
   });
   return { ...engine, app, readiness };
 }

@@ -12,6 +12,10 @@ import { createFailureCache, type FailureCache } from '../launch/failure-cache.t
 import { createRunnerRules } from '../launch/policy.ts';
 import { createRunRegistry, type RunRegistry } from '../launch/run-registry.ts';
 import { createSemaphore, type Semaphore } from '../launch/semaphore.ts';
+import { createCanaryHistory } from '../launch/canary-history.ts';
+import { createLiveLogs, type LiveLogs } from '../launch/live-logs.ts';
+import { createRunLog } from '../launch/run-log.ts';
+import { createRunViews } from '../launch/run-views.ts';
 import { createLaunchService } from '../launch/service.ts';
 import { createCanaryEvents, noCanaryEvents } from '../kube/canary-events.ts';
 import type { KubeTransport } from '../kube/client.ts';
@@ -92,6 +96,7 @@ export function buildEngine(parts: EngineParts) {
     });
   // Orphans are swept at each local run's end, and every half minute for what escaped that.
   if (parts.orphans && parts.janitor !== false) parts.orphans.sweepEvery(ORPHAN_SWEEP_MS, logger);
+  const liveLogs = createLiveLogs();
   const launch = createLaunchService({
     ...config,
     runners: { local, ...podRunners(parts, clock, () => registry.draining) },
@@ -109,9 +114,21 @@ export function buildEngine(parts: EngineParts) {
     clock,
     newRunId: () => Bun.randomUUIDv7(),
     metrics: verdictMetrics(metrics),
+    liveLogs,
   });
   const gates = createGates({ store, clock });
-  return { launch, gates, store, events, registry, semaphore, failures, metrics };
+  const history = readers({ store, registry, liveLogs, clock });
+  return { launch, gates, store, events, registry, semaphore, failures, metrics, history };
+}
+
+// What reads the runs: their views, a run's live log, a canary's timeline, trend and verdict.
+function readers(deps: { store: Store; registry: RunRegistry; liveLogs: LiveLogs; clock: Clock }) {
+  const views = createRunViews(deps);
+  return {
+    views,
+    runLog: createRunLog({ ...deps, views }),
+    history: createCanaryHistory({ ...deps, views }),
+  };
 }
 
 // The job and k6-operator runners over the cluster, and their janitor (namespaces where this

@@ -5,14 +5,19 @@ import { Elysia } from 'elysia';
 import type { Logger } from '../core/log.ts';
 import type { MetricsRegistry } from '../core/metrics.ts';
 import type { Gates } from '../launch/gates.ts';
+import type { CanaryHistory } from '../launch/canary-history.ts';
+import { eventsPlugin } from './events.ts';
 import { healthPlugin, type Readiness } from './health.ts';
 import { gatesPlugin } from './gates.ts';
+import { pagePlugin } from './page.ts';
+import { runsPlugin, type RunRouteOptions } from './runs.ts';
 import { launchPlugin, type LaunchRouteOptions } from './launch.ts';
 import { metricsPlugin } from './metrics.ts';
 import { requestContextPlugin } from './request-context.ts';
 
-export interface AppDeps extends LaunchRouteOptions {
+export interface AppDeps extends LaunchRouteOptions, Omit<RunRouteOptions, 'history'> {
   gates: Gates;
+  history: CanaryHistory;
   allowedNamespaces: readonly string[];
   logger: Logger;
   readiness: Readiness;
@@ -25,7 +30,10 @@ export function createApp(deps: AppDeps) {
     .use(healthPlugin(deps.readiness))
     .use(metricsPlugin(deps.metrics))
     .use(launchPlugin(deps))
-    .use(gatesPlugin(deps));
+    .use(gatesPlugin(deps))
+    .use(eventsPlugin(deps))
+    .use(runsPlugin(deps))
+    .use(pagePlugin(deps));
 }
 
 /** Bun server options for the daemon: waited runs lift the idle cut per request

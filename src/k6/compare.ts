@@ -22,10 +22,7 @@ export interface CompareRule {
   offset: number;
 }
 
-export interface RuleResult extends Pick<
-  CompareRule,
-  'metric' | 'stat' | 'op' | 'factor' | 'offset'
-> {
+interface RuleResult extends Pick<CompareRule, 'metric' | 'stat' | 'op' | 'factor' | 'offset'> {
   rule: string;
   /** The run's value, the baseline's, and the limit the rule derives from it; null when absent. */
   value: number | null;
@@ -60,7 +57,7 @@ export function parseCompareRules(text: string): CompareRule[] {
       return parseRule(rule);
     } catch (err) {
       const shown = rule.length > 60 ? `${rule.slice(0, 60)}…` : rule;
-      throw new Error(`rule ${i + 1} "${shown}": ${(err as Error).message}`);
+      throw new Error(`rule ${i + 1} "${shown}": ${(err as Error).message}`, { cause: err });
     }
   });
 }
@@ -99,7 +96,7 @@ export function statOf(metrics: MetricValues, metric: string, stat: string): num
 
 /** Every rule judged against the baseline's values. A metric the run lacks fails its rule; one
  * the baseline lacks is not judged. */
-export function evaluateRules(
+function evaluateRules(
   rules: readonly CompareRule[],
   run: MetricValues,
   baseline: MetricValues,
@@ -124,7 +121,7 @@ function holds(value: number, op: Op, limit: number): boolean {
 }
 
 /** What a failed rule says: `http_req_duration p(95) 231ms > 1.10 × baseline 190ms (primary)`. */
-export function describeFailedRule(r: RuleResult, baselineName: string): string {
+function describeFailedRule(r: RuleResult, baselineName: string): string {
   const unit = isTimeMetric(r.metric) ? 'ms' : '';
   const show = (n: number | null) => (n === null ? 'absent' : `${round(n)}${unit}`);
   const broken = { '<=': '>', '<': '>=', '>=': '<', '>': '<=' }[r.op];

@@ -22,6 +22,8 @@ export interface RunRegistry {
   /** Tracks a background task so shutdown waits for it; its rejection is the task's problem. */
   trackTask(task: Promise<unknown>): void;
   running(): RunInfo[];
+  /** The handle of a run alive in this process. */
+  live(runId: string): RunHandle | undefined;
   /** A live waited run of this hook, which a retried call can wait on instead of a new run. */
   attachable(hook: string): RunHandle | undefined;
   /** Durations of the most recent finished runs, newest last. */
@@ -58,6 +60,7 @@ export function createRunRegistry(): RunRegistry {
       void settled.finally(() => tasks.delete(settled));
     },
     running: () => [...runs.values()].map((r) => r.info),
+    live: (runId) => runs.get(runId)?.handle,
     attachable: (hook) =>
       [...runs.values()].find((r) => r.info.hook === hook && r.info.mode === 'wait')?.handle,
     recentDurationsMs: () => [...recent],

@@ -22,6 +22,7 @@ import { hookId, type FailureCache, type HookKey } from './failure-cache.ts';
 import { createFollower, type VerdictMetrics } from './follow.ts';
 import type { RunnerRules } from './policy.ts';
 import { answerFromRecord, recordRun } from './records.ts';
+import type { LiveLogs } from './live-logs.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { buildRunSpec, dashboardLink, type RunSpecSettings } from './run-spec.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -53,6 +54,8 @@ export interface LaunchDeps extends RunSpecSettings {
   progressIntervalMs: number;
   /** How long a run whose waiting caller left may wait for a retry to attach (0: cancel at once). */
   reattachGraceMs: number;
+  /** Where each run's output goes as it comes, for those following its log. */
+  liveLogs: LiveLogs;
 }
 
 interface LaunchContext {
@@ -262,7 +265,12 @@ async function begin(
     const bundle = req.scriptConfigMap
       ? await deps.scripts.fetch(req.namespace, req.scriptConfigMap, ctx.signal)
       : undefined;
-    const run = { runId: deps.newRunId(), secrets, bundle, onOutput: ctx.onOutput };
+    const runId = deps.newRunId();
+    const onOutput = (chunk: Uint8Array) => {
+      ctx.onOutput?.(chunk);
+      deps.liveLogs.push(runId, chunk);
+    };
+    const run = { runId, secrets, bundle, onOutput };
     return await runner.start(buildRunSpec(req, run, deps));
   } catch (err) {
     admitted.slot.release();
