@@ -20,7 +20,7 @@ function contentSecurityPolicy(): string {
   if (policy) return policy;
   const script = /<script>([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '';
   const digest = new Bun.CryptoHasher('sha256').update(script).digest('base64');
-  policy = `default-src 'none'; script-src 'sha256-${digest}'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  policy = `default-src 'none'; script-src 'sha256-${digest}'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
   return policy;
 }
 

@@ -175,3 +175,15 @@ export function compareWithBaseline(
   const failed = results.filter((r) => r.passed === false).map((r) => describeFailedRule(r, kind));
   return { baseline: kind, baselineRunId: baseline.runId, missing: null, rules: results, failed };
 }
+
+/** Every rule with its two values, one line each (Slack, logs): `✓ http_req_duration p(95)
+ * 120ms, baseline 118ms (limit 192ms)`; or why nothing was compared. */
+export function describeComparison(c: Comparison): string[] {
+  if (c.missing !== null) return [`not compared with the ${c.baseline} baseline: ${c.missing}`];
+  return c.rules.map((r) => {
+    const unit = isTimeMetric(r.metric) ? 'ms' : '';
+    const show = (n: number | null) => (n === null ? 'absent' : `${round(n)}${unit}`);
+    const mark = r.passed === null ? '–' : r.passed ? '✓' : '✗';
+    return `${mark} ${r.metric} ${r.stat} ${show(r.value)}, ${c.baseline} baseline ${show(r.baseline)} (limit ${r.op} ${show(r.limit)})`;
+  });
+}

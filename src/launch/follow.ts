@@ -5,6 +5,7 @@
 import { ShuttingDown, TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Clock } from '../core/clock.ts';
+import { describeComparison } from '../k6/compare.ts';
 import type { Counter, Histogram } from '../core/metrics.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { CanaryEvent, CanaryEvents } from '../kube/canary-events.ts';
@@ -153,6 +154,7 @@ export function createFollower(deps: {
           reason: result.reason,
           durationMs: result.durationMs,
           phase: run.req.phase,
+          comparison: result.comparison && describeComparison(result.comparison),
         };
         await deps.notifier.finished(target, await threads, outcome, result.output);
       });

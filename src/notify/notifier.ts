@@ -22,6 +22,8 @@ export interface RunOutcome {
   durationMs: number;
   /** Flagger's phase of the hook call (e.g. Progressing). */
   phase: string;
+  /** Each compare rule with its two values, when the run was compared with a baseline. */
+  comparison?: string[] | undefined;
 }
 
 /** Opaque handle returned by `started`, passed back to `finished`. */

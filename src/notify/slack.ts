@@ -71,7 +71,8 @@ function escapeMrkdwn(text: string): string {
 function describeOutcome(o: RunOutcome): string {
   const s = Math.round(o.durationMs / 1000);
   const took = s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`;
-  return `${escapeMrkdwn(o.reason)} (${took}, phase ${o.phase})`;
+  const rules = (o.comparison ?? []).map((line) => `\n${escapeMrkdwn(line)}`).join('');
+  return `${escapeMrkdwn(o.reason)} (${took}, phase ${o.phase})${rules}`;
 }
 
 /** The context line: the caller's text with Slack's control characters escaped (no mentions

@@ -2,6 +2,7 @@
 // each event, texts, blocks and fallback text, threads, uploads, partial failures, rate limits,
 // hanging Slack within the budget, and that the token travels in the header and never in a log.
 
+import { describeComparison } from '../../src/k6/compare.ts';
 import { describe, expect, test } from 'bun:test';
 import type { NotifyTarget } from '../../src/notify/notifier.ts';
 import { createNoopNotifier } from '../../src/notify/noop.ts';
@@ -138,6 +139,54 @@ describe('slack notifier: the calls for each event', () => {
       expect(recorder.methods()).toEqual(FULL_FLOW);
       expect(recorder.calls[4]?.params.text).toBe(FAILED);
       expect(recorder.calls[4]?.params.ts).toBe(recorder.calls[3]?.params.thread_ts);
+    });
+  }, 10_000);
+
+  test('a run compared with its baseline: every rule with its two values under the reason', async () => {
+    await withSlack(async ({ recorder, notifier }) => {
+      const t = target(['alerts']);
+      const comparison = describeComparison({
+        baseline: 'primary',
+        baselineRunId: 'b1',
+        missing: null,
+        failed: ['http_req_duration p(95) 231ms > 1.1 × baseline 190ms (primary)'],
+        rules: [
+          {
+            rule: 'http_req_duration.p(95) <= 1.10 * baseline',
+            metric: 'http_req_duration',
+            stat: 'p(95)',
+            op: '<=',
+            factor: 1.1,
+            offset: 0,
+            value: 231,
+            baseline: 190,
+            limit: 209,
+            passed: false,
+          },
+          {
+            rule: 'http_req_failed.rate <= baseline + 0.01',
+            metric: 'http_req_failed',
+            stat: 'rate',
+            op: '<=',
+            factor: 1,
+            offset: 0.01,
+            value: 0,
+            baseline: 0,
+            limit: 0.01,
+            passed: true,
+          },
+        ],
+      });
+      const reason =
+        'worse than the baseline: http_req_duration p(95) 231ms > 1.1 × baseline 190ms (primary)';
+      await notifier.finished(t, await notifier.started(t), { ...BAD, reason, comparison }, 'x\n');
+      expect(recorder.calls[4]?.params.text).toBe(
+        ':red_circle: Load testing of `podinfo` in namespace `test` has failed: ' +
+          // Slack's own escapes for < > (it shows them as typed)
+          `${reason.replace('>', '&gt;')} (12s, phase Progressing)\n` +
+          '✗ http_req_duration p(95) 231ms, primary baseline 190ms (limit &lt;= 209ms)\n' +
+          '✓ http_req_failed rate 0, primary baseline 0 (limit &lt;= 0.01)',
+      );
     });
   }, 10_000);
 
