@@ -14,6 +14,8 @@ export function renderHelp(version: string): string {
     '  k6gate [serve] [flags]   serve Flagger webhooks (POST /launch-test) over HTTP',
     '  k6gate run [flags] <script.js | archive.tar | -> | --configmap ns/name[/key]',
     '                           run one test and exit with its verdict (k6gate run --help)',
+    '  k6gate check <canary.yaml>…',
+    "                           validate Canaries' k6gate webhooks offline (k6gate check --help)",
     '  k6gate --help            show this help',
     '  k6gate --version         print the version',
     '',
@@ -30,7 +32,9 @@ export function renderHelp(version: string): string {
   lines.push(
     '',
     'Routes: POST /launch-test, POST /gate/{promotion,rollback,approve,halt,check,open,close},',
-    'POST /rollback/{check,open,close}, GET /health, GET /healthz, GET /readyz, GET /metrics.',
+    'POST /rollback/{check,open,close}, POST /events, GET / (the runs page), GET /api/v1/… (runs,',
+    'logs, canaries, verdict; /api/v1/openapi.json), GET /health, GET /healthz, GET /readyz,',
+    'GET /metrics.',
     'Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a fatal error, 2 on bad settings.',
     '',
   );
