@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build release-binaries packages test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-stateful bench-cpu clean tools
+.PHONY: all deps build release-binaries packages test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-history bench-stateful bench-cpu clean tools
 
 all: build
 
@@ -91,6 +91,7 @@ bench: deps build
 	bash bench/tools.sh
 	$(BUN) bench/start.ts
 	$(BUN) bench/store.ts
+	$(BUN) bench/history.ts
 	$(BUN) bench/stateful.ts
 	$(BUN) bench/cpu.ts
 	$(BUN) bench/run.ts
@@ -107,6 +108,10 @@ bench-start: deps build
 bench-store: deps build
 	bash bench/tools.sh
 	$(BUN) bench/store.ts
+
+# 10,000 stored runs and 50 open log streams: RSS and the runs API's latency.
+bench-history: deps build
+	$(BUN) bench/history.ts
 
 # `k6gate run` beside k6 alone.
 bench-stateful: deps build

@@ -55,9 +55,11 @@ export function createRunViews(deps: { store: Store; registry: RunRegistry; cloc
     const out: RunRecord[] = [];
     let before = q.before;
     for (let page = 0; page < LIST_PAGES && out.length < limit; page++) {
-      const rows = await deps.store.listRuns({ ...q, before, limit: PAGE });
+      // As many as are still wanted (the most common case: every run visible), then more.
+      const want = page === 0 ? limit : PAGE;
+      const rows = await deps.store.listRuns({ ...q, before, limit: want });
       for (const r of rows) if (visible(r.namespace) && out.length < limit) out.push(r);
-      if (rows.length < PAGE) return { runs: out, more: false };
+      if (rows.length < want) return { runs: out, more: false };
       before = rows[rows.length - 1];
     }
     return { runs: out, more: true };

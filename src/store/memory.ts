@@ -1,5 +1,6 @@
 // The in-memory store (the default): nothing written to disk, gone with the process. Run
-// records are bounded (MAX_RUN_RECORDS, oldest first).
+// records are bounded (MAX_RUN_RECORDS, oldest first); output tails are kept for the newest
+// MEMORY_TAILS runs only (4 KiB each would make 10,000 runs cost ~40 MiB of heap).
 
 import {
   matchesQuery,
@@ -15,12 +16,16 @@ import {
 
 const key = (...parts: string[]) => JSON.stringify(parts);
 
+/** Runs whose output tail the in-memory store keeps (older ones: null). */
+const MEMORY_TAILS = 1000;
+
 export function createMemoryStore(): Store {
   const runs = new Map<string, RunRecord>();
   const gates = new Map<string, GateState>();
   const revisions = new Map<string, string>();
   const failures = new Map<string, number>();
   const events: TimelineEvent[] = [];
+  const tails: string[] = []; // run ids holding a tail, oldest first
   const newest = (pick: (r: RunRecord) => boolean, limit: number) =>
     [...runs.values()]
       .filter(pick)
@@ -35,7 +40,12 @@ export function createMemoryStore(): Store {
     },
     async recordEnd(runId, end) {
       const run = runs.get(runId);
-      if (run) Object.assign(run, end);
+      if (!run) return;
+      Object.assign(run, end);
+      if (!end.outputTail) return;
+      tails.push(runId);
+      const dropped = tails.length > MEMORY_TAILS ? runs.get(tails.shift() as string) : undefined;
+      if (dropped) dropped.outputTail = null;
     },
     async heartbeat(runId, at) {
       const run = runs.get(runId);
@@ -52,7 +62,7 @@ export function createMemoryStore(): Store {
       return r && { ...r };
     },
     async listRuns(q) {
-      return newest((r) => matchesQuery(r, q), q.limit);
+      return newest((r) => matchesQuery(r, q), q.limit).map((r) => ({ ...r, outputTail: null }));
     },
     async baselineCandidates(c, limit) {
       const fits = (r: RunRecord) =>

@@ -8,6 +8,7 @@ import { SQL } from 'bun';
 import {
   fromEventRow,
   fromRow,
+  LIST_COLUMNS,
   RUN_COLUMNS,
   schemaV1,
   schemaV2,
@@ -72,7 +73,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
       const where = whereOf(q);
       const limit = Math.max(0, Math.floor(q.limit));
       const rows = (await sql.unsafe(
-        `SELECT * FROM k6gate_runs ${where.sql} ORDER BY started_at DESC, run_id DESC LIMIT ${limit}`,
+        `SELECT ${LIST_COLUMNS} FROM k6gate_runs ${where.sql} ORDER BY started_at DESC, run_id DESC LIMIT ${limit}`,
         where.params,
       )) as RunRow[];
       return rows.map(fromRow);

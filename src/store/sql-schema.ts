@@ -30,6 +30,7 @@ export function schemaV2(d: { prefix: string; bigint: string }): string {
    ALTER TABLE ${t('runs')} ADD COLUMN output_tail TEXT;
    CREATE INDEX ${t('runs_by_start')} ON ${t('runs')} (started_at, run_id);
    CREATE INDEX ${t('runs_by_canary')} ON ${t('runs')} (namespace, name, started_at);
+   CREATE INDEX ${t('runs_running')} ON ${t('runs')} (started_at, run_id) WHERE verdict IS NULL;
    CREATE TABLE ${t('events')} (
      namespace TEXT NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL, phase TEXT NOT NULL,
      type TEXT NOT NULL, message TEXT NOT NULL, at ${d.bigint} NOT NULL);
@@ -59,6 +60,9 @@ export const toRowValues = (r: RunRecord) => [
   r.summary === null ? null : JSON.stringify(r.summary),
   r.outputTail,
 ];
+
+/** The columns a listing reads: all but the output's end (a page of runs needs no output). */
+export const LIST_COLUMNS = RUN_COLUMNS.replace(', output_tail', ', NULL AS output_tail');
 
 /** A run query as a WHERE clause with `$n` placeholders from `first` (both dialects take them
  * here: SQLite numbers `?NNN`, so the SQLite store rewrites `$` to `?`). */

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import {
   fromEventRow,
   fromRow,
+  LIST_COLUMNS,
   RUN_COLUMNS,
   schemaV1,
   schemaV2,
@@ -120,7 +121,7 @@ export function openSqliteStore(path: string, now: () => number): Store {
     },
     async listRuns(q) {
       const where = whereOf(q);
-      const sql = `SELECT * FROM runs ${where.sql.replace(/\$(\d+)/g, '?$1')}
+      const sql = `SELECT ${LIST_COLUMNS} FROM runs ${where.sql.replace(/\$(\d+)/g, '?$1')}
         ORDER BY started_at DESC, run_id DESC LIMIT ${Math.max(0, Math.floor(q.limit))}`;
       return (db.query(sql).all(...(where.params as never[])) as RunRow[]).map(fromRow);
     },

@@ -96,7 +96,8 @@ export interface Store {
   runsOf(namespace: string, name: string, checksum: string): Promise<RunRecord[]>;
   /** One run by id. */
   run(runId: string): Promise<RunRecord | undefined>;
-  /** Runs matching the query, newest first (started_at, then run id). */
+  /** Runs matching the query, newest first (started_at, then run id); without their output
+   * tails (`run` has them). */
   listRuns(query: RunQuery): Promise<RunRecord[]>;
   /** Passed runs of a canary's script with a summary, from revisions other than `checksum`,
    * newest first: the candidates for a `last-promoted` baseline. */

@@ -99,7 +99,7 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
   }
 
   function hooks(c: Obj, url: string, server: { port: number | undefined }) {
-    const [loadTest, promotion, rollback] = c.spec.analysis.webhooks;
+    const [loadTest, promotion, rollback, timeline] = c.spec.analysis.webhooks;
     loadTest.url = `${url}/launch-test`;
     loadTest.metadata.env_vars = JSON.stringify({ TARGET: `http://127.0.0.1:${server.port}` });
     loadTest.metadata.script = loadTest.metadata.script.replace(
@@ -108,7 +108,8 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
     );
     promotion.url = `${url}/gate/promotion`;
     rollback.url = `${url}/gate/rollback`;
-    return { loadTest, promotion, rollback };
+    timeline.url = `${url}/events`;
+    return { loadTest, promotion, rollback, timeline };
   }
 
   beforeAll(async () => {
@@ -197,6 +198,21 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
       expect(promoting!.at).toBeGreaterThan(Date.parse(String(verdict!.time)));
       const said = await events('pass');
       expect(said.some((e) => /Promotion completed/.test(e))).toBe(true);
+      // Flagger's event hook put the rollout on k6gate's timeline, beside the run that gated it.
+      const canary = (await (await fetch(`${daemon.url}/api/v1/canaries/${ns}/pass`)).json()) as {
+        timeline: { checksum: string; runs: { state: string }[]; events: { message: string }[] }[];
+      };
+      for (const rev of canary.timeline) {
+        const said = rev.events.map((e) => e.message).reverse();
+        console.log(
+          `pass timeline, revision ${rev.checksum}: runs ${rev.runs.map((r) => r.state).join(',') || '-'}; events: ${said.join(' | ')}`,
+        );
+      }
+      const gated = canary.timeline.find((rev) => rev.runs.length > 0);
+      expect(gated?.runs.map((r) => r.state)).toContain('passed');
+      const messages = canary.timeline.flatMap((rev) => rev.events.map((e) => e.message));
+      expect(messages.some((m) => /Promotion completed/.test(m))).toBe(true);
+      expect(messages.some((m) => /New revision detected/.test(m))).toBe(true);
     },
     180_000,
   );

@@ -203,6 +203,27 @@ describe.each(stores)('%s store', (_, open) => {
   });
 });
 
+test('memory: output tails are kept for the newest 1,000 runs only; lists carry none', async () => {
+  const s = createMemoryStore();
+  const ids: string[] = [];
+  for (let i = 0; i < 1001; i++) {
+    const r = run();
+    ids.push(r.runId);
+    await s.recordStart(r);
+    await s.recordEnd(r.runId, {
+      endedAt: 1,
+      verdict: 'passed',
+      reason: 'ok',
+      exitCode: 0,
+      outputTail: `tail ${i}`,
+    });
+  }
+  expect((await s.run(ids[0]!))?.outputTail).toBeNull();
+  expect((await s.run(ids[1]!))?.outputTail).toBe('tail 1');
+  expect((await s.run(ids[1000]!))?.outputTail).toBe('tail 1000');
+  expect((await s.listRuns({ limit: 1 }))[0]?.outputTail).toBeNull();
+});
+
 test('sqlite: a reopened file keeps verdicts, gates and failures; a run left running is lost', async () => {
   const path = join(dir, 'reopen', 'k6gate.db');
   const first = openSqliteStore(path, () => 1);
