@@ -35,6 +35,8 @@ export interface RunView {
   numbers: { p95: number | null; errorRate: number | null; iterations: number | null };
   thresholds: ThresholdResult[];
   comparison: Comparison | null;
+  /** Where to read more: this run (JSON), its log (SSE), its page. */
+  links: { self: string; log: string; page: string };
 }
 
 export interface RunDetail extends RunView {
@@ -121,7 +123,13 @@ function toView(r: RunRecord, live: RunHandle | undefined, now: number): RunView
     },
     thresholds: r.summary?.thresholds ?? [],
     comparison: r.summary?.comparison ?? null,
+    links: linksOf(r.runId),
   };
+}
+
+function linksOf(runId: string) {
+  const id = encodeURIComponent(runId);
+  return { self: `/api/v1/runs/${id}`, log: `/api/v1/runs/${id}/log`, page: `/#/runs/${id}` };
 }
 
 const lastLine = (text: string) => (text.trimEnd().split('\n').pop() ?? '').slice(0, 300);
