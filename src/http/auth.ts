@@ -4,6 +4,21 @@
 
 import type { Client, ClientDirectory } from '../auth/clients.ts';
 import { Unauthorized } from '../core/errors.ts';
+import { compileGlobs } from '../core/globs.ts';
+
+/** Which namespaces a request may reach: --allowed-namespaces, then its client's (with an auth
+ * file; throws Unauthorized without valid credentials). For the routes that read or write a
+ * namespace's state: gates, events, the runs API. */
+export function namespaceScope(opts: {
+  clients: ClientDirectory | undefined;
+  allowedNamespaces: readonly string[];
+}): (request: Request) => (namespace: string) => boolean {
+  const allowed = compileGlobs(opts.allowedNamespaces, true);
+  return (request) => {
+    const client = opts.clients && authenticate(request, opts.clients);
+    return (ns) => allowed(ns) && (!client || client.mayUse(ns));
+  };
+}
 
 /** The client a request authenticates as; throws Unauthorized. */
 export function authenticate(request: Request, directory: ClientDirectory): Client {

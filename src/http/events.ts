@@ -6,11 +6,10 @@
 import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
 import { BadRequest, Forbidden } from '../core/errors.ts';
-import { compileGlobs } from '../core/globs.ts';
 import type { Logger } from '../core/log.ts';
 import { checkCanaryName } from '../flagger/payload.ts';
 import type { CanaryHistory } from '../launch/canary-history.ts';
-import { authenticate } from './auth.ts';
+import { namespaceScope } from './auth.ts';
 import { readJsonBody } from './read-body.ts';
 import { PLAIN_TEXT } from './render-error.ts';
 import { requestContextPlugin } from './request-context.ts';
@@ -27,13 +26,13 @@ export interface EventRouteOptions {
 const MAX_MESSAGE = 2048;
 
 export function eventsPlugin(opts: EventRouteOptions) {
-  const allowed = compileGlobs(opts.allowedNamespaces, true);
+  const scope = namespaceScope(opts);
   return new Elysia({ name: 'k6gate.events' }).use(requestContextPlugin(opts.logger)).post(
     '/events',
     async ({ request, log }) => {
-      const client = opts.clients && authenticate(request, opts.clients);
+      const may = scope(request);
       const event = eventOf(await readJsonBody(request, opts.maxBodyBytes));
-      if (!allowed(event.namespace) || (client && !client.mayUse(event.namespace))) {
+      if (!may(event.namespace)) {
         throw new Forbidden(
           'namespace',
           `events of namespace "${event.namespace}" are not yours to send`,

@@ -8,11 +8,10 @@
 import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
 import { BadRequest, Forbidden, NotFound } from '../core/errors.ts';
-import { compileGlobs } from '../core/globs.ts';
 import type { Logger } from '../core/log.ts';
 import { checkCanaryName } from '../flagger/payload.ts';
 import type { Canary, GateAnswer, Gates } from '../launch/gates.ts';
-import { authenticate } from './auth.ts';
+import { namespaceScope } from './auth.ts';
 import { readJsonBody } from './read-body.ts';
 import { PLAIN_TEXT } from './render-error.ts';
 import { requestContextPlugin } from './request-context.ts';
@@ -39,15 +38,15 @@ const ROUTES: Record<string, (g: Gates, c: Canary) => Promise<GateAnswer>> = {
 };
 
 export function gatesPlugin(opts: GateRouteOptions) {
-  const allowed = compileGlobs(opts.allowedNamespaces, true);
+  const scope = namespaceScope(opts);
   // Two parametric routes rather than ten: each Elysia route costs start time and memory.
   const handle = async ({ request, log }: { request: Request; log: Logger }) => {
     const path = new URL(request.url).pathname;
     const ask = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (!ask) throw new NotFound('404 page not found');
-    const client = opts.clients && authenticate(request, opts.clients);
+    const may = scope(request);
     const canary = canaryOf(await readJsonBody(request, opts.maxBodyBytes));
-    if (!allowed(canary.namespace) || (client && !client.mayUse(canary.namespace))) {
+    if (!may(canary.namespace)) {
       throw new Forbidden(
         'namespace',
         `gates of namespace "${canary.namespace}" are not yours to ask`,

@@ -10,14 +10,13 @@ import { Elysia } from 'elysia';
 import openapi from '../../schemas/openapi.json' with { type: 'json' };
 import type { ClientDirectory } from '../auth/clients.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
-import { compileGlobs } from '../core/globs.ts';
 import { parseGoDuration } from '../core/go-syntax.ts';
 import type { Logger } from '../core/log.ts';
 import { checkCanaryName } from '../flagger/payload.ts';
 import type { CanaryHistory } from '../launch/canary-history.ts';
 import type { LogEvent } from '../launch/run-log.ts';
 import type { RunViews, Visible } from '../launch/run-views.ts';
-import { authenticate } from './auth.ts';
+import { namespaceScope } from './auth.ts';
 import { requestContextPlugin } from './request-context.ts';
 
 export interface RunRouteOptions {
@@ -36,12 +35,7 @@ const MAX_WAIT_MS = 30 * 60_000;
 const VERDICTS = ['running', 'ended', 'passed', 'failed', 'aborted', 'error', 'lost'] as const;
 
 export function runsPlugin(opts: RunRouteOptions) {
-  const allowed = compileGlobs(opts.allowedNamespaces, true);
-  // Who may see which namespace: --allowed-namespaces, then the caller's client.
-  const visibility = (request: Request): Visible => {
-    const client = opts.clients && authenticate(request, opts.clients);
-    return (ns) => allowed(ns) && (!client || client.mayUse(ns));
-  };
+  const visibility: (request: Request) => Visible = namespaceScope(opts);
   const handle = async (c: { request: Request; server: Bun.Server<unknown> | null }) => {
     const url = new URL(c.request.url);
     const parts = url.pathname.split('/').slice(3).map(decodeURIComponent); // after /api/v1/
