@@ -9,7 +9,7 @@
 import { Elysia } from 'elysia';
 import openapi from '../../schemas/openapi.json' with { type: 'json' };
 import type { ClientDirectory } from '../auth/clients.ts';
-import { BadRequest, NotFound } from '../core/errors.ts';
+import { BadRequest, Busy, NotFound } from '../core/errors.ts';
 import { parseGoDuration } from '../core/go-syntax.ts';
 import type { Logger } from '../core/log.ts';
 import { checkCanaryName } from '../flagger/payload.ts';
@@ -30,12 +30,27 @@ export interface RunRouteOptions {
   logger: Logger;
 }
 
+/** Requests held open at once (log streams, waiting verdicts): more get a 429, so callers
+ * cannot pile up connections without bound. */
+const MAX_HELD = 256;
+
 /** The longest a verdict request may wait for a run under way (`wait=`). */
 const MAX_WAIT_MS = 30 * 60_000;
 const VERDICTS = ['running', 'ended', 'passed', 'failed', 'aborted', 'error', 'lost'] as const;
 
 export function runsPlugin(opts: RunRouteOptions) {
   const visibility: (request: Request) => Visible = namespaceScope(opts);
+  let held = 0;
+  // A request held open counts until its release; a 429 when MAX_HELD are.
+  const hold = () => {
+    if (held >= MAX_HELD) throw new Busy(5);
+    held++;
+    let released = false;
+    return () => {
+      if (!released) held--;
+      released = true;
+    };
+  };
   const handle = async (c: { request: Request; server: Bun.Server<unknown> | null }) => {
     const url = new URL(c.request.url);
     const parts = url.pathname.split('/').slice(3).map(decodeURIComponent); // after /api/v1/
@@ -50,8 +65,9 @@ export function runsPlugin(opts: RunRouteOptions) {
       await opts.views.get(parts[1] as string, visible); // 404 before the stream opens
       c.server?.timeout(c.request, 0);
       const log = opts.logger.child({ runId: parts[1] });
+      const release = hold();
       return eventStream(c.request, log, (emit, signal) =>
-        opts.runLog.follow(parts[1] as string, visible, emit, signal),
+        opts.runLog.follow(parts[1] as string, visible, emit, signal).finally(release),
       );
     }
     if (parts[0] === 'canaries' && parts.length === 3) {
@@ -72,7 +88,12 @@ export function runsPlugin(opts: RunRouteOptions) {
         checksum: q.get('checksum') ?? undefined,
         phase: q.get('phase') ?? undefined,
       };
-      return Response.json(await opts.history.verdict(ask, waitMs, c.request.signal));
+      const release = waitMs > 0 ? hold() : () => {};
+      try {
+        return Response.json(await opts.history.verdict(ask, waitMs, c.request.signal));
+      } finally {
+        release();
+      }
     }
     throw new NotFound('404 page not found');
   };
