@@ -12,6 +12,8 @@ const MetricSchema = v.looseObject({
 });
 const SummaryExportSchema = v.looseObject({
   metrics: v.record(v.string(), v.record(v.string(), v.unknown())),
+  /** Set by k6gate when the numbers were read from runners' text summaries (pod runs). */
+  fromRunnerLogs: v.optional(v.boolean()),
 });
 export type SummaryExport = v.InferOutput<typeof SummaryExportSchema>;
 

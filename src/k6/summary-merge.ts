@@ -4,6 +4,8 @@
 // percentiles are the highest runner's value, labelled as an upper bound (the true percentile of
 // the union lies between the runners' lowest and highest). k6 evaluates thresholds per runner.
 
+import type { SummaryExport } from './summary-export.ts';
+
 interface Counter {
   kind: 'counter';
   /** In the base unit (bytes for data), with the unit k6 printed. */
@@ -123,22 +125,50 @@ function render(name: string, m: Metric): string {
   return `${name}: ${stats.join(' ')}`;
 }
 
+// The metrics every readable runner reported, merged; undefined when none could be read.
+function mergedMetrics(texts: readonly string[]) {
+  const read = texts.map(readSummary).filter((m) => m.size > 0);
+  if (read.length === 0) return undefined;
+  const merged = new Map<string, Metric>();
+  for (const [name, first] of read[0]!) {
+    let m: Metric | undefined = first;
+    for (const other of read.slice(1)) {
+      const o = other.get(name);
+      m = o && m ? merge(m, o) : undefined;
+    }
+    if (m) merged.set(name, m);
+  }
+  return { read: read.length, merged };
+}
+
+/** The runners' summaries as k6's summary export would give the numbers (one runner, or
+ * several merged as above: a trend's stats other than min/max are the highest runner's, an
+ * upper bound), for compare rules and the runs API; undefined when no summary could be read.
+ * Thresholds are not in it (k6 evaluated them per runner). */
+export function summaryOfRunners(texts: readonly string[]): SummaryExport | undefined {
+  const found = mergedMetrics(texts);
+  if (!found) return undefined;
+  const metrics: SummaryExport['metrics'] = {};
+  for (const [name, m] of found.merged) metrics[name] = exportValues(m);
+  return { metrics, fromRunnerLogs: true };
+}
+
+function exportValues(m: Metric): Record<string, number> {
+  if (m.kind === 'counter') return { count: m.count, rate: m.perSecond };
+  if (m.kind === 'rate') {
+    return { passes: m.hits, fails: m.total - m.hits, value: m.total === 0 ? 0 : m.hits / m.total };
+  }
+  return Object.fromEntries([...m.stats].map(([stat, v]) => [stat, v.value]));
+}
+
 /** The aggregated summary of several runners' summaries; undefined when fewer than two could be
  * read (a runner's log may be unavailable). Only metrics every readable runner reported. */
 export function mergeSummaries(texts: readonly string[]): string | undefined {
-  const read = texts.map(readSummary).filter((m) => m.size > 0);
-  if (read.length < 2) return undefined;
-  const lines: string[] = [];
-  for (const [name, first] of read[0]!) {
-    let merged: Metric | undefined = first;
-    for (const other of read.slice(1)) {
-      const m = other.get(name);
-      merged = m && merged ? merge(merged, m) : undefined;
-    }
-    if (merged) lines.push(`  ${render(name, merged)}`);
-  }
+  const found = mergedMetrics(texts);
+  if (!found || found.read < 2) return undefined;
+  const lines = [...found.merged].map(([name, m]) => `  ${render(name, m)}`);
   return [
-    `k6gate: summary of ${read.length} of ${texts.length} runners (counts and rates summed; trend values marked ≤ are the highest runner's, an upper bound; k6 evaluated thresholds per runner)`,
+    `k6gate: summary of ${found.read} of ${texts.length} runners (counts and rates summed; trend values marked ≤ are the highest runner's, an upper bound; k6 evaluated thresholds per runner)`,
     ...lines,
   ].join('\n');
 }

@@ -5,7 +5,7 @@
 // waited runs, before the verdict) cancels it. What follows a start is in follow.ts.
 
 import type { Clock } from '../core/clock.ts';
-import { BadRequest, K6gateError, NotEnabled } from '../core/errors.ts';
+import { K6gateError, NotEnabled } from '../core/errors.ts';
 import type { CompareOptions } from '../flagger/compare-options.ts';
 import type { LogFields, Logger } from '../core/log.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
@@ -240,12 +240,6 @@ function pickRunner(deps: LaunchDeps, req: LaunchRequest): { kind: RunnerKind; r
     );
   }
   deps.runnerRules(req, kind);
-  if (req.compare && kind !== 'local') {
-    throw new BadRequest(
-      'metadata.compare',
-      `compare rules need the local runner: a ${kind} run exports no summary to compare yet`,
-    );
-  }
   return { kind, runner };
 }
 

@@ -20,7 +20,8 @@ export interface VerdictReport {
   durationMs: number;
   cloudUrl: string | null;
   dashboardUrl: string | null;
-  /** From k6's summary export; null when there is none (pod runs, a k6 that wrote none). */
+  /** From k6's summary export; null when there is none (pod runs, a k6 that wrote none). Pod
+   * runs' `metrics` come from their runners' end-of-test summaries. */
   thresholds: ThresholdResult[] | null;
   metrics: Record<string, Record<string, number>> | null;
   outputTail: string;
@@ -45,7 +46,9 @@ export function buildVerdictReport(
     durationMs: Math.round(result.durationMs),
     cloudUrl: run.cloudUrl ?? null,
     dashboardUrl: run.dashboardUrl ?? null,
-    thresholds: result.summary ? thresholdResults(result.summary) : null,
+    // Runners' text summaries carry no threshold results (k6 evaluated them per runner).
+    thresholds:
+      result.summary && !result.summary.fromRunnerLogs ? thresholdResults(result.summary) : null,
     metrics: result.summary ? keyMetrics(result.summary) : null,
     outputTail: cut
       ? bytes.subarray(bytes.byteLength - OUTPUT_TAIL_BYTES).toString('utf8')

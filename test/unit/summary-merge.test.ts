@@ -2,7 +2,7 @@
 // trend min/max from the lowest/highest runner, other trend stats as an upper bound.
 
 import { expect, test } from 'bun:test';
-import { mergeSummaries, readSummary } from '../../src/k6/summary-merge.ts';
+import { mergeSummaries, readSummary, summaryOfRunners } from '../../src/k6/summary-merge.ts';
 
 // k6 v1 compact summaries of two runners (the format of grafana.com/docs/k6 "End of test").
 const runner = (reqs: number, failed: number, p95: string, max: string, data: string) => `
@@ -50,4 +50,23 @@ test('legacy form (✓ n ✗ m) reads as a rate; an unreadable runner log is lef
     undefined,
   );
   expect(mergeSummaries([one, one, 'nothing'])).toContain('summary of 2 of 3 runners');
+});
+
+test('the runners as a summary export: one runner, or several merged; nothing readable: none', () => {
+  const one = summaryOfRunners([runner(45, 0, '148.21ms', '154.63ms', '1.3 MB')])!;
+  expect(one.fromRunnerLogs).toBe(true);
+  expect(one.metrics.http_reqs).toEqual({ count: 45, rate: 6.5 });
+  expect(one.metrics.http_req_failed).toEqual({ passes: 0, fails: 45, value: 0 });
+  expect(one.metrics.http_req_duration?.['p(95)']).toBeCloseTo(148.21);
+  expect(one.metrics['http_req_duration{expected_response:true}']?.max).toBeCloseTo(154.63);
+  const two = summaryOfRunners([
+    runner(45, 0, '148.21ms', '154.63ms', '1.3 MB'),
+    runner(55, 11, '1.2s', '2.5s', '700 kB'),
+  ])!;
+  expect(two.metrics.http_reqs?.count).toBe(100);
+  expect(two.metrics.http_req_failed?.value).toBeCloseTo(0.11);
+  expect(two.metrics.http_req_duration?.['p(95)']).toBe(1200); // the highest runner's, in ms
+  expect(
+    summaryOfRunners(["(k6gate: the runner's log is not available: HTTP 500)"]),
+  ).toBeUndefined();
 });

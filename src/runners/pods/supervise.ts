@@ -10,7 +10,7 @@
 import { after } from '../../core/timers.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Verdict } from '../../k6/exit-codes.ts';
-import { mergeSummaries } from '../../k6/summary-merge.ts';
+import { mergeSummaries, summaryOfRunners } from '../../k6/summary-merge.ts';
 import { watchAlways } from '../../kube/objects.ts';
 import { COLLECTION, LABEL, labelSelector } from '../../kube/names.ts';
 import {
@@ -187,7 +187,7 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
   const result = (async (): Promise<RunResult> => {
     const ending = await ended.promise;
     started.resolve({ kind: 'exited' });
-    const output = await readLogs(opts, spec.namespace, ending.pods, logger);
+    const { output, summary } = await readLogs(opts, spec.namespace, ending.pods, logger);
     watching.abort();
     const aborted = cancelReason !== undefined;
     const result = runResult({
@@ -198,6 +198,7 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
       durationMs: opts.clock.now() - startedAt,
       cancelReason,
       output,
+      summary,
     });
     if (aborted) return result;
     if (spec.keepForMs === undefined) await deleteRunObject(opts.kube, run.path, logger);
@@ -295,7 +296,8 @@ function combine(outcomes: Map<number, PodOutcome>, runners: number): Ending {
   return { exitCode: first.exitCode, verdict: first.verdict, reason, pods };
 }
 
-// Every runner's output; with several, their merged summary first, then each under a header.
+// Every runner's output — with several, their merged summary first, then each under a header —
+// and their numbers as a summary export (compare rules, the runs API).
 // --max-output-bytes is shared between the runners: each log's end (its summary) within its share.
 async function readLogs(
   opts: Pick<PodRunnerOptions, 'kube' | 'maxOutputBytes'>,
@@ -305,8 +307,9 @@ async function readLogs(
 ) {
   const share = Math.max(MIN_LOG_SHARE, Math.floor(opts.maxOutputBytes / Math.max(1, pods.length)));
   const logs = await Promise.all(pods.map((p) => readLog(opts.kube, ns, p, logger, share)));
-  if (logs.length === 1) return logs[0]!;
+  const summary = summaryOfRunners(logs);
+  if (logs.length === 1) return { output: logs[0]!, summary };
   const merged = mergeSummaries(logs);
   const each = logs.map((log, i) => `── runner ${i + 1} (pod ${pods[i]}) ──\n${log}`);
-  return [...(merged ? [merged] : []), ...each].join('\n');
+  return { output: [...(merged ? [merged] : []), ...each].join('\n'), summary };
 }
