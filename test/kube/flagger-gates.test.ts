@@ -208,10 +208,13 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
           `pass timeline, revision ${rev.checksum}: runs ${rev.runs.map((r) => r.state).join(',') || '-'}; events: ${said.join(' | ')}`,
         );
       }
+      // The promotion is on the revision the passed run gated (what `baseline: last-promoted`
+      // reads); "New revision detected" carries the revision before it (Flagger's checksum then).
       const gated = canary.timeline.find((rev) => rev.runs.length > 0);
       expect(gated?.runs.map((r) => r.state)).toContain('passed');
+      const gatedSaid = gated?.events.map((e) => e.message) ?? [];
+      expect(gatedSaid.some((m) => /Promotion completed/.test(m))).toBe(true);
       const messages = canary.timeline.flatMap((rev) => rev.events.map((e) => e.message));
-      expect(messages.some((m) => /Promotion completed/.test(m))).toBe(true);
       expect(messages.some((m) => /New revision detected/.test(m))).toBe(true);
     },
     180_000,
