@@ -80,29 +80,47 @@ const body = () =>
     metadata: { script: doubleScript('mode=pass duration=0s'), min_failure_delay: '0s' },
   });
 
-// RUNS waited runs from CALLERS callers; the daemon's CPU per run and the wall time.
-async function measure(kind: 'k6gate' | 'original', binary: string, name: string) {
-  const d = await startBenchDaemon({ name, kind, binary, child: DOUBLE, slots: 1000 });
+// `runs` waited runs from CALLERS callers.
+async function drive(url: string, name: string, runs: number) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CALLERS }, async () => {
+      while (next < runs) {
+        next++;
+        const res = await fetch(`${url}/launch-test`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: body(),
+        });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}: ${text.slice(-300)}`);
+      }
+    }),
+  );
+}
+
+// RUNS waited runs from CALLERS callers (after `warmup` unmeasured ones); the daemon's CPU per
+// run and the wall time.
+async function measure(
+  kind: 'k6gate' | 'original',
+  binary: string,
+  name: string,
+  opts: { env?: Record<string, string>; warmup?: number } = {},
+) {
+  const d = await startBenchDaemon({
+    name,
+    kind,
+    binary,
+    child: DOUBLE,
+    slots: 1000,
+    env: opts.env,
+  });
   try {
+    await drive(d.url, name, opts.warmup ?? 0);
     const before = cpuMs(d.pid);
     const threadsBefore = threadCpuMs(d.pid);
     const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CALLERS }, async () => {
-        while (next < RUNS) {
-          next++;
-          const res = await fetch(`${d.url}/launch-test`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body: body(),
-          });
-          const text = await res.text();
-          if (res.status !== 200)
-            throw new Error(`${name}: HTTP ${res.status}: ${text.slice(-300)}`);
-        }
-      }),
-    );
+    await drive(d.url, name, RUNS);
     const threads = [...threadCpuMs(d.pid)].map(
       ([thread, ms]) => [thread, (ms - (threadsBefore.get(thread) ?? 0)) / RUNS] as const,
     );
@@ -113,9 +131,30 @@ async function measure(kind: 'k6gate' | 'original', binary: string, name: string
 }
 
 async function main() {
-  const daemons: { label: string; kind: 'k6gate' | 'original'; binary: string }[] = [
-    { label: 'k6gate', kind: 'k6gate', binary: join(REPO, 'dist/k6gate') },
+  const k6gate = join(REPO, 'dist/k6gate');
+  const daemons: {
+    label: string;
+    kind: 'k6gate' | 'original';
+    binary: string;
+    opts?: Parameters<typeof measure>[3];
+  }[] = [
+    { label: 'k6gate', kind: 'k6gate', binary: k6gate },
     { label: 'original v0.5.7', kind: 'original', binary: buildOriginal() },
+    // What the image runs: no per-run cgroups (its cgroup tree is read-only).
+    {
+      label: 'k6gate --run-cgroup off',
+      kind: 'k6gate',
+      binary: k6gate,
+      opts: { env: { RUN_CGROUP: 'off' } },
+    },
+    // A daemon that has served a while: JavaScriptCore's JIT has compiled the hot paths (a Go
+    // binary starts compiled); what a busy cluster pays run after run.
+    {
+      label: 'k6gate warm (after 400 runs)',
+      kind: 'k6gate',
+      binary: k6gate,
+      opts: { warmup: 400 },
+    },
   ];
   const base = baseline();
   if (base) daemons.push({ ...base, kind: 'k6gate' });
@@ -125,7 +164,7 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? daemons : [...daemons].reverse();
     for (const d of order) {
-      const r = await measure(d.kind, d.binary, d.label.replace(/\W+/g, '-'));
+      const r = await measure(d.kind, d.binary, d.label.replace(/\W+/g, '-'), d.opts);
       log(
         `round ${round + 1} ${d.label}: ${r.cpu.toFixed(2)} ms CPU per run, ${r.wall.toFixed(1)} s`,
       );
