@@ -1,6 +1,6 @@
 // A run's log as it is written, for Server-Sent Events: what k6 printed so far, then each chunk
-// as it comes (local runs: live; pod runs: the runners' output, re-read every few seconds), and
-// the verdict at the end. A run that ended (or runs at another replica) gives its stored tail
+// as it comes (local runs: live; pod runs: their runners' logs, which k6gate reads when the run
+// ends, so their stream says nothing until then), and the verdict at the end. A run that ended (or runs at another replica) gives its stored tail
 // and verdict. The HTTP layer frames the events; this module never sees a socket.
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,11 +39,17 @@ export function createRunLog(deps: {
     ) {
       const detail = await deps.views.get(runId, visible);
       const live = deps.registry.live(runId);
-      if (live) await followLive(live, detail.runner === 'local', deps.liveLogs, emit, signal);
+      let sent = false;
+      const counted = (e: LogEvent) => {
+        if (e.event === 'output') sent = true;
+        emit(e);
+      };
+      if (live) await followLive(live, detail.runner === 'local', deps.liveLogs, counted, signal);
       else if (detail.state === 'running') await pollStore(deps.store, runId, emit, signal);
       if (signal.aborted) return;
       const final = await settled(deps, runId, visible, signal);
-      if (!live && final.outputTail) emit({ event: 'output', text: final.outputTail });
+      // An ended run, one at another replica, or a pod run (its logs are read at its end).
+      if (!sent && final.outputTail) emit({ event: 'output', text: final.outputTail });
       emit({ event: 'verdict', run: final });
     },
   };
