@@ -119,5 +119,5 @@ test('an ended run: its tail and verdict; a run the caller may not see is NotFou
     () => {},
     new AbortController().signal,
   );
-  expect(hidden).rejects.toThrow('no run e1');
+  await expect(hidden).rejects.toThrow('no run e1');
 });
