@@ -9,9 +9,13 @@
 # where this was written (no registry access). Pin them by digest in your registry mirror
 # (`crane digest oven/bun:1.4.4`).
 
+# Multi-arch without emulation: every stage that runs a command runs on the build machine's
+# platform ($BUILDPLATFORM): Bun cross-compiles the binary for $TARGETARCH, and tini's static
+# binary is unpacked from Debian's package for $TARGETARCH; the other stages only copy files.
 ARG BUN_VERSION=1.4.4
 
-FROM oven/bun:${BUN_VERSION} AS build
+FROM --platform=$BUILDPLATFORM oven/bun:${BUN_VERSION} AS build
+ARG TARGETARCH
 WORKDIR /src
 # `npm ci` without npm (the oven/bun image has none): Bun reads package-lock.json, installs
 # exactly the locked tree (checked: package for package the versions `npm ci` installs) and, frozen,
@@ -23,7 +27,10 @@ COPY tsconfig.json ./
 COPY src ./src
 # The same command as `make build`; the version is package.json's, as everywhere.
 RUN VERSION="$(bun -e 'console.log(require("./package.json").version)')" && \
+    case "${TARGETARCH:-amd64}" in amd64) BUN_ARCH=x64 ;; arm64) BUN_ARCH=arm64 ;; \
+      *) echo "no Bun target for ${TARGETARCH}" >&2; exit 1 ;; esac && \
     bun build src/main.ts --compile --minify --bytecode --format esm --splitting \
+      --target="bun-linux-${BUN_ARCH}" \
       --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
       --define K6GATE_VERSION="\"${VERSION}\"" --outfile /out/k6gate
 
@@ -31,11 +38,16 @@ FROM grafana/k6:2.1.0@sha256:65c920dc067d5e2e00befbf982af6ad6ad0117034e8b1c65817
 
 # tini as PID 1 reaps orphans that a k6 child may leave (for example browser processes) and
 # forwards signals; k6gate also handles SIGTERM correctly when it is PID 1 itself. Pinned to
-# bookworm's version; only its static build is copied.
-FROM debian:bookworm-slim AS tini
-RUN apt-get update \
- && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
- && rm -rf /var/lib/apt/lists/*
+# bookworm's version; the target architecture's package is downloaded and unpacked (not
+# installed, so nothing of it runs here), and only its static build is copied.
+FROM --platform=$BUILDPLATFORM debian:bookworm-slim AS tini
+ARG TARGETARCH
+RUN dpkg --add-architecture "${TARGETARCH:-amd64}" \
+ && apt-get update \
+ && cd /tmp && apt-get download "tini:${TARGETARCH:-amd64}=0.19.0-1+b3" \
+ && dpkg-deb -x tini_*.deb /tini \
+ && install -D /tini/usr/bin/tini-static /usr/bin/tini-static \
+ && rm -rf /var/lib/apt/lists/* /tmp/tini* /tini
 
 FROM gcr.io/distroless/base-debian12:nonroot
 COPY --from=build /out/k6gate /usr/bin/k6gate

@@ -39,6 +39,19 @@ test('final stage: distroless with glibc, non-root, entrypoint k6gate serve', ()
   expect(final).not.toMatch(/^RUN /m);
 });
 
+test('multi-arch without emulation: every stage that runs a command runs on the build platform', () => {
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  for (const stage of stages.filter((st) => /^RUN /m.test(st))) {
+    expect(stage).toStartWith('--platform=$BUILDPLATFORM ');
+    expect(stage).toMatch(/^ARG TARGETARCH$/m);
+  }
+  expect(dockerfile).toContain('--target="bun-linux-${BUN_ARCH}"');
+  expect(dockerfile).toContain('apt-get download "tini:${TARGETARCH:-amd64}=');
+  const release = readFileSync(join(REPO, '.github/workflows/release.yml'), 'utf8');
+  expect(release).not.toContain('setup-qemu-action');
+  expect(release).toContain('platforms: linux/amd64,linux/arm64');
+});
+
 test('k6 comes from the official image pinned by digest', () => {
   expect(dockerfile).toMatch(/^FROM grafana\/k6:[0-9.]+@sha256:[a-f0-9]{64} AS k6$/m);
   expect(dockerfile).toContain('COPY --from=k6 /usr/bin/k6 /usr/bin/k6');
