@@ -5,34 +5,37 @@
 // API it reads (a browser asks for the client's name and token once).
 
 import { Elysia } from 'elysia';
-import pageFile from './page/index.html' with { type: 'text' };
 import type { ClientDirectory } from '../auth/clients.ts';
 import type { Logger } from '../core/log.ts';
 import { authenticate } from './auth.ts';
 import { requestContextPlugin } from './request-context.ts';
 
-// Imported as text (the attribute); bun-types types every .html import as an HTMLBundle.
-const page = pageFile as unknown as string;
+// The page and its policy, loaded on the first request (a daemon nobody browses never parses
+// them). Imported as text (the attribute); bun-types types every .html import as an HTMLBundle.
+let loaded: Promise<{ page: string; policy: string }> | undefined;
+const loadPage = () =>
+  (loaded ??= import('./page/index.html', { with: { type: 'text' } }).then((m) => {
+    const page = (m as { default: unknown }).default as string;
+    return { page, policy: contentSecurityPolicy(page) };
+  }));
 
-// The one inline script's digest, for the policy (computed once, on the first request).
-let policy: string | undefined;
-function contentSecurityPolicy(): string {
-  if (policy) return policy;
+// The one inline script's digest, for the policy.
+function contentSecurityPolicy(page: string): string {
   const script = /<script>([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '';
   const digest = new Bun.CryptoHasher('sha256').update(script).digest('base64');
-  policy = `default-src 'none'; script-src 'sha256-${digest}'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
-  return policy;
+  return `default-src 'none'; script-src 'sha256-${digest}'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
 export function pagePlugin(opts: { clients: ClientDirectory | undefined; logger: Logger }) {
   return new Elysia({ name: 'k6gate.page' })
     .use(requestContextPlugin(opts.logger))
-    .get('/', ({ request }) => {
+    .get('/', async ({ request }) => {
       if (opts.clients) authenticate(request, opts.clients);
+      const { page, policy } = await loadPage();
       return new Response(page, {
         headers: {
           'Content-Type': 'text/html; charset=utf-8',
-          'Content-Security-Policy': contentSecurityPolicy(),
+          'Content-Security-Policy': policy,
           'X-Content-Type-Options': 'nosniff',
           'Cache-Control': 'no-cache',
         },

@@ -7,7 +7,6 @@
 // time.
 
 import { Elysia } from 'elysia';
-import openapi from '../../schemas/openapi.json' with { type: 'json' };
 import type { ClientDirectory } from '../auth/clients.ts';
 import { BadRequest, Busy, NotFound } from '../core/errors.ts';
 import { parseGoDuration } from '../core/go-syntax.ts';
@@ -54,7 +53,11 @@ export function runsPlugin(opts: RunRouteOptions) {
   const handle = async (c: { request: Request; server: Bun.Server<unknown> | null }) => {
     const url = new URL(c.request.url);
     const parts = url.pathname.split('/').slice(3).map(decodeURIComponent); // after /api/v1/
-    if (parts[0] === 'openapi.json' && parts.length === 1) return Response.json(openapi);
+    if (parts[0] === 'openapi.json' && parts.length === 1) {
+      // Loaded when asked for: a daemon nobody reads it from never parses it.
+      const { default: openapi } = await import('../../schemas/openapi.json');
+      return Response.json(openapi);
+    }
     const visible = visibility(c.request);
     const q = url.searchParams;
     if (parts[0] === 'runs' && parts.length === 1) return Response.json(await list(q, visible));
