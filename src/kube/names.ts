@@ -10,6 +10,8 @@ export const LABEL = {
   phase: 'k6gate.io/phase',
   checksum: 'k6gate.io/checksum',
   runId: 'k6gate.io/run-id',
+  /** `baseline` on the primary's run a canary's run is compared with (metadata compare). */
+  role: 'k6gate.io/role',
 } as const;
 
 /** The value of `app.kubernetes.io/managed-by` on k6gate's objects. */

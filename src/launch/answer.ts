@@ -27,7 +27,9 @@ export function answer(
   const link = run.dashboardUrl ? `\nk6gate: dashboard: ${run.dashboardUrl}\n` : '';
   const report = buildVerdictReport(result, run);
   if (result.verdict === 'passed') {
-    return { runId: result.runId, body: dropBanner(result.output) + link, report };
+    // A compared run says how the comparison went (the rules held, or why none was judged).
+    const compared = result.comparison ? `\nk6gate: ${result.reason}\n` : '';
+    return { runId: result.runId, body: dropBanner(result.output) + compared + link, report };
   }
   if (result.cancelReason === 'shutdown') throw new ShuttingDown();
   throw new TestFailed(describeFailure(result), dropBanner(result.output) + link, report);

@@ -4,7 +4,7 @@
 
 import type { LaunchRequest } from '../flagger/payload.ts';
 import type { ScriptBundle } from '../k6/script-bundle.ts';
-import { runLabels } from '../kube/names.ts';
+import { LABEL, runLabels } from '../kube/names.ts';
 import type { RemoteWrite } from '../k6/invocation.ts';
 import type { RunSpec } from '../runners/runner.ts';
 
@@ -30,6 +30,8 @@ export function buildRunSpec(
     secrets: Readonly<Record<string, string>>;
     bundle: ScriptBundle | undefined;
     onOutput: ((chunk: Uint8Array) => void) | undefined;
+    /** The primary's run a canary's run is compared with: labelled so, in the cluster. */
+    baseline?: boolean;
   },
   settings: RunSpecSettings,
 ): RunSpec {
@@ -43,7 +45,7 @@ export function buildRunSpec(
     envVars: req.envVars,
     secrets: run.secrets,
     namespace: req.namespace,
-    labels: runLabels(req),
+    labels: { ...runLabels(req), ...(run.baseline ? { [LABEL.role]: 'baseline' } : {}) },
     secretRefs: req.secretRefs,
     pod: req.pod,
     onOutput: run.onOutput,

@@ -216,7 +216,7 @@ async function compared(
   const envVars = { ...c.req.envVars, ...options.baselineEnvVars };
   let primary: RunHandle;
   try {
-    primary = await begin(deps, { ...c.req, envVars }, c.ctx, admitted, c.picked);
+    primary = await begin(deps, { ...c.req, envVars }, c.ctx, admitted, c.picked, 'baseline');
   } catch (err) {
     handle.cancel('baseline-failed');
     throw err;
@@ -251,6 +251,7 @@ async function begin(
   ctx: LaunchContext,
   admitted: Admitted,
   { kind, runner }: { kind: RunnerKind; runner: Runner },
+  role: 'canary' | 'baseline' = 'canary',
 ): Promise<RunHandle> {
   try {
     const local = kind === 'local';
@@ -260,11 +261,12 @@ async function begin(
       ? await deps.scripts.fetch(req.namespace, req.scriptConfigMap, ctx.signal)
       : undefined;
     const runId = deps.newRunId();
+    // The caller's own stream (k6gate run's terminal) gets the canary's output only.
     const onOutput = (chunk: Uint8Array) => {
-      ctx.onOutput?.(chunk);
+      if (role === 'canary') ctx.onOutput?.(chunk);
       deps.liveLogs.push(runId, chunk);
     };
-    const run = { runId, secrets, bundle, onOutput };
+    const run = { runId, secrets, bundle, onOutput, baseline: role === 'baseline' };
     return await runner.start(buildRunSpec(req, run, deps));
   } catch (err) {
     admitted.slot.release();

@@ -92,6 +92,21 @@ test('against the primary: a slower canary fails with the rule and both values; 
   expect(equal.json.reason).toContain('2 compare rule(s) held against the primary baseline');
 }, 30_000);
 
+test('a passing compared run: its text answer ends with how the comparison went', async () => {
+  const res = await postLaunch(
+    d.url,
+    compared('e-rev1', urlOf(fast), {
+      baseline: 'primary',
+      baseline_env_vars: JSON.stringify({ TARGET: urlOf(fast) }),
+    }),
+  );
+  expect(res.status).toBe(200);
+  const last = (await res.text()).trimEnd().split('\n').at(-1);
+  expect(last).toBe(
+    'k6gate: all thresholds passed; 2 compare rule(s) held against the primary baseline',
+  );
+}, 30_000);
+
 test('the text answer Flagger reads starts with the failed rule', async () => {
   const res = await postLaunch(
     d.url,

@@ -156,6 +156,45 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
     }
   }, 120_000);
 
+  test('job compared with its primary: two Jobs side by side, neither supersedes the other', async () => {
+    await using d = startInProcess({ kube, args: [...args, '--stateful-ttl', '1h'] });
+    const body = {
+      ...flaggerPayload(
+        statefulJob('0', '4s', {
+          compare: 'http_req_duration.p(95) <= 1.1 * baseline',
+          baseline: 'primary',
+          baseline_env_vars: JSON.stringify({ TARGET: 'http://cmp-primary.svc:9898' }),
+        }),
+        { namespace: ns, name: 'cmp' },
+      ),
+      type: 'rollout',
+    };
+    const answers = await analysisLoop(d.url, body);
+    expect(answers[0]!.status).toBe(202);
+    const both = await jobs('cmp');
+    expect(both).toHaveLength(2); // the canary's and the primary's, both kept
+    const roles = both.map(
+      (j) =>
+        (j.metadata as { labels?: Record<string, string> }).labels?.['k6gate.io/role'] ?? 'canary',
+    );
+    expect(roles.sort()).toEqual(['baseline', 'canary']);
+    // kwok's pods have no logs here: no summary on either side, so the rules are not judged and
+    // the absolute verdict (exit 0) decides — said in the answer.
+    expect(answers.at(-1)!.status).toBe(200);
+    expect(answers.at(-1)!.text).toContain('not compared');
+    expect(
+      d.records.some(
+        (r) => r.msg === 'a new revision of the canary: deleting the run of the old one',
+      ),
+    ).toBe(false);
+    for (const j of both) {
+      await cluster.env.admin(
+        'DELETE',
+        `/apis/batch/v1/namespaces/${ns}/jobs/${j.metadata.name}?propagationPolicy=Foreground`,
+      );
+    }
+  }, 120_000);
+
   test('k6-operator: 202 … 200 over 2 runners, the TestRun keeps the verdict', async () => {
     getOperatorDouble(cluster.env);
     await using d = startInProcess({ kube, args });

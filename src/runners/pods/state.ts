@@ -109,8 +109,11 @@ export async function supersedeOthers(
     'GET',
     `${collection}?labelSelector=${selector}`,
   );
+  const role = l[LABEL.role] ?? '';
   for (const item of list?.items ?? []) {
     if (item.metadata.name === keep) continue;
+    // A canary's run and the primary's run it is compared with never supersede each other.
+    if ((item.metadata.labels?.[LABEL.role] ?? '') !== role) continue;
     logger.info('a new revision of the canary: deleting the run of the old one', {
       run: item.metadata.name,
     });
