@@ -101,18 +101,7 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
   async function start(req: LaunchRequest, ctx: LaunchContext, key: HookKey) {
     const hook = hookId(key);
     const picked = pickRunner(deps, req);
-    const inPods = picked.kind !== 'local';
-    const admitted = admit(req, key, inPods);
-    // A primary's baseline run takes a slot of its own, before either run starts.
-    const forPrimary = req.compare?.baseline === 'primary' ? admitOrRelease(admitted) : undefined;
-    function admitOrRelease(first: Admitted) {
-      try {
-        return admit(req, key, inPods);
-      } catch (err) {
-        first.slot.release();
-        throw err;
-      }
-    }
+    const { admitted, forPrimary } = admitBoth(() => admit(req, key, picked.kind !== 'local'), req);
     let handle = await begin(deps, req, ctx, admitted, picked).catch((err: unknown) => {
       forPrimary?.slot.release();
       throw err;
@@ -193,6 +182,19 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
 /** The runner a request names, else the daemon's default (--runner). */
 const runnerKindOf = (deps: Pick<LaunchDeps, 'defaultRunner'>, req: LaunchRequest) =>
   req.runner ?? deps.defaultRunner;
+
+// The run's slot, and the primary's baseline run's own slot (compare with baseline primary),
+// both taken before either run starts: none is kept when the second is refused.
+function admitBoth(admit: () => Admitted, req: LaunchRequest) {
+  const admitted = admit();
+  if (req.compare?.baseline !== 'primary') return { admitted, forPrimary: undefined };
+  try {
+    return { admitted, forPrimary: admit() };
+  } catch (err) {
+    admitted.slot.release();
+    throw err;
+  }
+}
 
 // The run judged against its baseline: the primary's run started beside it (with
 // baseline_env_vars), or the last promoted revision's stored summary.

@@ -181,3 +181,22 @@ test.each([
   expect(error.field).toBe(field);
   expect(error.message).toContain(says);
 });
+
+test('against the primary with one free slot: 429 (two runs need two), and the slot is not kept', async () => {
+  const one = startInProcess({ args: ['--max-concurrent-tests', '1'] });
+  try {
+    const refused = await postLaunch(
+      one.url,
+      compared('s-rev1', urlOf(fast), {
+        baseline: 'primary',
+        baseline_env_vars: JSON.stringify({ TARGET: urlOf(fast) }),
+      }),
+    );
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).not.toBeNull();
+    const alone = await postLaunch(one.url, compared('s-rev2', urlOf(fast)));
+    expect(alone.status).toBe(200); // last-promoted needs no second run: the one slot was free
+  } finally {
+    await one.close();
+  }
+}, 30_000);
