@@ -27,6 +27,8 @@ export interface RunRouteOptions {
   clients: ClientDirectory | undefined;
   allowedNamespaces: readonly string[];
   logger: Logger;
+  /** Requests held open at once (default MAX_HELD). */
+  maxHeld?: number;
 }
 
 /** Requests held open at once (log streams, waiting verdicts): more get a 429, so callers
@@ -42,7 +44,7 @@ export function runsPlugin(opts: RunRouteOptions) {
   let held = 0;
   // A request held open counts until its release; a 429 when MAX_HELD are.
   const hold = () => {
-    if (held >= MAX_HELD) throw new Busy(5);
+    if (held >= (opts.maxHeld ?? MAX_HELD)) throw new Busy(5);
     held++;
     let released = false;
     return () => {

@@ -12,6 +12,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import { loadClientDirectory } from '../../src/auth/clients.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import {
+  buildTestDaemon,
   createCapturingLogger,
   flaggerPayload,
   postLaunch,
@@ -250,4 +251,55 @@ test('the OpenAPI document is served and describes every route the API has', asy
     '/api/v1/verdict',
     '/events',
   ]);
+});
+
+test('held requests are capped: one more log stream than allowed is a 429, a closed one frees its place', async () => {
+  const { runsPlugin } = await import('../../src/http/runs.ts');
+  // The runs routes alone, over a daemon's readers, with room for one held request.
+  const { daemon } = buildTestDaemon({});
+  const app = runsPlugin({
+    ...daemon.history,
+    clients: undefined,
+    allowedNamespaces: [],
+    logger: createCapturingLogger().logger,
+    maxHeld: 1,
+  });
+  // A run the capped app's store knows, still running (at another replica, as it reads).
+  await daemon.store.recordStart({
+    runId: 'held-1',
+    namespace: 'team-a',
+    name: 'held',
+    phase: 'P',
+    checksum: 'c',
+    hook: 'h',
+    runner: 'local',
+    startedAt: Date.now(),
+    heartbeatAt: Date.now(),
+    endedAt: null,
+    verdict: null,
+    reason: null,
+    exitCode: null,
+    script: 's',
+    summary: null,
+    outputTail: null,
+  });
+  const abort = new AbortController();
+  const url = 'http://k6gate/api/v1/runs/held-1/log';
+  const first = await app.handle(new Request(url, { signal: abort.signal }));
+  expect(first.status).toBe(200);
+  const second = await app.handle(new Request(url));
+  expect(second.status).toBe(429);
+  expect(second.headers.get('retry-after')).toBe('5');
+  abort.abort();
+  await first.body?.cancel();
+  await Bun.sleep(50);
+  await daemon.store.recordEnd('held-1', {
+    endedAt: Date.now(),
+    verdict: 'passed',
+    reason: 'ok',
+    exitCode: 0,
+  });
+  const third = await app.handle(new Request(url));
+  expect(third.status).toBe(200);
+  expect(await third.text()).toContain('event: verdict');
 });
