@@ -6,11 +6,11 @@ import type { Logger } from '../core/log.ts';
 import type { MetricsRegistry } from '../core/metrics.ts';
 import type { Gates } from '../launch/gates.ts';
 import type { CanaryHistory } from '../launch/canary-history.ts';
-import { eventsPlugin } from './events.ts';
+import { eventsHandler } from './events.ts';
 import { healthPlugin, type Readiness } from './health.ts';
 import { gatesPlugin } from './gates.ts';
-import { pagePlugin } from './page.ts';
-import { runsPlugin, type RunRouteOptions } from './runs.ts';
+import { pageHandler } from './page.ts';
+import { runsHandler, type RunRouteOptions } from './runs.ts';
 import { launchPlugin, type LaunchRouteOptions } from './launch.ts';
 import { metricsPlugin } from './metrics.ts';
 import { requestContextPlugin } from './request-context.ts';
@@ -25,15 +25,18 @@ export interface AppDeps extends LaunchRouteOptions, Omit<RunRouteOptions, 'hist
 }
 
 export function createApp(deps: AppDeps) {
-  return new Elysia({ name: 'k6gate' })
-    .use(requestContextPlugin(deps.logger))
-    .use(healthPlugin(deps.readiness))
-    .use(metricsPlugin(deps.metrics))
-    .use(launchPlugin(deps))
-    .use(gatesPlugin(deps))
-    .use(eventsPlugin(deps))
-    .use(runsPlugin(deps))
-    .use(pagePlugin(deps));
+  return (
+    new Elysia({ name: 'k6gate' })
+      .use(requestContextPlugin(deps.logger))
+      .use(healthPlugin(deps.readiness))
+      .use(metricsPlugin(deps.metrics))
+      .use(launchPlugin(deps))
+      .use(gatesPlugin(deps))
+      // The history routes on the app itself: a plugin instance each would cost start time.
+      .post('/events', eventsHandler(deps), { parse: 'none' })
+      .get('/api/v1/*', runsHandler(deps))
+      .get('/', pageHandler(deps))
+  );
 }
 
 /** Bun server options for the daemon: waited runs lift the idle cut per request

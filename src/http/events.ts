@@ -3,7 +3,6 @@
 // timestamp}}` — stored on the canary's rollout timeline. Flagger waits for it in every
 // canary's loop, so it answers at once. Behind the auth file like the gates.
 
-import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
 import { BadRequest, Forbidden } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -12,7 +11,6 @@ import type { CanaryHistory } from '../launch/canary-history.ts';
 import { namespaceScope } from './auth.ts';
 import { readJsonBody } from './read-body.ts';
 import { PLAIN_TEXT } from './render-error.ts';
-import { requestContextPlugin } from './request-context.ts';
 
 export interface EventRouteOptions {
   history: CanaryHistory;
@@ -25,28 +23,22 @@ export interface EventRouteOptions {
 /** Longer event messages are cut (Flagger's are one line). */
 const MAX_MESSAGE = 2048;
 
-export function eventsPlugin(opts: EventRouteOptions) {
+/** POST /events (createApp mounts it on the app itself, body unparsed). */
+export function eventsHandler(opts: EventRouteOptions) {
   const scope = namespaceScope(opts);
-  return new Elysia({ name: 'k6gate.events' }).use(requestContextPlugin(opts.logger)).post(
-    '/events',
-    async ({ request, log }) => {
-      const may = scope(request);
-      const event = eventOf(await readJsonBody(request, opts.maxBodyBytes));
-      if (!may(event.namespace)) {
-        throw new Forbidden(
-          'namespace',
-          `events of namespace "${event.namespace}" are not yours to send`,
-        );
-      }
-      await opts.history.recordEvent(event);
-      log.debug('flagger event', {
-        canary: `${event.namespace}/${event.name}`,
-        phase: event.phase,
-      });
-      return new Response('ok\n', { headers: PLAIN_TEXT });
-    },
-    { parse: 'none' },
-  );
+  return async ({ request, log }: { request: Request; log: Logger }) => {
+    const may = scope(request);
+    const event = eventOf(await readJsonBody(request, opts.maxBodyBytes));
+    if (!may(event.namespace)) {
+      throw new Forbidden(
+        'namespace',
+        `events of namespace "${event.namespace}" are not yours to send`,
+      );
+    }
+    await opts.history.recordEvent(event);
+    log.debug('flagger event', { canary: `${event.namespace}/${event.name}`, phase: event.phase });
+    return new Response('ok\n', { headers: PLAIN_TEXT });
+  };
 }
 
 function eventOf(body: unknown) {

@@ -4,11 +4,8 @@
 // outside; a Content-Security-Policy allows exactly that script. Behind the auth file like the
 // API it reads (a browser asks for the client's name and token once).
 
-import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
-import type { Logger } from '../core/log.ts';
 import { authenticate } from './auth.ts';
-import { requestContextPlugin } from './request-context.ts';
 
 // The page and its policy, loaded on the first request (a daemon nobody browses never parses
 // them). Imported as text (the attribute); bun-types types every .html import as an HTMLBundle.
@@ -26,19 +23,18 @@ function contentSecurityPolicy(page: string): string {
   return `default-src 'none'; script-src 'sha256-${digest}'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
-export function pagePlugin(opts: { clients: ClientDirectory | undefined; logger: Logger }) {
-  return new Elysia({ name: 'k6gate.page' })
-    .use(requestContextPlugin(opts.logger))
-    .get('/', async ({ request }) => {
-      if (opts.clients) authenticate(request, opts.clients);
-      const { page, policy } = await loadPage();
-      return new Response(page, {
-        headers: {
-          'Content-Type': 'text/html; charset=utf-8',
-          'Content-Security-Policy': policy,
-          'X-Content-Type-Options': 'nosniff',
-          'Cache-Control': 'no-cache',
-        },
-      });
+/** GET / (createApp mounts it on the app itself). */
+export function pageHandler(opts: { clients: ClientDirectory | undefined }) {
+  return async ({ request }: { request: Request }) => {
+    if (opts.clients) authenticate(request, opts.clients);
+    const { page, policy } = await loadPage();
+    return new Response(page, {
+      headers: {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': policy,
+        'X-Content-Type-Options': 'nosniff',
+        'Cache-Control': 'no-cache',
+      },
     });
+  };
 }

@@ -6,7 +6,6 @@
 // describes them all (schemas/openapi.json). One wildcard route: each Elysia route costs start
 // time.
 
-import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
 import { BadRequest, Busy, NotFound } from '../core/errors.ts';
 import { parseGoDuration } from '../core/go-syntax.ts';
@@ -16,7 +15,6 @@ import type { CanaryHistory } from '../launch/canary-history.ts';
 import type { LogEvent } from '../launch/run-log.ts';
 import type { RunViews, Visible } from '../launch/run-views.ts';
 import { namespaceScope } from './auth.ts';
-import { requestContextPlugin } from './request-context.ts';
 
 export interface RunRouteOptions {
   views: RunViews;
@@ -39,7 +37,9 @@ const MAX_HELD = 256;
 const MAX_WAIT_MS = 30 * 60_000;
 const VERDICTS = ['running', 'ended', 'passed', 'failed', 'aborted', 'error', 'lost'] as const;
 
-export function runsPlugin(opts: RunRouteOptions) {
+/** GET /api/v1/*: one handler for every runs route (each Elysia route or plugin instance costs
+ * start time; createApp mounts it on the app itself). */
+export function runsHandler(opts: RunRouteOptions) {
   const visibility: (request: Request) => Visible = namespaceScope(opts);
   let held = 0;
   // A request held open counts until its release; a 429 when MAX_HELD are.
@@ -120,9 +120,7 @@ export function runsPlugin(opts: RunRouteOptions) {
     );
   }
 
-  return new Elysia({ name: 'k6gate.runs' })
-    .use(requestContextPlugin(opts.logger))
-    .get('/api/v1/*', handle);
+  return handle;
 }
 
 // A canary named in a path or query: valid names, one the caller may see (else 404).

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { loadClientDirectory } from '../../src/auth/clients.ts';
+import { Busy } from '../../src/core/errors.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import {
   buildTestDaemon,
@@ -254,10 +255,10 @@ test('the OpenAPI document is served and describes every route the API has', asy
 });
 
 test('held requests are capped: one more log stream than allowed is a 429, a closed one frees its place', async () => {
-  const { runsPlugin } = await import('../../src/http/runs.ts');
-  // The runs routes alone, over a daemon's readers, with room for one held request.
+  const { runsHandler } = await import('../../src/http/runs.ts');
+  // The runs routes' handler alone, over a daemon's readers, with room for one held request.
   const { daemon } = buildTestDaemon({});
-  const app = runsPlugin({
+  const handle = runsHandler({
     ...daemon.history,
     clients: undefined,
     allowedNamespaces: [],
@@ -285,11 +286,12 @@ test('held requests are capped: one more log stream than allowed is a 429, a clo
   });
   const abort = new AbortController();
   const url = 'http://k6gate/api/v1/runs/held-1/log';
-  const first = await app.handle(new Request(url, { signal: abort.signal }));
+  const get = (request: Request) => handle({ request, server: null });
+  const first = await get(new Request(url, { signal: abort.signal }));
   expect(first.status).toBe(200);
-  const second = await app.handle(new Request(url));
-  expect(second.status).toBe(429);
-  expect(second.headers.get('retry-after')).toBe('5');
+  const second = await get(new Request(url)).catch((err: unknown) => err as Busy);
+  expect(second).toBeInstanceOf(Busy); // answered 429 with Retry-After by the error renderer
+  expect((second as Busy).headers()).toEqual({ 'Retry-After': '5' });
   abort.abort();
   await first.body?.cancel();
   await Bun.sleep(50);
@@ -299,7 +301,7 @@ test('held requests are capped: one more log stream than allowed is a 429, a clo
     reason: 'ok',
     exitCode: 0,
   });
-  const third = await app.handle(new Request(url));
+  const third = await get(new Request(url));
   expect(third.status).toBe(200);
   expect(await third.text()).toContain('event: verdict');
 });
