@@ -21,6 +21,7 @@ import {
   startInProcess,
 } from '../helpers/daemon.ts';
 import { doubleScript } from '../helpers/processes.ts';
+import { runRecord } from '../helpers/run-record.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'k6gate-runs-api-'));
 const openapi = JSON.parse(readFileSync(join(REPO, 'schemas/openapi.json'), 'utf8'));
@@ -266,24 +267,9 @@ test('held requests are capped: one more log stream than allowed is a 429, a clo
     maxHeld: 1,
   });
   // A run the capped app's store knows, still running (at another replica, as it reads).
-  await daemon.store.recordStart({
-    runId: 'held-1',
-    namespace: 'team-a',
-    name: 'held',
-    phase: 'P',
-    checksum: 'c',
-    hook: 'h',
-    runner: 'local',
-    startedAt: Date.now(),
-    heartbeatAt: Date.now(),
-    endedAt: null,
-    verdict: null,
-    reason: null,
-    exitCode: null,
-    script: 's',
-    summary: null,
-    outputTail: null,
-  });
+  await daemon.store.recordStart(
+    runRecord({ runId: 'held-1', name: 'held', startedAt: Date.now(), heartbeatAt: Date.now() }),
+  );
   const abort = new AbortController();
   const url = 'http://k6gate/api/v1/runs/held-1/log';
   const get = (request: Request) => handle({ request, server: null });

@@ -10,7 +10,7 @@ import { createRunRegistry } from '../../src/launch/run-registry.ts';
 import { createRunViews } from '../../src/launch/run-views.ts';
 import { runResult, type RunHandle, type RunResult } from '../../src/runners/runner.ts';
 import { createMemoryStore } from '../../src/store/memory.ts';
-import type { RunRecord } from '../../src/store/store.ts';
+import { runRecord } from '../helpers/run-record.ts';
 
 function setup() {
   const store = createMemoryStore();
@@ -20,25 +20,7 @@ function setup() {
   return { store, registry, liveLogs, log: createRunLog({ store, registry, liveLogs, views }) };
 }
 
-const record = (runId: string, runner: string, over: Partial<RunRecord> = {}): RunRecord => ({
-  runId,
-  namespace: 'team-a',
-  name: 'web',
-  phase: 'Progressing',
-  checksum: 'rev1',
-  hook: 'h',
-  runner,
-  startedAt: 1000,
-  heartbeatAt: 1000,
-  endedAt: null,
-  verdict: null,
-  reason: null,
-  exitCode: null,
-  script: 's',
-  summary: null,
-  outputTail: null,
-  ...over,
-});
+const record = (runId: string, runner: string) => runRecord({ runId, runner });
 
 function handle(runId: string, output: () => string) {
   const done = Promise.withResolvers<RunResult>();
