@@ -54,7 +54,7 @@ export function runsHandler(opts: RunRouteOptions) {
   };
   const handle = async (c: { request: Request; server: Bun.Server<unknown> | null }) => {
     const url = new URL(c.request.url);
-    const parts = url.pathname.split('/').slice(3).map(decodeURIComponent); // after /api/v1/
+    const parts = url.pathname.split('/').slice(3).map(decodePart); // after /api/v1/
     if (parts[0] === 'openapi.json' && parts.length === 1) {
       // Loaded when asked for: a daemon nobody reads it from never parses it.
       const { default: openapi } = await import('../../schemas/openapi.json');
@@ -121,6 +121,15 @@ export function runsHandler(opts: RunRouteOptions) {
   }
 
   return handle;
+}
+
+// A path segment as sent; one that is not valid percent-encoding names nothing here.
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new NotFound('404 page not found');
+  }
 }
 
 // A canary named in a path or query: valid names, one the caller may see (else 404).

@@ -162,6 +162,9 @@ test("a client sees only its namespaces: another team's run is a 404, its list l
   expect((await get('/', {})).status).toBe(401);
   expect((await get('/api/v1/runs?limit=0')).status).toBe(400);
   expect((await get('/api/v1/runs?verdict=maybe')).status).toBe(400);
+  expect((await get('/api/v1/runs/%E0%A4%A')).status).toBe(404); // not percent-encoding: no 500
+  expect((await get('/api/v1/canaries/team-a/NOT_A_NAME')).status).toBe(400);
+  expect((await get('/api/v1/nothing')).status).toBe(404);
 });
 
 test('the verdict a web metric reads: running, then (waiting) passed; failed with its reason; none', async () => {
