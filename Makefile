@@ -58,6 +58,7 @@ tools: deps
 	bash scripts/tools postgres >/dev/null
 	bash scripts/tools nfpm >/dev/null
 	bash scripts/tools helm-docs >/dev/null
+	bash scripts/tools chglog >/dev/null
 	bash scripts/tools lintian >/dev/null
 	bash scripts/tools chromium >/dev/null
 

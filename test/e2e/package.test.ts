@@ -4,7 +4,7 @@
 // (Debian); skipped, loudly, on a machine that has its own k6gate installed.
 
 import { afterAll, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMPILED, REPO } from '../helpers/daemon.ts';
@@ -41,8 +41,16 @@ test.skipIf(why !== undefined)(
     const built = sh(['bash', 'scripts/package.sh', 'amd64', COMPILED, out, '0.0.0-test']);
     expect(built.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(
-      ['k6gate-0.0.0~test-1.x86_64.rpm', 'k6gate_0.0.0~test-1_amd64.deb'].sort(),
+      [
+        'RELEASE-NOTES.md',
+        'k6gate-0.0.0~test-1.x86_64.rpm',
+        'k6gate_0.0.0~test-1_amd64.deb',
+      ].sort(),
     );
+    // The changelog (chglog, from git): the release's notes and the .deb's, with HEAD's subject.
+    const head = sh(['git', 'log', '-1', '--format=%s']).out.trim();
+    const notes = readFileSync(join(out, 'RELEASE-NOTES.md'), 'utf8');
+    expect(notes).toContain(head.slice(0, 60));
     const deb = join(out, 'k6gate_0.0.0~test-1_amd64.deb');
 
     const lintian = sh(['bash', 'scripts/tools', 'lintian']);
@@ -61,9 +69,13 @@ test.skipIf(why !== undefined)(
       '/etc/k6gate/k6gate.env',
       '/usr/share/doc/k6gate/README.md',
       '/usr/share/doc/k6gate/copyright',
+      '/usr/share/doc/k6gate/changelog.Debian.gz',
     ]) {
       expect(files).toContain(path);
     }
+    const changelog = sh(['bash', '-c', 'zcat /usr/share/doc/k6gate/changelog.Debian.gz']).out;
+    expect(changelog.split('\n')[0]).toBe('k6gate (0.0.0-test) unstable; urgency=medium'); // chglog keeps the semver
+    expect(changelog).toContain(head.slice(0, 60));
     expect(sh(['/usr/bin/k6gate', '--version']).out).toBe('k6gate 0.1.0\n');
     expect(sh(['stat', '-c', '%a %U:%G', '/etc/k6gate/k6gate.env']).out.trim()).toBe(
       '640 root:k6gate',
