@@ -1,5 +1,7 @@
-// `make demo`: the compiled daemon gating two canaries of a loopback demo app — a healthy one
-// that passes and a broken one that fails on its thresholds — with Flagger-shaped requests.
+// `make demo`: the compiled daemon gating canaries of a loopback demo app with Flagger-shaped
+// requests — a healthy one that passes, a broken one that fails on its thresholds, and a slow one
+// whose absolute thresholds hold but that is judged against its primary (metadata compare) and
+// fails — then what the runs API says about them.
 // Uses a real k6 when one is on PATH or in K6_BINARY, and otherwise says it uses the k6
 // contract double from test/fixtures (k6 is not installable on the development machines).
 
@@ -27,8 +29,13 @@ const app = Bun.serve({
   async fetch(request) {
     const path = new URL(request.url).pathname;
     const n = ++hits;
-    if (path === '/healthy') {
+    // /primary/slow: the slow canary's primary, the previous (fast) version of the same page
+    if (path === '/healthy' || path === '/primary/slow') {
       await Bun.sleep(5);
+      return new Response('ok');
+    }
+    if (path === '/slow') {
+      await Bun.sleep(60);
       return new Response('ok');
     }
     if (path === '/broken') {
@@ -39,7 +46,7 @@ const app = Bun.serve({
   },
 });
 const target = `http://127.0.0.1:${app.port}`;
-say(`demo app on ${target} (/healthy and /broken)`);
+say(`demo app on ${target} (/healthy, /slow and /broken)`);
 
 const daemon = Bun.spawn(
   [DAEMON, 'serve', '--host', '127.0.0.1', '--listen-port', '0', '--log-format', 'text'],
@@ -81,7 +88,7 @@ export default function () {
 }
 `;
 
-async function gate(name: string, path: string) {
+async function gate(name: string, path: string, more: Record<string, string> = {}) {
   const body = {
     name,
     namespace: 'demo',
@@ -91,9 +98,11 @@ async function gate(name: string, path: string) {
       script: script(path),
       env_vars: JSON.stringify({ TARGET: target }),
       min_failure_delay: '0s',
+      ...more,
     },
   };
-  say(`Flagger → POST ${url}/launch-test  (canary demo/${name}, script GETs ${path})`);
+  const compared = more.compare ? `, compared: ${more.compare}` : '';
+  say(`Flagger → POST ${url}/launch-test  (canary demo/${name}, script GETs ${path}${compared})`);
   const started = performance.now();
   const res = await fetch(`${url}/launch-test`, {
     method: 'POST',
@@ -111,16 +120,37 @@ async function gate(name: string, path: string) {
   return res.status;
 }
 
+// The slow canary's own thresholds hold (p95 < 200 ms); against its primary (/healthy, run at
+// the same time) it is more than 20% + 10 ms slower, so the compare rule fails it.
+const comparedWithPrimary = {
+  compare: 'http_req_duration.p(95) <= 1.2 * baseline + 10',
+  baseline: 'primary',
+  baseline_env_vars: JSON.stringify({ TARGET: `${target}/primary` }),
+};
+
 let ok: boolean;
 try {
   const healthy = await gate('podinfo-healthy', '/healthy');
   const broken = await gate('podinfo-broken', '/broken');
-  ok = healthy === 200 && broken === 400;
+  const slow = await gate('podinfo-slow', '/slow', comparedWithPrimary);
+  const runs = (await (await fetch(`${url}/api/v1/runs`)).json()) as {
+    runs: { name: string; state: string; numbers: { p95: number | null }; reason: string }[];
+  };
+  say(`GET ${url}/api/v1/runs  (the page at ${url}/ shows the same, with live logs)`);
+  for (const r of runs.runs) {
+    const p95 = r.numbers.p95 === null ? '' : ` p95=${r.numbers.p95.toFixed(1)}ms`;
+    process.stdout.write(`    │ demo/${r.name}: ${r.state}${p95}: ${r.reason}\n`);
+  }
+  ok = healthy === 200 && broken === 400 && slow === 400;
 } finally {
   daemon.kill('SIGTERM');
   const code = await daemon.exited;
   say(`k6gate stopped on SIGTERM with exit code ${code}`);
   await app.stop(true);
 }
-say(ok ? 'demo OK: the healthy canary passed, the broken one failed' : 'demo FAILED');
+say(
+  ok
+    ? 'demo OK: the healthy canary passed, the broken one failed, the slow one failed against its primary'
+    : 'demo FAILED',
+);
 process.exit(ok ? 0 : 1);
