@@ -122,8 +122,8 @@ function holds(value: number, op: Op, limit: number): boolean {
 
 /** What a failed rule says: `http_req_duration p(95) 231ms > 1.10 × baseline 190ms (primary)`. */
 function describeFailedRule(r: RuleResult, baselineName: string): string {
+  const show = (n: number | null) => showValue(r.metric, n);
   const unit = isTimeMetric(r.metric) ? 'ms' : '';
-  const show = (n: number | null) => (n === null ? 'absent' : `${round(n)}${unit}`);
   const broken = { '<=': '>', '<': '>=', '>=': '<', '>': '<=' }[r.op];
   const factor = r.factor === 1 ? '' : `${r.factor} × `;
   const offset =
@@ -132,6 +132,11 @@ function describeFailedRule(r: RuleResult, baselineName: string): string {
 }
 
 const round = (n: number) => String(Number(n.toPrecision(4)));
+
+/** A metric's value in words: 4 significant digits, `ms` for k6's time trends, or `absent`. */
+function showValue(metric: string, n: number | null): string {
+  return n === null ? 'absent' : `${round(n)}${isTimeMetric(metric) ? 'ms' : ''}`;
+}
 
 // k6's built-in trends in milliseconds (a custom trend's unit is the script's business).
 const TIME_METRICS =
@@ -181,8 +186,7 @@ export function compareWithBaseline(
 export function describeComparison(c: Comparison): string[] {
   if (c.missing !== null) return [`not compared with the ${c.baseline} baseline: ${c.missing}`];
   return c.rules.map((r) => {
-    const unit = isTimeMetric(r.metric) ? 'ms' : '';
-    const show = (n: number | null) => (n === null ? 'absent' : `${round(n)}${unit}`);
+    const show = (n: number | null) => showValue(r.metric, n);
     const mark = r.passed === null ? '–' : r.passed ? '✓' : '✗';
     return `${mark} ${r.metric} ${r.stat} ${show(r.value)}, ${c.baseline} baseline ${show(r.baseline)} (limit ${r.op} ${show(r.limit)})`;
   });

@@ -9,7 +9,9 @@ import {
   fromEventRow,
   fromRow,
   LIST_COLUMNS,
+  POSTGRES_PARAM,
   RUN_COLUMNS,
+  runValuesOf,
   schemaV1,
   schemaV2,
   toRowValues,
@@ -24,9 +26,7 @@ const MIGRATIONS = [
   schemaV1({ prefix: 'k6gate_', bigint: 'BIGINT', boolean: 'BOOLEAN' }),
   schemaV2({ prefix: 'k6gate_', bigint: 'BIGINT' }),
 ];
-const INSERT_RUN = `INSERT INTO k6gate_runs (${RUN_COLUMNS}) VALUES (${RUN_COLUMNS.split(',')
-  .map((_, i) => `$${i + 1}`)
-  .join(', ')})
+const INSERT_RUN = `INSERT INTO k6gate_runs (${RUN_COLUMNS}) VALUES (${runValuesOf(POSTGRES_PARAM)})
   ON CONFLICT (run_id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at, ended_at = NULL,
     verdict = NULL, reason = NULL, exit_code = NULL, summary = NULL, output_tail = NULL`;
 
@@ -70,7 +70,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
       return rows[0] ? fromRow(rows[0]) : undefined;
     },
     async listRuns(q) {
-      const where = whereOf(q);
+      const where = whereOf(q, POSTGRES_PARAM);
       const limit = Math.max(0, Math.floor(q.limit));
       const rows = (await sql.unsafe(
         `SELECT ${LIST_COLUMNS} FROM k6gate_runs ${where.sql} ORDER BY started_at DESC, run_id DESC LIMIT ${limit}`,

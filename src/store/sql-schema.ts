@@ -64,12 +64,22 @@ export const toRowValues = (r: RunRecord) => [
 /** The columns a listing reads: all but the output's end (a page of runs needs no output). */
 export const LIST_COLUMNS = RUN_COLUMNS.replace(', output_tail', ', NULL AS output_tail');
 
-/** A run query as a WHERE clause with `$n` placeholders from `first` (both dialects take them
- * here: SQLite numbers `?NNN`, so the SQLite store rewrites `$` to `?`). */
-export function whereOf(q: RunQuery, first = 1): { sql: string; params: unknown[] } {
+/** How a dialect writes the n-th positional parameter (from 1): SQLite `?n`, PostgreSQL `$n`. */
+export type Placeholder = (n: number) => string;
+export const SQLITE_PARAM: Placeholder = (n) => `?${n}`;
+export const POSTGRES_PARAM: Placeholder = (n) => `$${n}`;
+
+/** The VALUES list of a new run, one parameter per RUN_COLUMNS entry (toRowValues' order). */
+export const runValuesOf = (mark: Placeholder) =>
+  RUN_COLUMNS.split(',')
+    .map((_, i) => mark(i + 1))
+    .join(', ');
+
+/** A run query as a WHERE clause with the dialect's positional parameters. */
+export function whereOf(q: RunQuery, mark: Placeholder): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
-  const p = (value: unknown) => (params.push(value), `$${first + params.length - 1}`);
+  const p = (value: unknown) => (params.push(value), mark(params.length));
   if (q.namespace !== undefined) clauses.push(`namespace = ${p(q.namespace)}`);
   if (q.name !== undefined) clauses.push(`name = ${p(q.name)}`);
   if (q.state === 'running') clauses.push('verdict IS NULL');

@@ -12,8 +12,10 @@ import {
   fromRow,
   LIST_COLUMNS,
   RUN_COLUMNS,
+  runValuesOf,
   schemaV1,
   schemaV2,
+  SQLITE_PARAM,
   toRowValues,
   whereOf,
   type RunRow,
@@ -56,9 +58,7 @@ export function openSqliteStore(path: string, now: () => number): Store {
     "UPDATE runs SET verdict = 'lost', ended_at = $now, reason = 'k6gate stopped before the verdict' WHERE verdict IS NULL",
   ).run({ now: now() });
   const insertRun = db.query(
-    `INSERT OR REPLACE INTO runs (${RUN_COLUMNS}) VALUES (${RUN_COLUMNS.split(',')
-      .map((_, i) => `?${i + 1}`)
-      .join(', ')})`,
+    `INSERT OR REPLACE INTO runs (${RUN_COLUMNS}) VALUES (${runValuesOf(SQLITE_PARAM)})`,
   );
   const prune = db.query(
     `DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs ORDER BY started_at DESC
@@ -120,8 +120,8 @@ export function openSqliteStore(path: string, now: () => number): Store {
       return row ? fromRow(row) : undefined;
     },
     async listRuns(q) {
-      const where = whereOf(q);
-      const sql = `SELECT ${LIST_COLUMNS} FROM runs ${where.sql.replace(/\$(\d+)/g, '?$1')}
+      const where = whereOf(q, SQLITE_PARAM);
+      const sql = `SELECT ${LIST_COLUMNS} FROM runs ${where.sql}
         ORDER BY started_at DESC, run_id DESC LIMIT ${Math.max(0, Math.floor(q.limit))}`;
       return (db.query(sql).all(...(where.params as never[])) as RunRow[]).map(fromRow);
     },
