@@ -52,12 +52,17 @@ export class MethodNotAllowed extends K6gateError {
   }
 }
 
-/** Every concurrency slot is taken: Flagger retries 429 and honours Retry-After. */
+/** Every concurrency slot is taken: Flagger retries 429 and honours Retry-After. Made without
+ * a stack: 429s come in floods, nobody reads their stack, and capturing it was a fifth of the
+ * service's cost per refusal (bench/README.md, "429s"). */
 export class Busy extends K6gateError {
   readonly status = 429;
   readonly code = 'busy';
   constructor(readonly retryAfterSeconds: number) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('Maximum concurrent test runs reached');
+    Error.stackTraceLimit = limit;
   }
   override headers() {
     return { 'Retry-After': String(this.retryAfterSeconds) };

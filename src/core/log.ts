@@ -42,29 +42,60 @@ export interface LoggerOptions {
  * log.child({ requestId }).warn('launch refused', { status: 429 });
  */
 export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger {
-  const threshold = LEVEL_RANK[opts.level];
-  const write = opts.write ?? ((line: string) => process.stderr.write(line));
-  const now = opts.now ?? (() => new Date());
-  const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (LEVEL_RANK[level] < threshold) return;
-    const record = { time: now().toISOString(), level, msg, ...bound, ...fields };
-    write(
+  const sink: Sink = {
+    threshold: LEVEL_RANK[opts.level],
+    write: opts.write ?? ((line: string) => process.stderr.write(line)),
+    now: opts.now ?? (() => new Date()),
+    render:
       opts.format === 'json'
-        ? `${toJsonLine(record)}\n`
+        ? (record) => `${toJsonLine(record)}\n`
         : opts.journal
-          ? journalText(record)
-          : formatText(record),
-    );
+          ? journalText
+          : (record) => formatText(record),
   };
-  return {
-    trace: (m, f) => emit('trace', m, f),
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(opts, { ...bound, ...fields }),
-    enabled: (level) => LEVEL_RANK[level] >= threshold,
-  };
+  return new BoundLogger(sink, bound);
+}
+
+// What every logger of one tree shares; a child is one small object (loggers are made per
+// request, and most of their lines are below the level).
+interface Sink {
+  threshold: number;
+  write: (line: string) => void;
+  now: () => Date;
+  render: (record: Record<string, unknown>) => string;
+}
+
+class BoundLogger implements Logger {
+  constructor(
+    private readonly sink: Sink,
+    private readonly bound: LogFields,
+  ) {}
+  private emit(level: LogLevel, msg: string, fields?: LogFields) {
+    if (LEVEL_RANK[level] < this.sink.threshold) return;
+    const record = { time: this.sink.now().toISOString(), level, msg, ...this.bound, ...fields };
+    this.sink.write(this.sink.render(record));
+  }
+  trace(msg: string, fields?: LogFields) {
+    this.emit('trace', msg, fields);
+  }
+  debug(msg: string, fields?: LogFields) {
+    this.emit('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields) {
+    this.emit('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields) {
+    this.emit('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields) {
+    this.emit('error', msg, fields);
+  }
+  child(fields: LogFields): Logger {
+    return new BoundLogger(this.sink, { ...this.bound, ...fields });
+  }
+  enabled(level: LogLevel) {
+    return LEVEL_RANK[level] >= this.sink.threshold;
+  }
 }
 
 /** A JSON line that cannot throw: errors with name, message and stack, BigInt as text,

@@ -57,10 +57,14 @@ export function createMetricsRegistry(): MetricsRegistry {
       samples: () => [...series.values()].map((s) => sample(name, s.labels, s.value)),
     });
     return (labels: Labels, update: (old: number) => number) => {
-      const key = labelKey(labels, false);
-      const s = series.get(key) ?? { labels: { ...labels }, value: 0 };
+      const key = labelKey(labels);
+      let s = series.get(key);
+      if (!s) {
+        checkLabelNames(labels, false);
+        s = { labels: { ...labels }, value: 0 };
+        series.set(key, s);
+      }
       s.value = update(s.value);
-      series.set(key, s);
     };
   }
 
@@ -95,9 +99,10 @@ export function createMetricsRegistry(): MetricsRegistry {
       });
       return {
         observe(value, labels = {}) {
-          const key = labelKey(labels, true);
+          const key = labelKey(labels);
           let s = series.get(key);
           if (!s) {
+            checkLabelNames(labels, true);
             s = { labels: { ...labels }, counts: bounds.map(() => 0), sum: 0, count: 0 };
             series.set(key, s);
           }
@@ -146,14 +151,26 @@ function sample(name: string, labels: Labels, value: number): string {
   return `${name}{${body}} ${formatNumber(value)}`;
 }
 
-// A stable key for a label set; names are checked once, when a series is first made.
-function labelKey(labels: Labels, histogram: boolean): string {
+// A stable key for a label set, built on every update (429s count in floods): sorted names,
+// each value length-prefixed so no value can forge another set's key.
+function labelKey(labels: Labels): string {
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = '';
+  for (const name of names) {
+    const value = labels[name] ?? '';
+    key += `${name}=${value.length}:${value};`;
+  }
+  return key;
+}
+
+// Label names are checked once, when a series is first made.
+function checkLabelNames(labels: Labels, histogram: boolean): void {
   for (const name of Object.keys(labels)) {
     if (!LABEL_NAME.test(name) || name.startsWith('__') || (histogram && name === 'le')) {
       throw new Error(`invalid label name ${JSON.stringify(name)}`);
     }
   }
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');

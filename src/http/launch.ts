@@ -1,8 +1,10 @@
 // POST /launch-test: authenticate, decode and validate the Flagger payload (before any slot is
 // taken), apply the caller policy, hand it to the launch service, and answer 200/202 with k6's
-// output (or the verdict as JSON) — the service's errors go to the one error renderer. An answer
-// is counted and logged in onAfterHandle; a refusal in the route's catch (see below why not
-// onError or onAfterResponse), which also records it on the Canary when Flagger would hide it.
+// output (or the verdict as JSON). A refusal (a k6gate error) is rendered by the one error
+// renderer inside the route, logged, and recorded on the Canary when Flagger would hide it;
+// every answer is counted before it leaves (a scrape right after sees it). Rendering here rather
+// than rethrowing to Elysia's onError skips its error path, which copies the answer into a new
+// Response with merged headers: measured in bench/README.md (429s come in floods).
 
 import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
@@ -24,7 +26,7 @@ import type { LaunchService } from '../launch/service.ts';
 import type { CanaryEvents } from '../kube/canary-events.ts';
 import { authenticate } from './auth.ts';
 import { readJsonBody } from './read-body.ts';
-import { PLAIN_TEXT, wantsJson } from './render-error.ts';
+import { PLAIN_TEXT, renderError, wantsJson } from './render-error.ts';
 import { requestContextPlugin } from './request-context.ts';
 
 export interface LaunchRouteOptions {
@@ -40,42 +42,32 @@ export interface LaunchRouteOptions {
 
 export function launchPlugin(opts: LaunchRouteOptions) {
   const refused = createRefusalEvents(opts.events);
-  return (
-    new Elysia({ name: 'k6gate.launch' })
-      .use(requestContextPlugin(opts.logger))
-      .derive({ as: 'scoped' }, ({ log }) => {
-        // The request's logger, narrowed to the canary once the payload is read.
-        const launch: LaunchState = {
-          logger: log,
-          started: performance.now(),
-        };
-        return { launch };
-      })
-      // Counted and logged before the answer leaves (a scrape right after sees it); a refusal
-      // is counted where it is thrown (the route's catch), because the one global error
-      // renderer answers first and a caller gone mid-body gets no answer (so no
-      // onAfterResponse). Registered before the route: Elysia applies a hook to later routes.
-      .onAfterHandle({ as: 'scoped' }, ({ response, launch }) => {
-        done(opts, launch, response instanceof Response ? response.status : 200);
-      })
-      .post(
-        '/launch-test',
-        async ({ request, server, requestId, launch }) => {
-          try {
-            return await answerLaunch(opts, request, server, requestId, launch);
-          } catch (err) {
-            if (err instanceof K6gateError) logRefusal(launch.logger, err);
-            if (err instanceof K6gateError && launch.canary) refused(launch.canary, err);
-            done(opts, launch, err instanceof K6gateError ? err.status : 500);
-            throw err;
+  return new Elysia({ name: 'k6gate.launch' })
+    .use(requestContextPlugin(opts.logger))
+    .post(
+      '/launch-test',
+      async ({ request, server, requestId, log }) => {
+        const launch: LaunchState = { logger: log, started: performance.now() };
+        let res: Response;
+        try {
+          res = await answerLaunch(opts, request, server, requestId, launch);
+        } catch (err) {
+          if (!(err instanceof K6gateError)) {
+            done(opts, launch, 500);
+            throw err; // the global renderer logs it and answers an opaque 500
           }
-        },
-        { parse: 'none' },
-      )
-      .all('/launch-test', () => {
-        throw new MethodNotAllowed(['POST']);
-      })
-  );
+          logRefusal(launch.logger, err);
+          if (launch.canary) refused(launch.canary, err);
+          res = renderError(err, { requestId, wantsJson: wantsJson(request), logger: log });
+        }
+        done(opts, launch, res.status);
+        return res;
+      },
+      { parse: 'none' },
+    )
+    .all('/launch-test', () => {
+      throw new MethodNotAllowed(['POST']);
+    });
 }
 
 type LaunchState = {
@@ -149,6 +141,7 @@ function createRefusalEvents(events: CanaryEvents) {
 
 function done(opts: LaunchRouteOptions, launch: LaunchState, status: number) {
   opts.requestsTotal.inc({ code: String(status) });
+  if (!launch.logger.enabled('debug')) return;
   launch.logger.debug('launch request done', {
     status,
     durationMs: Math.round(performance.now() - launch.started),

@@ -68,11 +68,14 @@ function respond(
   opts: { requestId: string; wantsJson: boolean },
   json: Record<string, unknown>,
 ): Response {
-  const common = { ...headers, 'X-Request-Id': opts.requestId };
   if (opts.wantsJson) {
+    const common = { ...headers, 'X-Request-Id': opts.requestId };
     return Response.json({ error: json, requestId: opts.requestId }, { status, headers: common });
   }
-  return new Response(text, { status, headers: { ...TEXT_HEADERS, ...common } });
+  return new Response(text, {
+    status,
+    headers: { ...TEXT_HEADERS, ...headers, 'X-Request-Id': opts.requestId },
+  });
 }
 
 // Elysia's own errors (unknown route, unparsable body) mapped onto k6gate's classes.

@@ -51,7 +51,7 @@ export function createAdmission(
 export function hookKeyOf(req: LaunchRequest): HookKey {
   const cm = req.scriptConfigMap;
   const source = cm ? `configmap ${cm.name}/${cm.key}` : req.script;
-  const script = new Bun.CryptoHasher('sha256').update(source).digest('hex');
+  const script = Bun.SHA256.hash(source, 'hex');
   return {
     namespace: req.namespace,
     name: req.name,

@@ -19,8 +19,16 @@ export interface HookKey {
 
 /** One string per hook, for maps keyed by hook (the failure cache, runs to re-attach to). */
 export function hookId(k: HookKey): string {
-  return JSON.stringify([k.namespace, k.name, k.phase, k.checksum, k.script]);
+  let id = ids.get(k);
+  if (id === undefined) {
+    id = JSON.stringify([k.namespace, k.name, k.phase, k.checksum, k.script]);
+    ids.set(k, id);
+  }
+  return id;
 }
+
+// A key is made once per request and asked for its id by the cache, admission and records.
+const ids = new WeakMap<HookKey, string>();
 
 export interface FailureCache {
   /** Milliseconds left in the window, or 0 when a run may go ahead. */

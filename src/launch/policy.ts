@@ -265,18 +265,21 @@ export function createRunnerRules(settings: RunnerRuleSettings): RunnerRules {
   };
 }
 
-// The first pod option a request sets, if any.
+// The first pod option a request sets, if any (asked of every local request: no allocation).
 function podKeysSet(req: LaunchRequest): string | undefined {
   const p = req.pod;
-  const set: [string, boolean][] = [
-    ['runner_labels', Object.keys(p.labels).length > 0],
-    ['runner_annotations', Object.keys(p.annotations).length > 0],
-    ['parallelism', p.parallelism !== undefined],
-    ['separate', p.separate],
-    ['runner_resources', p.resources !== undefined],
-    ['node_selector', Object.keys(p.nodeSelector).length > 0],
-    ['tolerations', p.tolerations.length > 0],
-    ['runner_image', p.image !== undefined],
-  ];
-  return set.find(([, on]) => on)?.[0];
+  if (!isEmpty(p.labels)) return 'runner_labels';
+  if (!isEmpty(p.annotations)) return 'runner_annotations';
+  if (p.parallelism !== undefined) return 'parallelism';
+  if (p.separate) return 'separate';
+  if (p.resources !== undefined) return 'runner_resources';
+  if (!isEmpty(p.nodeSelector)) return 'node_selector';
+  if (p.tolerations.length > 0) return 'tolerations';
+  if (p.image !== undefined) return 'runner_image';
+  return undefined;
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
