@@ -8,18 +8,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript } from '../test/helpers/processes.ts';
+import { compiledDouble } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const K6GATE = join(REPO, 'dist/k6gate');
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 15);
-
-function compiledDouble(): string {
-  const out = Bun.spawnSync(['sh', join(REPO, 'test/fixtures/build-k6-double.sh')], {
-    stderr: 'inherit',
-  });
-  if (out.exitCode !== 0) throw new Error('cannot build the k6 double');
-  return out.stdout.toString().trim();
-}
 
 async function timed(argv: string[], env: Record<string, string>) {
   const t0 = performance.now();

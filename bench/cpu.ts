@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync }
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript } from '../test/helpers/processes.ts';
-import { buildOriginal, median, startBenchDaemon } from './lib.ts';
+import { buildOriginal, compiledDouble, median, startBenchDaemon } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
-const DOUBLE = join(REPO, 'test/fixtures/bin/k6');
+const DOUBLE = compiledDouble();
 const RUNS = Number(process.env.BENCH_CPU_RUNS ?? 200);
 const CALLERS = 20;
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 2);

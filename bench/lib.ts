@@ -23,6 +23,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The k6 contract double compiled to one executable (cached; test/fixtures/build-k6-double.sh):
+ * what the benches spawn. The script form runs under `sh` and Bun's transpiler, whose cache lives
+ * in $HOME: k6gate gives each run a fresh HOME, so every run would transpile the double again, a
+ * cost of the double (about 1.5 ms here) that a real k6 never has and the floor never paid. */
+export function compiledDouble(): string {
+  const out = Bun.spawnSync(['sh', join(REPO, 'test/fixtures/build-k6-double.sh')], {
+    stderr: 'inherit',
+  });
+  if (out.exitCode !== 0) throw new Error('cannot build the k6 double');
+  return out.stdout.toString().trim();
+}
+
 /** The lower median (NaN for none). */
 export const median = (xs: number[]) =>
   [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;

@@ -7,11 +7,11 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript, zombieChildren } from '../test/helpers/processes.ts';
-import { buildOriginal, median, rssKiB, startBenchDaemon } from './lib.ts';
+import { buildOriginal, compiledDouble, median, rssKiB, startBenchDaemon } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const K6GATE = join(REPO, 'dist/k6gate');
-const DOUBLE = join(REPO, 'test/fixtures/bin/k6');
+const DOUBLE = compiledDouble();
 const SLEEPER = join(REPO, 'bench/k6-sleeper.sh');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const QUICK = process.env.BENCH_QUICK === '1';

@@ -31,6 +31,7 @@ export function withComparison(
     startedAt: run.startedAt,
     started: run.started,
     result,
+    ...(run.released ? { released: run.released } : {}),
     output: () => run.output(),
     cancel(reason) {
       run.cancel(reason);

@@ -50,6 +50,7 @@ export function createRunRegistry(): RunRegistry {
         if (recent.length > RECENT_DURATIONS) recent.shift();
       });
       this.trackTask(done);
+      if (handle.released) this.trackTask(handle.released);
     },
     trackTask(task) {
       const settled = task.then(

@@ -225,6 +225,7 @@ async function compared(
   }
   void primary.result.then(() => admitted.slot.release());
   deps.registry.trackTask(primary.result);
+  if (primary.released) deps.registry.trackTask(primary.released);
   c.ctx.logger.info("launched the primary's run to compare with", {
     runId: handle.runId,
     baselineRunId: primary.runId,

@@ -154,8 +154,12 @@ export interface RunHandle {
   readonly startedAt: number;
   /** Settles when k6 printed its banner, exited, or the start timeout passed, whichever first. */
   readonly started: Promise<StartOutcome>;
-  /** Settles once, after the run ended and everything it held was released. Never rejects. */
+  /** Settles once, after the run ended: its verdict read and its processes gone. Never rejects. */
   readonly result: Promise<RunResult>;
+  /** Settles after `result`, once the files the run held are removed (a local run's directory,
+   * removed after the answer: the caller does not wait for a script's leftovers). Never rejects;
+   * shutdown waits for it (the registry tracks it). */
+  readonly released?: Promise<void>;
   /** Stops the run (SIGTERM, then SIGKILL after the grace). The first reason wins. */
   cancel(reason: CancelReason): void;
   /** The output so far, bounded. */

@@ -16,9 +16,8 @@ import {
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.ts';
-import { after } from '../../core/timers.ts';
+import { after, delay } from '../../core/timers.ts';
 import { Misconfigured, TestFailed } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { buildChildEnv, buildK6Args } from '../../k6/invocation.ts';
@@ -240,30 +239,33 @@ function superviseChild(
     exited.abort();
     signalGroup(pid, 'SIGKILL'); // whatever the leader left behind in its group goes too
     await killCgroup(child.cgroup, logger); // and in its cgroup, wherever it went
-    try {
-      await finishOutput(drained, opts, logger);
-      started.resolve({ kind: 'exited' }); // no-op when the banner came first
-      return {
-        ...describeResult(spec.runId, proc, output.snapshot(), {
-          durationMs: opts.clock.now() - startedAt,
-          ...stop,
-        }),
-        summary: readSummaryExport(join(dir, SUMMARY_FILE)),
-      };
-    } finally {
-      await rm(dir, { recursive: true, force: true }).catch((err: Error) =>
-        logger.error('cannot remove run directory', { dir, err }),
-      );
-    }
+    await finishOutput(drained, opts, logger);
+    started.resolve({ kind: 'exited' }); // no-op when the banner came first
+    return {
+      ...describeResult(spec.runId, proc, output.snapshot(), {
+        durationMs: opts.clock.now() - startedAt,
+        ...stop,
+      }),
+      summary: readSummaryExport(join(dir, SUMMARY_FILE)),
+    };
   })();
+  // Nothing of the run writes into its directory once its processes are gone: it is removed
+  // after the verdict is out (bench/README.md, "a blocking run over the floor").
+  const removeDir = () =>
+    rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
+      logger.error('cannot remove run directory', { dir, err }),
+    );
+  const released = result.then(removeDir, removeDir);
 
-  logger.debug('k6 started', { argv: buildK6Args(spec.scriptName, spec) });
+  if (logger.enabled('debug'))
+    logger.debug('k6 started', { argv: buildK6Args(spec.scriptName, spec) });
   return {
     runId: spec.runId,
     pid,
     startedAt,
     started: started.promise,
     result,
+    released,
     cancel,
     output: () => output.snapshot().text,
   };
@@ -344,12 +346,9 @@ function readOutput(
   return {
     /** True once EOF came, false when `ms` passed first. */
     async waitEof(ms: number): Promise<boolean> {
-      const timer = new AbortController();
-      const done = await Promise.race([
-        eof.then(() => true),
-        sleep(ms, false, { signal: timer.signal }).catch(() => true),
-      ]);
-      timer.abort();
+      const timeout = delay(ms, false);
+      const done = await Promise.race([eof.then(() => true), timeout.promise]);
+      timeout.cancel();
       return done;
     },
     stop: () => void reader.cancel().catch(() => {}),
