@@ -43,6 +43,8 @@ const SETTING_FLAGS = Object.fromEntries(
 );
 
 export interface RunPlan {
+  /** What followed `--`: k6 run's own flags, passed as given. */
+  k6Args: string[];
   /** The script argument ('-' for stdin), unless --configmap. */
   script: string | undefined;
   /** --configmap's `name[/key]` (its namespace is the run's). */
@@ -58,7 +60,9 @@ export interface RunPlan {
 
 /** Splits argv into the run's plan and the daemon settings; 'help' for --help. */
 export function parseRunArgs(argv: readonly string[]): RunPlan | 'help' {
-  const { values, positionals } = parseStrict(argv);
+  const dashes = argv.indexOf('--');
+  const k6Args = dashes < 0 ? [] : checkK6Args(argv.slice(dashes + 1));
+  const { values, positionals } = parseStrict(dashes < 0 ? argv : argv.slice(0, dashes));
   if (values.help) return 'help';
   const configmap = values.configmap;
   if (positionals.length > 1) throw new UsageError(`one script, not ${positionals.length}`);
@@ -74,12 +78,13 @@ export function parseRunArgs(argv: readonly string[]): RunPlan | 'help' {
   const namespace = cm?.namespace ?? values.namespace ?? 'default';
   const name = values.name ?? nameOf(script ?? cm?.ref ?? 'test');
   return {
+    k6Args,
     script,
     configMapRef: cm?.ref,
     json: values.json ?? false,
     timeoutMs: values.timeout === undefined ? undefined : timeoutOf(values.timeout),
     settings,
-    request: requestOf(values, {
+    request: requestOf(values, k6Args, {
       name,
       namespace,
       flag: values.name ? '--name' : 'the script name',
@@ -135,6 +140,7 @@ function timeoutOf(text: string): number {
 // Every flag checked now (before the script is read); the script's source is added last.
 function requestOf(
   values: Values,
+  k6Args: readonly string[],
   canary: { name: string; namespace: string; flag: string },
 ): RunPlan['request'] {
   const namespace = checkCanaryName(canary.namespace, 'namespace', '--namespace');
@@ -162,6 +168,7 @@ function requestOf(
     prometheusRw: true,
     runner: undefined,
     compare: undefined,
+    ...(k6Args.length > 0 ? { k6Args } : {}),
     pod: {
       ...NO_POD_OPTIONS,
       labels: checkPodMap(
@@ -183,6 +190,13 @@ function requestOf(
     scriptConfigMap:
       'configMap' in source ? parseConfigMapRef(source.configMap, '--configmap') : undefined,
   });
+}
+
+// k6 run's own flags after `--`, as given; k6gate's verdict reads the summary export it asks for.
+function checkK6Args(args: readonly string[]): string[] {
+  const own = args.find((a) => a === '--summary-export' || a.startsWith('--summary-export='));
+  if (own) throw new UsageError(`-- ${own}: k6gate sets --summary-export itself (its verdict)`);
+  return [...args];
 }
 
 // --vus, --duration, --iterations as k6's environment options (checked here, named as typed).

@@ -18,8 +18,8 @@ import { launchAndReport, type ReportIo } from './run-report.ts';
 /** sysexits' EX_USAGE: apart from every code k6 itself exits with (0, 1, 2, 97–110, 255). */
 const EXIT_USAGE = 64;
 
-const RUN_USAGE = `Usage: k6gate run [flags] <script.js | archive.tar | ->
-       k6gate run [flags] --configmap <namespace>/<name>[/<key>]
+const RUN_USAGE = `Usage: k6gate run [flags] <script.js | archive.tar | -> [-- <k6 run flags>]
+       k6gate run [flags] --configmap <namespace>/<name>[/<key>] [-- <k6 run flags>]
 
 Runs one k6 test through k6gate's engine and exits with its verdict: 0 passed, k6's own
 code otherwise (1, 99 thresholds crossed, 107 script error, …), 105 after Ctrl-C; k6gate's
@@ -45,6 +45,8 @@ Flags:
   --name NAME                the test's name in logs and Slack (default: the script's)
   --json                     print the verdict as one JSON object (schemas/verdict.schema.json);
                              k6's output goes to stderr
+  -- <k6 run flags>          passed to \`k6 run\` as given (--tag k=v, --http-debug, --out json=f, …),
+                             before the script; not --summary-export (k6gate's own)
 Every daemon setting applies as well (k6gate --help), from its flag or environment variable:
 K6_BINARY, KUBERNETES_CLIENT, KUBECONFIG, SLACK_TOKEN, TEMP_DIR, LOG_LEVEL and LOG_FORMAT (here: error, text), …
 `;

@@ -88,6 +88,8 @@ export interface LaunchRequest {
   pod: PodOptions;
   /** Relative thresholds: rules against a baseline run (`compare`); undefined without. */
   compare: CompareOptions | undefined;
+  /** k6 run's own flags, after `--` on `k6gate run`'s command line; a webhook cannot set them. */
+  k6Args?: readonly string[];
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;

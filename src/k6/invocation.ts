@@ -162,10 +162,13 @@ export function outputArgs(outputs: K6Outputs): string[] {
   ];
 }
 
-/** k6's argv: `run [--out cloud] [--out experimental-prometheus-rw --tag testid=…] <script>`,
- * the same in k6 v1 and v2. */
-export function buildK6Args(scriptPath: string, outputs: K6Outputs): string[] {
-  return ['run', ...outputArgs(outputs), scriptPath];
+/** k6's argv: `run [--out cloud] [--out experimental-prometheus-rw --tag testid=…] [k6Args…]
+ * <script>`, the same in k6 v1 and v2; `k6Args` are `k6gate run`'s flags after `--`. */
+export function buildK6Args(
+  scriptPath: string,
+  outputs: K6Outputs & { k6Args?: readonly string[] | undefined },
+): string[] {
+  return ['run', ...outputArgs(outputs), ...(outputs.k6Args ?? []), scriptPath];
 }
 
 /** The env remote write needs (K6_PROMETHEUS_RW_ is reserved: callers cannot set it); the

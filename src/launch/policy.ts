@@ -256,6 +256,12 @@ export function createRunnerRules(settings: RunnerRuleSettings): RunnerRules {
         `at most ${settings.maxParallelism} runner pods on this k6gate (--max-parallelism)`,
       );
     }
+    if (kind === 'k6-operator' && req.k6Args?.some((a) => /\s/.test(a))) {
+      throw new BadRequest(
+        '--',
+        'the k6-operator splits its arguments at spaces: a k6 flag holding one cannot reach it',
+      );
+    }
     if (kind === 'k6-operator' && req.uploadToCloud) {
       throw new BadRequest(
         'metadata.upload_to_cloud',

@@ -49,6 +49,7 @@ export function buildRunSpec(
     secretRefs: req.secretRefs,
     pod: req.pod,
     onOutput: run.onOutput,
+    ...(req.k6Args ? { k6Args: req.k6Args } : {}),
     ...(req.mode === 'stateful' ? { keepForMs: settings.statefulTtlMs } : {}),
     ...(settings.prometheusRwUrl && req.prometheusRw
       ? { prometheusRw: remoteWriteOf(settings, testIdOf(req, run.runId)) }

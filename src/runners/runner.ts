@@ -92,6 +92,8 @@ export interface RunSpec {
   keepForMs?: number | undefined;
   /** Each chunk of k6's output as it comes (`k6gate run` streams it to the terminal). */
   onOutput?: ((chunk: Uint8Array) => void) | undefined;
+  /** k6 run's own flags (`k6gate run … -- <flags>`), before the script. */
+  k6Args?: readonly string[] | undefined;
 }
 
 export type StartOutcome =

@@ -148,6 +148,10 @@ test('bad usage: exit 64 naming the flag, no run', async () => {
     [['--no-such-flag', 'x.js'], /k6gate run: unknown flag --no-such-flag\n/],
     [['--timeout', '10', 'x.js'], /--timeout: expected a positive Go duration/],
     [[join(dir, 'missing.js')], /missing\.js: no such file/],
+    [
+      ['x.js', '--', '--summary-export', 'mine.json'],
+      /-- --summary-export: k6gate sets --summary-export itself/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await run(args);
@@ -164,6 +168,21 @@ test('a script on stdin (-) and --env reach k6', async () => {
   expect(r.code).toBe(0);
   const sha = new Bun.CryptoHasher('sha256').update('hello').digest('hex');
   expect(r.stdout).toContain(`k6-double env GREETING sha256=${sha}`);
+});
+
+test("k6's own flags after --, as given and before the script; a k6gate flag there is k6's", async () => {
+  const r = await run(['--env', 'A=1', '-', '--', '--tag', 'team=a', '--no-color'], {
+    stdin: doubleScript('mode=pass duration=0s report-argv=true'),
+  });
+  expect(r.code).toBe(0);
+  const line = /k6-double argv (\[.*\])/.exec(r.stdout)?.[1];
+  const argv = JSON.parse(line ?? 'null') as string[];
+  expect(argv.slice(-4, -1)).toEqual(['--tag', 'team=a', '--no-color']);
+  expect(argv.filter((a) => a === '--summary-export')).toHaveLength(1); // k6gate's, not ours
+  // A k6gate flag after -- is not k6gate's: k6 gets it (and the double, as k6, refuses it).
+  const theirs = await run(['-', '--', '--json'], { stdin: doubleScript('mode=pass') });
+  expect(theirs.code).not.toBe(0);
+  expect(theirs.stdout).toContain('--json');
 });
 
 test("-e K=V is k6's own short form of --env", async () => {

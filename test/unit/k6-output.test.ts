@@ -183,6 +183,14 @@ describe('child environment', () => {
       'testid=team-a/web/r1',
       '/r/s.js',
     ]);
+    // `k6gate run … -- <flags>`: after k6gate's own, before the script.
+    expect(buildK6Args('/r/s.js', { uploadToCloud: true, k6Args: ['--http-debug'] })).toEqual([
+      'run',
+      '--out',
+      'cloud',
+      '--http-debug',
+      '/r/s.js',
+    ]);
   });
 });
 

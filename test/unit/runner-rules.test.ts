@@ -67,4 +67,21 @@ describe('pod options fit the runner', () => {
     ).not.toThrow();
     expect(check('local', {})).not.toThrow();
   });
+
+  test('`k6gate run … -- <k6 flags>`: the k6-operator cannot take one holding a space', () => {
+    const req = (k6Args: string[]) => ({
+      ...parseLaunchPayload({
+        name: 'web',
+        namespace: 'team-a',
+        phase: 'Progressing',
+        metadata: { script: 'export default function () {}' },
+      }),
+      k6Args,
+    });
+    expect(() => rules(req(['--tag', 'team=a b']), 'k6-operator')).toThrow(
+      /the k6-operator splits its arguments at spaces/,
+    );
+    expect(() => rules(req(['--tag', 'team=a b']), 'job')).not.toThrow();
+    expect(() => rules(req(['--tag', 'team=a']), 'k6-operator')).not.toThrow();
+  });
 });

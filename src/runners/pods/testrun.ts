@@ -55,7 +55,7 @@ function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
     containerSecurityContext: pod.containerSecurity,
     ...pod.placement,
   };
-  const extraArgs = outputArgs(spec);
+  const extraArgs = [...outputArgs(spec), ...(spec.k6Args ?? [])];
   const script = scriptMount(spec, name);
   return {
     apiVersion: 'k6.io/v1alpha1',
@@ -66,7 +66,8 @@ function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
       separate: spec.pod.separate,
       script: { configMap: { name: script.configMap, file: script.file } },
       quiet: 'false',
-      // Extra k6 flags (space-split by the operator): remote write with the run's testid.
+      // Extra k6 flags (space-split by the operator): remote write with the run's testid, and
+      // `k6gate run`'s flags after `--` (runner rules refuse one holding a space).
       ...(extraArgs.length ? { arguments: extraArgs.join(' ') } : {}),
       runner: {
         ...common,
