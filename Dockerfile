@@ -6,7 +6,8 @@
 #
 # Pins: grafana/k6 by version and digest (the digest grafana/flagger-k6-webhook v0.5.7 pins).
 # oven/bun, debian and distroless are pinned by tag only: their digests could not be looked up
-# where this was written (no registry access). Pin them by digest in your registry mirror
+# where this was written (no registry access). Renovate (.github/renovate.json, docker:pinDigests)
+# adds and keeps their digests on its first run; or pin them in your registry mirror
 # (`crane digest oven/bun:1.4.4`).
 
 # Multi-arch without emulation: every stage that runs a command runs on the build machine's

@@ -57,6 +57,17 @@ test('k6 comes from the official image pinned by digest', () => {
   expect(dockerfile).toContain('COPY --from=k6 /usr/bin/k6 /usr/bin/k6');
 });
 
+test('every other base image is pinned by digest, or by Renovate (docker:pinDigests) until then', () => {
+  const renovate = JSON.parse(readFileSync(join(REPO, '.github/renovate.json'), 'utf8')) as {
+    extends: string[];
+  };
+  const images = [...dockerfile.matchAll(/^FROM (?:--platform=\S+ )?(\S+)/gm)].map((m) => m[1]);
+  expect(images.length).toBeGreaterThanOrEqual(4);
+  const byTagOnly = images.filter((image) => !/@sha256:[a-f0-9]{64}$/.test(image ?? ''));
+  if (byTagOnly.length > 0) expect(renovate.extends).toContain('docker:pinDigests');
+  expect(renovate.extends).toContain('helpers:pinGitHubActionDigests');
+});
+
 test('.dockerignore sends only the sources the build needs', () => {
   const ignore = readFileSync(join(REPO, '.dockerignore'), 'utf8').trim().split('\n');
   expect(ignore[0]).toBe('*');
