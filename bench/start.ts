@@ -2,7 +2,9 @@
 // original, in the same run. For each daemon, interleaved over ROUNDS: time from spawn to the
 // first 200 on /health (polled every 2 ms) and RSS once idle (1 s after that 200). With
 // BENCH_BASELINE=/path/to/an/older/k6gate, that binary is measured in the same rounds as a third
-// column (e.g. the previous commit's build). Then the cost of each module k6gate may load, each
+// column (e.g. the previous commit's build). Two floors run in the same rounds: an Elysia app with
+// one route and a bare Bun.serve (bench/floors/), compiled with k6gate's flags. Then the cost of
+// each module k6gate may load, each
 // in a fresh Bun process: time to import it and the RSS it adds (medians). Loopback only.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,12 +90,40 @@ const MODULES = [
   join(REPO, 'src/cli/run.ts'),
 ];
 
+/** A floor (bench/floors/<name>.ts) compiled with k6gate's flags into a temp dir. */
+function compileFloor(name: string, outDir: string): string {
+  const out = join(outDir, name);
+  const built = Bun.spawnSync(
+    [
+      BUN,
+      'build',
+      join(REPO, 'bench/floors', `${name}.ts`),
+      '--compile',
+      '--minify',
+      '--bytecode',
+      '--format',
+      'esm',
+      '--no-compile-autoload-dotenv',
+      '--no-compile-autoload-bunfig',
+      '--outfile',
+      out,
+    ],
+    { cwd: REPO, stdout: 'ignore' },
+  );
+  if (built.exitCode !== 0) throw new Error(`cannot compile floor ${name}: ${built.stderr}`);
+  return out;
+}
+
 async function main() {
   const original = buildOriginal();
   const k6gate = join(REPO, 'dist/k6gate');
+  const floors = mkdtempSync(join(tmpdir(), 'k6gate-bench-floors-'));
   const daemons: Record<string, string[]> = {
     k6gate: [k6gate, 'serve', '--host', '127.0.0.1'],
     original: [original],
+    // The floors: what an Elysia daemon and a bare Bun.serve start at, in the same rounds.
+    elysia: [compileFloor('elysia', floors)],
+    bunServe: [compileFloor('bun-serve', floors)],
   };
   if (process.env.BENCH_BASELINE) {
     daemons.baseline = [process.env.BENCH_BASELINE, 'serve', '--host', '127.0.0.1'];
@@ -116,16 +146,19 @@ async function main() {
     idleMiB: median(got[n]!.idleKiB) / 1024,
     anonMiB: median(got[n]!.anonKiB) / 1024,
   });
+  rmSync(floors, { recursive: true, force: true });
   const k = row('k6gate');
   const o = row('original');
   const b = process.env.BENCH_BASELINE ? row('baseline') : undefined;
+  const e = row('elysia');
+  const f = row('bunServe');
   const line = (measure: string, pick: (r: typeof k) => number, unit: string) =>
-    `| ${measure} | ${pick(k).toFixed(1)} ${unit} | ${pick(o).toFixed(1)} ${unit} | ${(pick(k) / pick(o)).toFixed(2)}× |${b ? ` ${pick(b).toFixed(1)} ${unit} |` : ''}`;
+    `| ${measure} | ${pick(k).toFixed(1)} ${unit} | ${pick(o).toFixed(1)} ${unit} | ${(pick(k) / pick(o)).toFixed(2)}× | ${pick(e).toFixed(1)} ${unit} (${(pick(e) / pick(o)).toFixed(2)}×) | ${pick(f).toFixed(1)} ${unit} |${b ? ` ${pick(b).toFixed(1)} ${unit} |` : ''}`;
   const lines = [
     `#### Start and idle (${new Date().toISOString()}, ${ROUNDS} rounds interleaved, medians)`,
     '',
-    `| measure | k6gate | original v0.5.7 | ratio |${b ? ' baseline |' : ''}`,
-    `|---|---|---|---|${b ? '---|' : ''}`,
+    `| measure | k6gate | original v0.5.7 | ratio | floor: Elysia, one route (vs original) | floor: Bun.serve |${b ? ' baseline |' : ''}`,
+    `|---|---|---|---|---|---|${b ? '---|' : ''}`,
     line('start to first 200 on /health', (r) => r.startMs, 'ms'),
     line('idle RSS', (r) => r.idleMiB, 'MiB'),
     line('of which anonymous (heap, stacks)', (r) => r.anonMiB, 'MiB'),

@@ -1,0 +1,7 @@
+// The floor of any Bun daemon (bench/start.ts): Bun.serve answering /health, compiled with
+// k6gate's flags.
+Bun.serve({
+  hostname: '127.0.0.1',
+  port: Number(process.env.LISTEN_PORT),
+  fetch: () => new Response('ok'),
+});
