@@ -110,7 +110,8 @@ function compileFloor(name: string, outDir: string): string {
     ],
     { cwd: REPO, stdout: 'ignore' },
   );
-  if (built.exitCode !== 0) throw new Error(`cannot compile floor ${name}: ${built.stderr}`);
+  if (built.exitCode !== 0)
+    throw new Error(`cannot compile floor ${name}: ${built.stderr.toString()}`);
   return out;
 }
 
