@@ -43,8 +43,6 @@ const SETTING_FLAGS = Object.fromEntries(
 );
 
 export interface RunPlan {
-  /** What followed `--`: k6 run's own flags, passed as given. */
-  k6Args: string[];
   /** The script argument ('-' for stdin), unless --configmap. */
   script: string | undefined;
   /** --configmap's `name[/key]` (its namespace is the run's). */
@@ -78,7 +76,6 @@ export function parseRunArgs(argv: readonly string[]): RunPlan | 'help' {
   const namespace = cm?.namespace ?? values.namespace ?? 'default';
   const name = values.name ?? nameOf(script ?? cm?.ref ?? 'test');
   return {
-    k6Args,
     script,
     configMapRef: cm?.ref,
     json: values.json ?? false,

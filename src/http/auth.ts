@@ -3,8 +3,9 @@
 // checked against the auth file. Without an auth file every caller is let through (undefined).
 
 import type { Client, ClientDirectory } from '../auth/clients.ts';
-import { Unauthorized } from '../core/errors.ts';
+import { Forbidden, Unauthorized } from '../core/errors.ts';
 import { compileGlobs } from '../core/globs.ts';
+import { readJsonBody } from './read-body.ts';
 
 /** Which namespaces a request may reach: --allowed-namespaces, then its client's (with an auth
  * file; throws Unauthorized without valid credentials). For the routes that read or write a
@@ -17,6 +18,23 @@ export function namespaceScope(opts: {
   return (request) => {
     const client = opts.clients && authenticate(request, opts.clients);
     return (ns) => allowed(ns) && (!client || client.mayUse(ns));
+  };
+}
+
+/** Reads the body of a route that writes or asks about one namespace (gates, events): the caller
+ * authenticated before the body is read (401), the body decoded by `decode` (400 naming the
+ * field), then its namespace checked (403 with `refusal`'s words). */
+export function scopedBodyReader<T extends { namespace: string }>(
+  opts: Parameters<typeof namespaceScope>[0] & { maxBodyBytes: number },
+  decode: (body: unknown) => T,
+  refusal: (namespace: string) => string,
+): (request: Request) => Promise<T> {
+  const scope = namespaceScope(opts);
+  return async (request) => {
+    const may = scope(request);
+    const value = decode(await readJsonBody(request, opts.maxBodyBytes));
+    if (!may(value.namespace)) throw new Forbidden('namespace', refusal(value.namespace));
+    return value;
   };
 }
 

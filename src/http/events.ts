@@ -4,12 +4,11 @@
 // canary's loop, so it answers at once. Behind the auth file like the gates.
 
 import type { ClientDirectory } from '../auth/clients.ts';
-import { BadRequest, Forbidden } from '../core/errors.ts';
+import { BadRequest } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { checkCanaryName } from '../flagger/payload.ts';
 import type { CanaryHistory } from '../launch/canary-history.ts';
-import { namespaceScope } from './auth.ts';
-import { readJsonBody } from './read-body.ts';
+import { scopedBodyReader } from './auth.ts';
 import { PLAIN_TEXT } from './render-error.ts';
 
 export interface EventRouteOptions {
@@ -25,16 +24,13 @@ const MAX_MESSAGE = 2048;
 
 /** POST /events (createApp mounts it on the app itself, body unparsed). */
 export function eventsHandler(opts: EventRouteOptions) {
-  const scope = namespaceScope(opts);
+  const read = scopedBodyReader(
+    opts,
+    eventOf,
+    (namespace) => `events of namespace "${namespace}" are not yours to send`,
+  );
   return async ({ request, log }: { request: Request; log: Logger }) => {
-    const may = scope(request);
-    const event = eventOf(await readJsonBody(request, opts.maxBodyBytes));
-    if (!may(event.namespace)) {
-      throw new Forbidden(
-        'namespace',
-        `events of namespace "${event.namespace}" are not yours to send`,
-      );
-    }
+    const event = await read(request);
     await opts.history.recordEvent(event);
     log.debug('flagger event', { canary: `${event.namespace}/${event.name}`, phase: event.phase });
     return new Response('ok\n', { headers: PLAIN_TEXT });

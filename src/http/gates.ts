@@ -7,12 +7,11 @@
 
 import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
-import { BadRequest, Forbidden, NotFound } from '../core/errors.ts';
+import { BadRequest, NotFound } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { checkCanaryName } from '../flagger/payload.ts';
 import type { Canary, GateAnswer, Gates } from '../launch/gates.ts';
-import { namespaceScope } from './auth.ts';
-import { readJsonBody } from './read-body.ts';
+import { scopedBodyReader } from './auth.ts';
 import { PLAIN_TEXT } from './render-error.ts';
 import { requestContextPlugin } from './request-context.ts';
 
@@ -38,20 +37,17 @@ const ROUTES: Record<string, (g: Gates, c: Canary) => Promise<GateAnswer>> = {
 };
 
 export function gatesPlugin(opts: GateRouteOptions) {
-  const scope = namespaceScope(opts);
+  const read = scopedBodyReader(
+    opts,
+    canaryOf,
+    (namespace) => `gates of namespace "${namespace}" are not yours to ask`,
+  );
   // Two parametric routes rather than ten: each Elysia route costs start time and memory.
   const handle = async ({ request, log }: { request: Request; log: Logger }) => {
     const path = new URL(request.url).pathname;
     const ask = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (!ask) throw new NotFound('404 page not found');
-    const may = scope(request);
-    const canary = canaryOf(await readJsonBody(request, opts.maxBodyBytes));
-    if (!may(canary.namespace)) {
-      throw new Forbidden(
-        'namespace',
-        `gates of namespace "${canary.namespace}" are not yours to ask`,
-      );
-    }
+    const canary = await read(request);
     const fields = { path, canary: `${canary.namespace}/${canary.name}` };
     try {
       const { message } = await ask(opts.gates, canary);

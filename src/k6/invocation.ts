@@ -153,7 +153,7 @@ export interface K6Outputs {
 const RW_TREND_STATS = 'p(95),p(99),min,max';
 
 /** The output flags: `--out cloud`, and remote write tagged with the run's testid. */
-export function outputArgs(outputs: K6Outputs): string[] {
+function outputArgs(outputs: K6Outputs): string[] {
   const rw = outputs.prometheusRw;
   return [
     ...(outputs.uploadToCloud ? ['--out', 'cloud'] : []),
@@ -162,13 +162,18 @@ export function outputArgs(outputs: K6Outputs): string[] {
   ];
 }
 
+type RunFlagsInput = K6Outputs & { k6Args?: readonly string[] | undefined };
+
+/** The flags of `k6 run` before the script: the outputs, then `k6gate run`'s flags after `--`
+ * (`k6Args`). A TestRun carries them as its `arguments`. */
+export function runFlags(input: RunFlagsInput): string[] {
+  return [...outputArgs(input), ...(input.k6Args ?? [])];
+}
+
 /** k6's argv: `run [--out cloud] [--out experimental-prometheus-rw --tag testid=…] [k6Args…]
- * <script>`, the same in k6 v1 and v2; `k6Args` are `k6gate run`'s flags after `--`. */
-export function buildK6Args(
-  scriptPath: string,
-  outputs: K6Outputs & { k6Args?: readonly string[] | undefined },
-): string[] {
-  return ['run', ...outputArgs(outputs), ...(outputs.k6Args ?? []), scriptPath];
+ * <script>`, the same in k6 v1 and v2. */
+export function buildK6Args(scriptPath: string, input: RunFlagsInput): string[] {
+  return ['run', ...runFlags(input), scriptPath];
 }
 
 /** The env remote write needs (K6_PROMETHEUS_RW_ is reserved: callers cannot set it); the

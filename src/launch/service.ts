@@ -224,8 +224,7 @@ async function compared(
     throw err;
   }
   void primary.result.then(() => admitted.slot.release());
-  deps.registry.trackTask(primary.result);
-  if (primary.released) deps.registry.trackTask(primary.released);
+  deps.registry.trackTask(primary.released ?? primary.result); // released settles after result
   c.ctx.logger.info("launched the primary's run to compare with", {
     runId: handle.runId,
     baselineRunId: primary.runId,

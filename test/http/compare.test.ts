@@ -54,6 +54,12 @@ const compared = (checksum: string, canary: string, more: Record<string, string>
     { checksum, name: `app-${checksum.split('-')[0]}` },
   );
 
+// The primary's run hits the fast target (baseline_env_vars), whatever the canary's hits.
+const againstFastPrimary = () => ({
+  baseline: 'primary',
+  baseline_env_vars: JSON.stringify({ TARGET: urlOf(fast) }),
+});
+
 async function launch(body: object) {
   const res = await postLaunch(d.url, body, asJson);
   const json = (await res.json()) as Record<string, any>;
@@ -62,10 +68,7 @@ async function launch(body: object) {
 }
 
 test('against the primary: a slower canary fails with the rule and both values; equal passes', async () => {
-  const primary = {
-    baseline: 'primary',
-    baseline_env_vars: JSON.stringify({ TARGET: urlOf(fast) }),
-  };
+  const primary = againstFastPrimary();
   const [worse, equal] = await Promise.all([
     launch(compared('p-rev1', urlOf(slow), primary)),
     launch(compared('q-rev1', urlOf(fast), primary)),
@@ -93,13 +96,7 @@ test('against the primary: a slower canary fails with the rule and both values; 
 }, 30_000);
 
 test('a passing compared run: its text answer ends with how the comparison went', async () => {
-  const res = await postLaunch(
-    d.url,
-    compared('e-rev1', urlOf(fast), {
-      baseline: 'primary',
-      baseline_env_vars: JSON.stringify({ TARGET: urlOf(fast) }),
-    }),
-  );
+  const res = await postLaunch(d.url, compared('e-rev1', urlOf(fast), againstFastPrimary()));
   expect(res.status).toBe(200);
   const last = (await res.text()).trimEnd().split('\n').at(-1);
   expect(last).toBe(
@@ -108,13 +105,7 @@ test('a passing compared run: its text answer ends with how the comparison went'
 }, 30_000);
 
 test('the text answer Flagger reads starts with the failed rule', async () => {
-  const res = await postLaunch(
-    d.url,
-    compared('t-rev1', urlOf(slow), {
-      baseline: 'primary',
-      baseline_env_vars: JSON.stringify({ TARGET: urlOf(fast) }),
-    }),
-  );
+  const res = await postLaunch(d.url, compared('t-rev1', urlOf(slow), againstFastPrimary()));
   expect(res.status).toBe(400);
   const first = (await res.text()).split('\n')[0];
   expect(first).toMatch(/^worse than the baseline: http_req_duration p\(95\) .+ \(primary\)$/);
@@ -187,10 +178,7 @@ test('against the primary with one free slot: 429 (two runs need two), and the s
   try {
     const refused = await postLaunch(
       one.url,
-      compared('s-rev1', urlOf(fast), {
-        baseline: 'primary',
-        baseline_env_vars: JSON.stringify({ TARGET: urlOf(fast) }),
-      }),
+      compared('s-rev1', urlOf(fast), againstFastPrimary()),
     );
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).not.toBeNull();

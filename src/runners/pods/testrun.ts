@@ -5,7 +5,7 @@
 // pod's k6 exit code; the TestRun is watched only for stage `error`. k6gate never sets
 // `cleanup: post` (it would race the reading) and deletes the TestRun itself.
 
-import { outputArgs } from '../../k6/invocation.ts';
+import { runFlags } from '../../k6/invocation.ts';
 import type { KubeTransport } from '../../kube/client.ts';
 import { watchAlways, type ObjectMeta } from '../../kube/objects.ts';
 import { startRunObject } from './supervise.ts';
@@ -55,7 +55,7 @@ function testRunObject(name: string, spec: RunSpec, opts: PodRunnerOptions) {
     containerSecurityContext: pod.containerSecurity,
     ...pod.placement,
   };
-  const extraArgs = [...outputArgs(spec), ...(spec.k6Args ?? [])];
+  const extraArgs = runFlags(spec);
   const script = scriptMount(spec, name);
   return {
     apiVersion: 'k6.io/v1alpha1',
