@@ -8,11 +8,11 @@
 import type { Config } from '../config/settings.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { listenOptions } from '../http/app.ts';
+import { listenOptions, serveApp } from '../http/app.ts';
 import { describeTlsError, readTls, tlsFilesOf, watchTls, type TlsFiles } from '../http/tls.ts';
 
 interface Listenable {
-  app: { listen(options: object): unknown; server: Bun.Server<unknown> | null };
+  app: Parameters<typeof serveApp>[0];
 }
 
 export interface Listener {
@@ -27,7 +27,7 @@ export function listen(daemon: Listenable, config: Config, logger: Logger): List
   const files = tlsFilesOf(config);
   const options = { ...listenOptions(config), ...(files ? { reusePort: true } : {}) };
   try {
-    daemon.app.listen(files ? { ...options, tls: readTls(files) } : options);
+    serveApp(daemon.app, files ? { ...options, tls: readTls(files) } : options);
   } catch (err) {
     if (!files) throw err;
     throw new UsageError(
@@ -43,10 +43,15 @@ export function listen(daemon: Listenable, config: Config, logger: Logger): List
 }
 
 // A second socket with the new certificate, then the old one drained.
-function reload(daemon: Listenable, files: TlsFiles, options: object, logger: Logger) {
+function reload(
+  daemon: Listenable,
+  files: TlsFiles,
+  options: ReturnType<typeof listenOptions>,
+  logger: Logger,
+) {
   const old = daemon.app.server;
   try {
-    daemon.app.listen({ ...options, port: old?.port, tls: readTls(files) });
+    serveApp(daemon.app, { ...options, port: old?.port ?? options.port, tls: readTls(files) });
   } catch (err) {
     logger.warn('TLS files changed but cannot be used: keeping the current certificate', {
       cert: files.cert,

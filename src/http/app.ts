@@ -2,12 +2,13 @@
 // app.handle(new Request(…)); main.ts listens.
 
 import { Elysia } from 'elysia';
+import { createBunRouteHandler } from 'elysia/adapter/bun/compose';
 import type { Logger } from '../core/log.ts';
 import type { MetricsRegistry } from '../core/metrics.ts';
 import type { Gates } from '../launch/gates.ts';
 import type { CanaryHistory } from '../launch/canary-history.ts';
 import { eventsHandler } from './events.ts';
-import { healthPlugin, type Readiness } from './health.ts';
+import { healthPlugin, staticRoutes, type Readiness } from './health.ts';
 import { gatesPlugin } from './gates.ts';
 import { pageHandler } from './page.ts';
 import { runsHandler, type RunRouteOptions } from './runs.ts';
@@ -39,6 +40,45 @@ export function createApp(deps: AppDeps) {
       .get('/api/v1/*', runsHandler(deps))
       .get('/', pageHandler(deps))
   );
+}
+
+type App = ReturnType<typeof createApp>;
+
+/** Serves the app on a new Bun server and makes it the app's server (handlers read it from
+ * there). What Elysia's listen does, without what it adds after: its listen builds the request
+ * handler twice, reloads the server it just opened and asks for a GC before the first request
+ * is answered (bench/README.md, "Session 11"). */
+export function serveApp(
+  app: App,
+  options: ReturnType<typeof listenOptions> & { reusePort?: boolean; tls?: Bun.TLSOptions },
+) {
+  const server = Bun.serve({
+    ...options,
+    development: false,
+    routes: { ...bunRoutes(app), ...staticRoutes() },
+    // Whatever Bun does not route (a trailing slash, another method, a wildcard): Elysia's
+    // router, its handler built on the first such request.
+    fetch: (request) => app.fetch(request),
+  });
+  app.server = server;
+  return server;
+}
+
+const BUN_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'PATCH', 'POST', 'PUT']);
+
+// Each route Bun can route itself (one method, no wildcard) gets the handler Elysia composes for
+// it, composed on its first request, as Elysia's own listen maps them.
+function bunRoutes(app: App) {
+  const routes: Record<string, Record<string, (request: Request) => unknown>> = {};
+  for (const route of app.routes) {
+    if (typeof route.handler !== 'function' || !BUN_METHODS.has(route.method)) continue;
+    if (route.path.endsWith('*')) continue;
+    let composed: ((request: Request) => unknown) | undefined;
+    const handler = (request: Request) =>
+      (composed ??= createBunRouteHandler(app, route) as (request: Request) => unknown)(request);
+    (routes[encodeURI(route.path)] ??= {})[route.method] = handler;
+  }
+  return routes;
 }
 
 /** Bun server options for the daemon: waited runs lift the idle cut per request

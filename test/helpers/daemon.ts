@@ -13,7 +13,7 @@ import type { Runner } from '../../src/runners/runner.ts';
 import { configFrom } from './config.ts';
 import { unconfiguredSecretSource } from '../../src/kube/secrets.ts';
 import { createNoopNotifier } from '../../src/notify/noop.ts';
-import { listenOptions } from '../../src/http/app.ts';
+import { listenOptions, serveApp } from '../../src/http/app.ts';
 import { buildDaemon } from '../../src/compose/daemon.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -119,9 +119,7 @@ function openTenancy(opts: InProcessOptions): string[] {
 export function startInProcess(opts: InProcessOptions = {}) {
   const args = ['--host', '127.0.0.1', '--listen-port', '0', ...(opts.args ?? [])];
   const { daemon, config, records, lines } = buildTestDaemon({ ...opts, args });
-  daemon.app.listen(listenOptions(config));
-  const server = daemon.app.server;
-  if (!server) throw new Error('in-process daemon did not listen');
+  const server = serveApp(daemon.app, listenOptions(config));
   const url = `http://127.0.0.1:${server.port}`;
   return {
     url,
