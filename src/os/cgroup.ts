@@ -6,6 +6,7 @@
 // the orphan sweeps (runners/local/orphans.ts) are the only means; they run in both cases.
 
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -18,8 +19,10 @@ export interface RunCgroups {
 
 export interface RunCgroup {
   readonly path: string;
-  /** Moves `pid` (and its threads) in; everything it forks from then on stays in. */
-  add(pid: number): void;
+  /** Moves `pid` (and its threads) in; everything it forks from then on stays in. Off the event
+   * loop: the kernel's write to cgroup.procs waits for an RCU grace period now and then (5–16 ms
+   * in ~4 % of moves here, bench/README.md "Session 11"), which would stall every request. */
+  add(pid: number): Promise<void>;
   /** Kills every process left in the cgroup, waits until it is empty, removes it; returns how
    * many processes it held. */
   killAll(): Promise<number>;
@@ -57,7 +60,7 @@ export function openRunCgroups(setting: string): RunCgroups | string {
 function runCgroup(path: string): RunCgroup {
   return {
     path,
-    add: (pid) => writeFileSync(join(path, 'cgroup.procs'), String(pid)),
+    add: (pid) => writeFile(join(path, 'cgroup.procs'), String(pid)),
     async killAll() {
       // Usually empty by now (k6 exited, nothing left): one read of cgroup.events, no kill.
       let held = 0;
