@@ -29,6 +29,7 @@ import type { Notifier } from '../notify/notifier.ts';
 import type { OrphanSweeper } from '../runners/local/orphans.ts';
 import type { RunCgroups } from '../os/cgroup.ts';
 import { createLocalRunner } from '../runners/local/runner.ts';
+import { sweepStaleRunDirs } from '../runners/local/run-dirs.ts';
 import type { PodRunnerModule } from '../runners/pods/pod-runners.ts';
 import type { Runner } from '../runners/runner.ts';
 import { createMemoryStore } from '../store/memory.ts';
@@ -94,6 +95,9 @@ export function buildEngine(parts: EngineParts) {
       orphans: parts.orphans,
       cgroups: parts.runCgroups,
     });
+  // What a killed k6gate left in the temp dir goes before the first run (a pod's emptyDir
+  // outlives its container).
+  if (!parts.runner && parts.janitor !== false) sweepStaleRunDirs(config.tempDir, logger);
   // Orphans are swept at each local run's end, and every half minute for what escaped that.
   if (parts.orphans && parts.janitor !== false) parts.orphans.sweepEvery(ORPHAN_SWEEP_MS, logger);
   const liveLogs = createLiveLogs();

@@ -338,7 +338,7 @@ const TABLE = {
     flag: '--temp-dir',
     env: 'TEMP_DIR',
     fallback: () => tmpdir(),
-    help: 'where per-run directories are made',
+    help: 'where per-run directories are made (each removed after its run; at start, those a k6gate no longer running left)',
     expected: 'a directory path',
     schema: v.pipe(v.string(), v.minLength(1)),
   }),

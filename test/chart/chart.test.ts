@@ -140,6 +140,20 @@ describeHelm('helm chart charts/k6gate', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
   });
 
+  test('tmpMedium Memory: the run directories on a tmpfs of tmpSizeLimit; anything else refused', () => {
+    const pod = byKind(
+      renderChart(['--set', 'tmpMedium=Memory', '--set', 'tmpSizeLimit=256Mi']),
+      'Deployment',
+    )[0].spec.template.spec;
+    expect(pod.volumes).toContainEqual({
+      name: 'tmp',
+      emptyDir: { medium: 'Memory', sizeLimit: '256Mi' },
+    });
+    const out = helm(['template', 't', CHART, '--set', 'tmpMedium=HugePages']);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('tmpMedium');
+  });
+
   test.each([
     ['15s', '10s', 30],
     ['1m', '30s', 95],

@@ -1,0 +1,80 @@
+// The start-up sweep of run directories a dead k6gate left (runners/local/run-dirs.ts): what is
+// removed is decided by whether the process named in the directory still runs.
+
+import { afterAll, describe, expect, test } from 'bun:test';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDirPrefix, sweepStaleRunDirs } from '../../src/runners/local/run-dirs.ts';
+import { createCapturingLogger } from '../helpers/daemon.ts';
+
+const temp = mkdtempSync(join(tmpdir(), 'k6gate-sweep-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+const startOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+};
+
+function runDir(name: string) {
+  mkdirSync(join(temp, name));
+  writeFileSync(join(temp, name, 'script.js'), 'export default function () {}');
+}
+
+describe.skipIf(process.platform !== 'linux')('stale run directories', () => {
+  test('this process names its directories by pid and start time', () => {
+    expect(runDirPrefix()).toBe(`k6gate-run-${process.pid}.${startOf(process.pid)}-`);
+  });
+
+  test("a dead maker's and a reused pid's go; a live process's, other names and links stay", async () => {
+    const dead = Bun.spawn(['true']);
+    await dead.exited;
+    const live = Bun.spawn(['sleep', '30']);
+    try {
+      const liveStart = startOf(live.pid);
+      runDir(`k6gate-run-${dead.pid}.12345-aaaaaa`); // its maker exited
+      runDir(`k6gate-run-${process.pid}.1-bbbbbb`); // this pid, another start: a restart's PID 1
+      runDir(`${runDirPrefix()}cccccc`); // this process's own
+      runDir(`k6gate-run-${live.pid}.${liveStart}-dddddd`); // another live process's
+      runDir('k6gate-run-eeeeee'); // an older k6gate's name: no maker to ask
+      runDir('unrelated');
+      const elsewhere = mkdtempSync(join(tmpdir(), 'k6gate-sweep-target-'));
+      writeFileSync(join(elsewhere, 'keep'), 'x');
+      symlinkSync(elsewhere, join(temp, `k6gate-run-${dead.pid}.1-ffffff`));
+      const { logger, records } = createCapturingLogger();
+
+      expect(sweepStaleRunDirs(temp, logger)).toBe(2);
+
+      expect(readdirSync(temp).sort()).toEqual(
+        [
+          `${runDirPrefix()}cccccc`,
+          `k6gate-run-${dead.pid}.1-ffffff`,
+          `k6gate-run-${live.pid}.${liveStart}-dddddd`,
+          'k6gate-run-eeeeee',
+          'unrelated',
+        ].sort(),
+      );
+      expect(readdirSync(elsewhere)).toEqual(['keep']); // the link was not followed
+      rmSync(elsewhere, { recursive: true });
+      expect(records.find((r) => r.msg.startsWith('removed run directories'))).toMatchObject({
+        level: 'warn',
+        removed: 2,
+      });
+    } finally {
+      live.kill('SIGKILL');
+    }
+  });
+
+  test('a temp dir that cannot be read is no error (readiness reports it)', () => {
+    const { logger } = createCapturingLogger();
+    expect(sweepStaleRunDirs(join(temp, 'missing'), logger)).toBe(0);
+  });
+});
