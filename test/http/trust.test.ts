@@ -114,6 +114,28 @@ describe('HTTP edges', () => {
     expect(res.status).toBe(413);
     expect(d.records.filter((r) => r.msg === 'internal error')).toEqual([]);
   });
+  test('a host under four characters (a Service named k6) reaches the same routes', async () => {
+    const port = Number(d.url.split(':').at(-1));
+    const ask = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        const sock = connect(port, '127.0.0.1', () => sock.end(`${head}Host: k6\r\n\r\n`));
+        let got = '';
+        sock.on('data', (b) => (got += b.toString()));
+        sock.on('end', () => resolve(got.split('\r\n')[0] ?? ''));
+        sock.on('error', reject);
+      });
+    const auth = `Authorization: Bearer ${TOKEN}\r\nConnection: close\r\n`;
+    // Through Elysia's router: a wildcard route, a trailing slash, another method.
+    expect(await ask(`GET /api/v1/runs HTTP/1.1\r\n${auth}`)).toBe('HTTP/1.1 200 OK');
+    expect(await ask(`POST /launch-test/ HTTP/1.1\r\n${auth}Content-Length: 0\r\n`)).toMatch(
+      /^HTTP\/1\.1 4(00|15)/,
+    );
+    expect(await ask(`GET /launch-test/ HTTP/1.1\r\n${auth}`)).toBe(
+      'HTTP/1.1 405 Method Not Allowed',
+    );
+    expect(await ask(`GET /no-such-page HTTP/1.1\r\n${auth}`)).toBe('HTTP/1.1 404 Not Found');
+  });
+
   test('a client gone mid-body is logged at debug, never as an internal error or a 500', async () => {
     const before = d.records.length;
     await new Promise<void>((resolve) => {
