@@ -95,9 +95,14 @@ export function buildEngine(parts: EngineParts) {
       orphans: parts.orphans,
       cgroups: parts.runCgroups,
     });
-  // What a killed k6gate left in the temp dir goes before the first run (a pod's emptyDir
-  // outlives its container).
-  if (!parts.runner && parts.janitor !== false) sweepStaleRunDirs(config.tempDir, logger);
+  // What a killed k6gate left goes at start: its run directories (a pod's emptyDir outlives its
+  // container) and, in the background, its run cgroups with whatever still runs in them.
+  if (!parts.runner && parts.janitor !== false) {
+    sweepStaleRunDirs(config.tempDir, logger);
+    void parts.runCgroups?.sweepStale(logger).catch((err: unknown) => {
+      logger.warn('cannot sweep stale run cgroups', { err });
+    });
+  }
   // Orphans are swept at each local run's end, and every half minute for what escaped that.
   if (parts.orphans && parts.janitor !== false) parts.orphans.sweepEvery(ORPHAN_SWEEP_MS, logger);
   const liveLogs = createLiveLogs();

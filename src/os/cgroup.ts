@@ -3,11 +3,22 @@
 // `Delegate=yes`), or one the operator names. Whatever the run forks, however it leaves its
 // process group, it stays in that cgroup, and one write to `cgroup.kill` ends all of it when the
 // run ends. Where no such directory is writable (most containers mount /sys/fs/cgroup read-only)
-// the orphan sweeps (runners/local/orphans.ts) are the only means; they run in both cases.
+// the orphan sweeps (runners/local/orphans.ts) are the only means; they run in both cases. Run
+// cgroups carry their daemon's process tag (os/process-tag.ts): those of a daemon that was killed
+// are ended, with whatever of its runs still runs in them, when the next one starts.
 
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Logger } from '../core/log.ts';
+import { ownProcessTag, staleTag } from './process-tag.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RunCgroups {
@@ -15,6 +26,9 @@ export interface RunCgroups {
   readonly base: string;
   /** A new empty cgroup for one run, or the reason there is none. */
   create(runId: string): RunCgroup | Error;
+  /** Kills and removes the run cgroups a k6gate that no longer runs left (its runs' processes
+   * went on without it); returns how many processes they held. */
+  sweepStale(logger: Logger): Promise<number>;
 }
 
 export interface RunCgroup {
@@ -46,7 +60,8 @@ export function openRunCgroups(setting: string): RunCgroups | string {
   return {
     base,
     create(runId) {
-      const path = join(base, `k6gate-run-${runId.replace(/[^\w.-]/g, '_')}`);
+      const name = `${PREFIX}${ownProcessTag()}-${runId.replace(/[^\w.-]/g, '_')}`;
+      const path = join(base, name);
       try {
         mkdirSync(path);
         return runCgroup(path);
@@ -54,8 +69,28 @@ export function openRunCgroups(setting: string): RunCgroups | string {
         return err as Error;
       }
     },
+    async sweepStale(logger) {
+      const stale = readdirSync(base).filter((name) => staleTag(name, PREFIX));
+      const ended = await Promise.allSettled(
+        stale.map((name) => runCgroup(join(base, name)).killAll()),
+      );
+      let killed = 0;
+      ended.forEach((end, i) => {
+        if (end.status === 'fulfilled') killed += end.value;
+        else logger.warn('cannot end a stale run cgroup', { cgroup: stale[i], err: end.reason });
+      });
+      if (stale.length > 0)
+        logger.warn('ended the run cgroups a k6gate that is no longer running left behind', {
+          cgroups: stale.length,
+          killed,
+        });
+      return killed;
+    },
   };
 }
+
+/** Run cgroups are named after the process that made them (os/process-tag.ts). */
+const PREFIX = 'k6gate-run-';
 
 function runCgroup(path: string): RunCgroup {
   return {

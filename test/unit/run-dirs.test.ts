@@ -1,5 +1,6 @@
-// The start-up sweep of run directories a dead k6gate left (runners/local/run-dirs.ts): what is
-// removed is decided by whether the process named in the directory still runs.
+// The start-up sweeps of what a dead k6gate left: run directories (runners/local/run-dirs.ts)
+// and run cgroups (os/cgroup.ts). What goes is decided by whether the process named in it still
+// runs (os/process-tag.ts).
 
 import { afterAll, describe, expect, test } from 'bun:test';
 import {
@@ -7,12 +8,14 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { cgroup2Mount, openRunCgroups } from '../../src/os/cgroup.ts';
 import { runDirPrefix, sweepStaleRunDirs } from '../../src/runners/local/run-dirs.ts';
 import { createCapturingLogger } from '../helpers/daemon.ts';
 
@@ -76,5 +79,55 @@ describe.skipIf(process.platform !== 'linux')('stale run directories', () => {
   test('a temp dir that cannot be read is no error (readiness reports it)', () => {
     const { logger } = createCapturingLogger();
     expect(sweepStaleRunDirs(join(temp, 'missing'), logger)).toBe(0);
+  });
+});
+
+// A cgroup v2 directory this process may make run cgroups in, or undefined (then skipped).
+function cgroupBase(): string | undefined {
+  const mount = cgroup2Mount()?.mount;
+  if (!mount) return undefined;
+  const path = join(mount, `k6gate-test-sweep-${process.pid}`);
+  try {
+    mkdirSync(path);
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+const base = process.platform === 'linux' ? cgroupBase() : undefined;
+if (!base) console.log('SKIP stale run cgroups: no cgroup v2 hierarchy this process can write');
+
+describe.skipIf(!base)('stale run cgroups', () => {
+  test("a dead maker's cgroup is killed whole and removed; this process's own stays", async () => {
+    const cgroups = openRunCgroups(base as string);
+    if (typeof cgroups === 'string') throw new Error(cgroups);
+    const dead = Bun.spawn(['true']);
+    await dead.exited;
+    const stalePath = join(base as string, `k6gate-run-${dead.pid}.1-01abc`);
+    mkdirSync(stalePath);
+    const leftover = Bun.spawn(['sleep', '60']);
+    writeFileSync(join(stalePath, 'cgroup.procs'), String(leftover.pid));
+    const own = cgroups.create('01live');
+    if (own instanceof Error) throw own;
+    try {
+      const { logger, records } = createCapturingLogger();
+
+      expect(await cgroups.sweepStale(logger)).toBe(1);
+
+      expect(await leftover.exited).not.toBe(0); // killed by cgroup.kill
+      expect(readdirSync(base as string).filter((n) => n.startsWith('k6gate-run-'))).toEqual([
+        basename(own.path),
+      ]);
+      expect(own.path).toContain(`k6gate-run-${process.pid}.${startOf(process.pid)}-`);
+      expect(records.find((r) => r.msg.startsWith('ended the run cgroups'))).toMatchObject({
+        cgroups: 1,
+        killed: 1,
+      });
+    } finally {
+      leftover.kill('SIGKILL');
+      await own.killAll();
+      rmdirSync(base as string);
+    }
   });
 });
