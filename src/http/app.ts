@@ -53,6 +53,9 @@ export function serveApp(
   options: ReturnType<typeof listenOptions> & { reusePort?: boolean; tls?: Bun.TLSOptions },
 ) {
   const server = Bun.serve({
+    // A port another process holds is an error (Bun's production mode would share it, splitting
+    // the traffic and the runs between two daemons); only a TLS renewal opens a second socket.
+    reusePort: false,
     ...options,
     development: false,
     routes: { ...bunRoutes(app), ...staticRoutes() },

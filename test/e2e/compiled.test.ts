@@ -227,6 +227,18 @@ describe('the compiled daemon as a process', () => {
     expect(typo.stderr.toString()).toContain('KUBERNETES_CLIENT');
   });
 
+  test('a port another daemon holds: exit 1, "cannot listen", no shared socket', async () => {
+    await using first = await startChildDaemon({ compiled: true });
+    const port = first.url.split(':').at(-1) as string;
+    const second = Bun.spawnSync(
+      [COMPILED, 'serve', '--host', '127.0.0.1', '--listen-port', port],
+      { env: { PATH: process.env.PATH ?? '', K6_BINARY: K6_DOUBLE }, timeout: 10_000 },
+    );
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr.toString()).toContain('cannot listen');
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+  }, 30_000);
+
   test('a token file that does not exist turns its feature off with a warning; an unreadable one exits 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'k6gate-tokens-'));
     try {
