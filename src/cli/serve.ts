@@ -4,7 +4,6 @@
 // outlives it). SIGTERM/SIGINT drain (readiness 503, children stopped, temp dirs removed), then
 // exit 0; a second signal exits 1 at once.
 
-import { loadClientDirectory } from '../auth/clients.ts';
 import { buildDaemon } from '../compose/daemon.ts';
 import { buildParts } from '../compose/parts.ts';
 import { renderHelp } from '../config/help.ts';
@@ -52,7 +51,7 @@ async function serve(
   });
   const daemon = buildDaemon({
     ...(await buildParts(config, logger)),
-    clients: loadClients(config, logger),
+    clients: await loadClients(config, logger),
     daemonEnv: env,
     version,
   });
@@ -62,7 +61,8 @@ async function serve(
   return await stopOnSignal(daemon, listener, config, logger);
 }
 
-function loadClients(config: Config, logger: Logger) {
+// The auth file's reader (valibot schemas, glob matchers) is loaded only when a file is named.
+async function loadClients(config: Config, logger: Logger) {
   if (config.authFile === '') {
     logger.warn(
       'no --auth-file: anyone who can reach this port may run k6 scripts (see SECURITY.md)',
@@ -72,6 +72,7 @@ function loadClients(config: Config, logger: Logger) {
     );
     return undefined;
   }
+  const { loadClientDirectory } = await import('../auth/clients.ts');
   try {
     return loadClientDirectory(config.authFile, { clock: systemClock, logger });
   } catch (err) {
