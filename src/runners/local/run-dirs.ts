@@ -4,7 +4,9 @@
 // leaves its runs' directories, scripts inside, on a volume that may outlive it: a pod's
 // emptyDir survives a container restart, where the new daemon is PID 1 again. At start, a
 // directory whose maker no longer runs is removed; one of a live process (this one, another
-// daemon, a `k6gate run`) is left alone.
+// daemon, a `k6gate run`) is left alone. Makers are looked up in this process's pid namespace:
+// daemons that share a temp dir must share that too (two containers of one pod sharing /tmp
+// without shareProcessNamespace would take each other's runs for stale; give each its own).
 
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
