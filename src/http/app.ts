@@ -1,5 +1,5 @@
-// createApp: the Elysia app built from its feature plugins, with no listen. Tests drive it with
-// app.handle(new Request(…)); main.ts listens.
+// createApp: the Elysia app built from its feature plugins, with no listen; tests drive it with
+// app.handle(new Request(…)). serveApp serves it on Bun (cli/listener.ts, the tests' daemons).
 
 import { Elysia } from 'elysia';
 import { createBunRouteHandler } from 'elysia/adapter/bun/compose';
