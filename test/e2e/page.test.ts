@@ -56,7 +56,9 @@ beforeAll(async () => {
     // The browser runs as this user (root here): Chromium's sandbox needs a non-root user.
     args: ['--no-sandbox', '--disable-gpu', '--window-size=1100,900'],
   });
-});
+  // A cold Chromium (its files out of the page cache, after the package test) took over bun's
+  // 5 s hook default in one CI run.
+}, 30_000);
 afterAll(async () => {
   await browser?.close();
   await daemon?.stop();
