@@ -11,14 +11,12 @@ export interface Readiness {
 const TEXT = { 'Content-Type': 'text/plain; charset=utf-8' };
 
 const CONSTANT = { '/health': 'Good to go!', '/healthz': 'ok\n' } as const;
+const answer = (path: keyof typeof CONSTANT) => new Response(CONSTANT[path], { headers: TEXT });
 
 /** The constant answers as Bun routes, served without Elysia on their path (http/app.ts):
  * probes come every few seconds, and the first 200 comes sooner after start. */
 export function staticRoutes() {
-  const answer = (path: keyof typeof CONSTANT) => ({
-    GET: new Response(CONSTANT[path], { headers: TEXT }),
-  });
-  return { '/health': answer('/health'), '/healthz': answer('/healthz') };
+  return { '/health': { GET: answer('/health') }, '/healthz': { GET: answer('/healthz') } };
 }
 
 export function healthPlugin(readiness: Readiness) {
@@ -26,8 +24,8 @@ export function healthPlugin(readiness: Readiness) {
     new Elysia({ name: 'k6gate.health' })
       // The same answers for app.handle and the paths Bun does not route ('/health/'): plain
       // handlers, built on first use (an Elysia static answer costs ~1 ms of start to prepare).
-      .get('/health', () => new Response(CONSTANT['/health'], { headers: TEXT }))
-      .get('/healthz', () => new Response(CONSTANT['/healthz'], { headers: TEXT }))
+      .get('/health', () => answer('/health'))
+      .get('/healthz', () => answer('/healthz'))
       .get('/readyz', () => {
         const problems = readiness.problems();
         if (problems.length === 0) return new Response('ready\n', { headers: TEXT });

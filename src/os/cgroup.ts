@@ -18,7 +18,7 @@ import {
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.ts';
-import { ownProcessTag, staleTag } from './process-tag.ts';
+import { isStaleRunName, runNamePrefix } from './process-tag.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RunCgroups {
@@ -60,8 +60,7 @@ export function openRunCgroups(setting: string): RunCgroups | string {
   return {
     base,
     create(runId) {
-      const name = `${PREFIX}${ownProcessTag()}-${runId.replace(/[^\w.-]/g, '_')}`;
-      const path = join(base, name);
+      const path = join(base, `${runNamePrefix()}${runId.replace(/[^\w.-]/g, '_')}`);
       try {
         mkdirSync(path);
         return runCgroup(path);
@@ -70,7 +69,7 @@ export function openRunCgroups(setting: string): RunCgroups | string {
       }
     },
     async sweepStale(logger) {
-      const stale = readdirSync(base).filter((name) => staleTag(name, PREFIX));
+      const stale = readdirSync(base).filter(isStaleRunName);
       const ended = await Promise.allSettled(
         stale.map((name) => runCgroup(join(base, name)).killAll()),
       );
@@ -88,9 +87,6 @@ export function openRunCgroups(setting: string): RunCgroups | string {
     },
   };
 }
-
-/** Run cgroups are named after the process that made them (os/process-tag.ts). */
-const PREFIX = 'k6gate-run-';
 
 function runCgroup(path: string): RunCgroup {
   return {

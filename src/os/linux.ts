@@ -120,12 +120,16 @@ function childPidsFromTasks(): number[] | undefined {
   }
 }
 
-function readStat(pid: number): { state: string; ppid: number } | undefined {
+/** A process's state letter, parent and start time (clock ticks since boot) from
+ * /proc/<pid>/stat; undefined when there is no such process (or no /proc). */
+export function readStat(
+  pid: number,
+): { state: string; ppid: number; start: string | undefined } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: state ?? '?', ppid: Number(ppid) };
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '?', ppid: Number(fields[1]), start: fields[19] };
   } catch {
     return undefined; // gone while we looked
   }

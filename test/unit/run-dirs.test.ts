@@ -16,7 +16,8 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { cgroup2Mount, openRunCgroups } from '../../src/os/cgroup.ts';
-import { runDirPrefix, sweepStaleRunDirs } from '../../src/runners/local/run-dirs.ts';
+import { runNamePrefix } from '../../src/os/process-tag.ts';
+import { sweepStaleRunDirs } from '../../src/runners/local/run-dirs.ts';
 import { createCapturingLogger } from '../helpers/daemon.ts';
 
 const temp = mkdtempSync(join(tmpdir(), 'k6gate-sweep-'));
@@ -34,7 +35,7 @@ function runDir(name: string) {
 
 describe.skipIf(process.platform !== 'linux')('stale run directories', () => {
   test('this process names its directories by pid and start time', () => {
-    expect(runDirPrefix()).toBe(`k6gate-run-${process.pid}.${startOf(process.pid)}-`);
+    expect(runNamePrefix()).toBe(`k6gate-run-${process.pid}.${startOf(process.pid)}-`);
   });
 
   test("a dead maker's and a reused pid's go; a live process's, other names and links stay", async () => {
@@ -45,7 +46,7 @@ describe.skipIf(process.platform !== 'linux')('stale run directories', () => {
       const liveStart = startOf(live.pid);
       runDir(`k6gate-run-${dead.pid}.12345-aaaaaa`); // its maker exited
       runDir(`k6gate-run-${process.pid}.1-bbbbbb`); // this pid, another start: a restart's PID 1
-      runDir(`${runDirPrefix()}cccccc`); // this process's own
+      runDir(`${runNamePrefix()}cccccc`); // this process's own
       runDir(`k6gate-run-${live.pid}.${liveStart}-dddddd`); // another live process's
       runDir('k6gate-run-eeeeee'); // an older k6gate's name: no maker to ask
       runDir('unrelated');
@@ -58,7 +59,7 @@ describe.skipIf(process.platform !== 'linux')('stale run directories', () => {
 
       expect(readdirSync(temp).sort()).toEqual(
         [
-          `${runDirPrefix()}cccccc`,
+          `${runNamePrefix()}cccccc`,
           `k6gate-run-${dead.pid}.1-ffffff`,
           `k6gate-run-${live.pid}.${liveStart}-dddddd`,
           'k6gate-run-eeeeee',

@@ -1,4 +1,4 @@
-// The names of local runs' private directories, and the sweep of those a dead k6gate left. Each
+// The sweep of the local runs' private directories a dead k6gate left. Each
 // directory is named after the process that made it (k6gate-run-<pid>.<start>-…, os/process-
 // tag.ts) and removed when its run ends; a daemon that was killed (out of memory, SIGKILL)
 // leaves its runs' directories, scripts inside, on a volume that may outlive it: a pod's
@@ -11,14 +11,7 @@
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../core/log.ts';
-import { ownProcessTag, staleTag } from '../../os/process-tag.ts';
-
-const PREFIX = 'k6gate-run-';
-
-/** The prefix of this process's run directories (mkdtemp adds the random rest). */
-export function runDirPrefix(): string {
-  return `${PREFIX}${ownProcessTag()}-`;
-}
+import { isStaleRunName } from '../../os/process-tag.ts';
 
 /** Removes the run directories in `tempDir` whose maker is gone; returns how many. Only this
  * user's directories are touched (a shared /tmp holds other users' entries). */
@@ -31,7 +24,7 @@ export function sweepStaleRunDirs(tempDir: string, logger: Logger): number {
   }
   let removed = 0;
   for (const name of names) {
-    if (staleTag(name, PREFIX) && removeOwnDir(join(tempDir, name), logger)) removed++;
+    if (isStaleRunName(name) && removeOwnDir(join(tempDir, name), logger)) removed++;
   }
   if (removed > 0)
     logger.warn('removed run directories a k6gate that is no longer running left behind', {

@@ -28,8 +28,8 @@ import {
   type SummaryExport,
 } from '../../k6/summary-export.ts';
 import { openPipe } from '../../os/linux.ts';
+import { runNamePrefix } from '../../os/process-tag.ts';
 import { createOutputBuffer } from './output-buffer.ts';
-import { runDirPrefix } from './run-dirs.ts';
 import { describeResult, type StopState } from './verdict.ts';
 import type { OrphanSweeper } from './orphans.ts';
 import type { RunCgroup, RunCgroups } from '../../os/cgroup.ts';
@@ -83,7 +83,7 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner {
 // body limit bounds them), cheaper than the thread pool's hand-offs (bench/cpu.ts).
 function makeRunDir(tempDir: string): string {
   try {
-    return mkdtempSync(join(tempDir, runDirPrefix()));
+    return mkdtempSync(join(tempDir, runNamePrefix()));
   } catch (err) {
     // k6gate's own misconfiguration (a read-only or missing temp dir), not a failed test.
     throw new Misconfigured(
