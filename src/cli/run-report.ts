@@ -61,6 +61,7 @@ export async function launchAndReport(
   };
   try {
     const outcome = await service.launch(req, ctx);
+    if ('refused' in outcome) throw outcome.refused; // reported as any refusal, below
     if (!streamed) out(asLines(outcome.body)); // pod runs: the runners' logs, read at the end
     const report = outcome.report;
     if (streamed && !json) out(dashboardLine(report));

@@ -1,7 +1,8 @@
 // POST /launch-test: authenticate, decode and validate the Flagger payload (before any slot is
 // taken), apply the caller policy, hand it to the launch service, and answer 200/202 with k6's
-// output (or the verdict as JSON). A refusal (a k6gate error) is rendered by the one error
-// renderer inside the route, logged, and recorded on the Canary when Flagger would hide it;
+// output (or the verdict as JSON). A refusal (a k6gate error, thrown, or admission's answered
+// no) is rendered by the one error renderer inside the route, logged, and recorded on the
+// Canary when Flagger would hide it;
 // every answer is counted before it leaves (a scrape right after sees it). Rendering here rather
 // than rethrowing to Elysia's onError skips its error path, which copies the answer into a new
 // Response with merged headers: measured in bench/README.md (429s come in floods).
@@ -48,17 +49,21 @@ export function launchPlugin(opts: LaunchRouteOptions) {
       '/launch-test',
       async ({ request, server, requestId, log }) => {
         const launch: LaunchState = { logger: log, started: performance.now() };
+        const refuse = (err: K6gateError) => {
+          logRefusal(launch.logger, err);
+          if (launch.canary) refused(launch.canary, err);
+          return renderError(err, { requestId, wantsJson: wantsJson(request), logger: log });
+        };
         let res: Response;
         try {
-          res = await answerLaunch(opts, request, server, requestId, launch);
+          const answered = await answerLaunch(opts, request, server, requestId, launch);
+          res = answered instanceof Response ? answered : refuse(answered);
         } catch (err) {
           if (!(err instanceof K6gateError)) {
             done(opts, launch, 500);
             throw err; // the global renderer logs it and answers an opaque 500
           }
-          logRefusal(launch.logger, err);
-          if (launch.canary) refused(launch.canary, err);
-          res = renderError(err, { requestId, wantsJson: wantsJson(request), logger: log });
+          res = refuse(err);
         }
         done(opts, launch, res.status);
         return res;
@@ -77,14 +82,14 @@ type LaunchState = {
   canary?: { namespace: string; name: string };
 };
 
-// The route itself: authenticate, decode, policy, launch, answer.
+// The route itself: authenticate, decode, policy, launch, answer (or admission's refusal).
 async function answerLaunch(
   opts: LaunchRouteOptions,
   request: Request,
   server: Bun.Server<unknown> | null,
   requestId: string,
   launch: LaunchState,
-): Promise<Response> {
+): Promise<Response | K6gateError> {
   const client = opts.clients && authenticate(request, opts.clients);
   const req = parseLaunchPayload(await readJsonBody(request, opts.maxBodyBytes));
   const logger = launch.logger.child({
@@ -106,6 +111,7 @@ async function answerLaunch(
     signal: request.signal,
     logger,
   });
+  if ('refused' in outcome) return outcome.refused;
   const headers = { 'X-Request-Id': requestId, 'X-K6gate-Run-Id': outcome.runId };
   if (outcome.report && wantsJson(request)) return Response.json(outcome.report, { headers });
   return new Response(outcome.body, {

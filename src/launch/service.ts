@@ -1,6 +1,7 @@
 // The launch service orchestrates one hook call: a stateful hook's later calls answer from its
 // run, a retried blocking call attaches to the run under way, otherwise runner → admission →
-// secrets and script → runner.start → (wait) → answer. Plain TypeScript: the HTTP layer and
+// secrets and script → runner.start → (wait) → answer. Admission's refusals (busy, draining,
+// a recent failure) are returned for the caller to answer with, not thrown (admission.ts). Plain TypeScript: the HTTP layer and
 // `k6gate run` decode and render. A caller that goes away before the run started (or, for
 // waited runs, before the verdict) cancels it. What follows a start is in follow.ts.
 
@@ -14,7 +15,7 @@ import type { ScriptSource } from '../kube/script-source.ts';
 import type { CanaryEvents } from '../kube/canary-events.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { RunHandle, Runner } from '../runners/runner.ts';
-import { createAdmission, hookKeyOf, type Admitted } from './admission.ts';
+import { createAdmission, hookKeyOf, type Admitted, type Refused } from './admission.ts';
 import { answer, type LaunchOutcome } from './answer.ts';
 import { lastPromotedBaseline, primaryBaseline, withComparison } from './compare-run.ts';
 import { createAttachments } from './attach.ts';
@@ -68,7 +69,7 @@ interface LaunchContext {
 }
 
 export interface LaunchService {
-  launch(req: LaunchRequest, ctx: LaunchContext): Promise<LaunchOutcome>;
+  launch(req: LaunchRequest, ctx: LaunchContext): Promise<LaunchOutcome | Refused>;
 }
 
 /** @example const service = createLaunchService(deps); await service.launch(req, ctx); */
@@ -98,10 +99,9 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     }
   }
 
-  async function start(req: LaunchRequest, ctx: LaunchContext, key: HookKey) {
-    const hook = hookId(key);
-    const picked = pickRunner(deps, req);
-    const { admitted, forPrimary } = admitBoth(() => admit(req, key, picked.kind !== 'local'), req);
+  // The admitted run's start: secrets, script, runner, record, registry.
+  async function start(req: LaunchRequest, ctx: LaunchContext, slots: Slots) {
+    const { key, hook, picked, admitted, forPrimary } = slots;
     let handle = await begin(deps, req, ctx, admitted, picked).catch((err: unknown) => {
       forPrimary?.slot.release();
       throw err;
@@ -158,7 +158,10 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
         );
         return waitForVerdict(underWay, ctx, { runner: kindOf(req) });
       }
-      const { run, release } = await start(req, ctx, key);
+      const picked = pickRunner(deps, req);
+      const slots = admitBoth(() => admit(req, key, picked.kind !== 'local'), req);
+      if ('refused' in slots) return slots;
+      const { run, release } = await start(req, ctx, { ...slots, key, hook, picked });
       try {
         const cloudUrl = await follower.checkStart(run, await run.handle.started);
         follower.follow(run, cloudUrl);
@@ -183,17 +186,30 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
 const runnerKindOf = (deps: Pick<LaunchDeps, 'defaultRunner'>, req: LaunchRequest) =>
   req.runner ?? deps.defaultRunner;
 
+/** What an admitted run starts with: its hook, its runner and its slots. */
+interface Slots {
+  key: HookKey;
+  hook: string;
+  picked: { kind: RunnerKind; runner: Runner };
+  admitted: Admitted;
+  forPrimary: Admitted | undefined;
+}
+
 // The run's slot, and the primary's baseline run's own slot (compare with baseline primary),
 // both taken before either run starts: none is kept when the second is refused.
-function admitBoth(admit: () => Admitted, req: LaunchRequest) {
+function admitBoth(
+  admit: () => Admitted | Refused,
+  req: LaunchRequest,
+): Pick<Slots, 'admitted' | 'forPrimary'> | Refused {
   const admitted = admit();
+  if ('refused' in admitted) return admitted;
   if (req.compare?.baseline !== 'primary') return { admitted, forPrimary: undefined };
-  try {
-    return { admitted, forPrimary: admit() };
-  } catch (err) {
+  const forPrimary = admit();
+  if ('refused' in forPrimary) {
     admitted.slot.release();
-    throw err;
+    return forPrimary;
   }
+  return { admitted, forPrimary };
 }
 
 // The run judged against its baseline: the primary's run started beside it (with
