@@ -166,6 +166,7 @@ function logRefusal(logger: Logger, err: K6gateError) {
         : err instanceof NotEnabled
           ? 'warn'
           : 'info';
+  if (!logger.enabled(level)) return;
   logger[level]('launch request refused', {
     status: err.status,
     code: err.code,

@@ -57,8 +57,7 @@ export function createAdmission(
 /** The hook a request is for: canary, phase, checksum and a digest of the script. */
 export function hookKeyOf(req: LaunchRequest): HookKey {
   const cm = req.scriptConfigMap;
-  const source = cm ? `configmap ${cm.name}/${cm.key}` : req.script;
-  const script = Bun.SHA256.hash(source, 'hex');
+  const script = digestOf(cm ? `configmap ${cm.name}/${cm.key}` : req.script);
   return {
     namespace: req.namespace,
     name: req.name,
@@ -66,6 +65,15 @@ export function hookKeyOf(req: LaunchRequest): HookKey {
     checksum: req.checksum,
     script,
   };
+}
+
+// The last script's digest is kept: a flood of calls (429s) repeats one canary's script.
+let lastDigest = { source: '', digest: Bun.SHA256.hash('', 'hex') };
+function digestOf(source: string): string {
+  if (source !== lastDigest.source) {
+    lastDigest = { source, digest: Bun.SHA256.hash(source, 'hex') };
+  }
+  return lastDigest.digest;
 }
 
 // Saturated daemons answer 429s in floods: estimate Retry-After at most once a second.

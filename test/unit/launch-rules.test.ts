@@ -129,7 +129,7 @@ describe('failure cache (min_failure_delay)', () => {
     expect((await later).status).toBe(200);
     expect(s.runs).toHaveLength(2);
   });
-  test('another revision (checksum) or another hook (script) of the same canary runs', async () => {
+  test('another revision (checksum) or another hook (script) of the same canary runs; the first still waits', async () => {
     const s = setup();
     const body = asyncRun('hook one');
     await failOnce(s, body);
@@ -139,6 +139,8 @@ describe('failure cache (min_failure_delay)', () => {
       s.runs.at(-1)?.start();
       expect((await res).status).toBe(200);
     }
+    // Back to the first script after another: its hook is still the one that failed.
+    expect((await s.post(body)).status).toBe(400);
   });
 });
 
