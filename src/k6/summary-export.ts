@@ -33,8 +33,20 @@ export function parseSummaryExport(text: string): SummaryExport | undefined {
   }
 }
 
-/** Every threshold of every metric, passed or crossed. */
+/** Every threshold of every metric, passed or crossed; worked out once per summary (the verdict
+ * report and the run record both ask). */
 export function thresholdResults(summary: SummaryExport): ThresholdResult[] {
+  let results = thresholdsOf.get(summary);
+  if (!results) {
+    results = readThresholds(summary);
+    thresholdsOf.set(summary, results);
+  }
+  return results;
+}
+
+const thresholdsOf = new WeakMap<SummaryExport, ThresholdResult[]>();
+
+function readThresholds(summary: SummaryExport): ThresholdResult[] {
   return Object.entries(summary.metrics).flatMap(([metric, values]) => {
     const m = v.safeParse(MetricSchema, values);
     const thresholds = m.success ? (m.output.thresholds ?? {}) : {};
