@@ -109,14 +109,14 @@ export function createCanaryHistory(deps: {
       let run = await latest(c);
       const until = deps.clock.now() + waitMs;
       while (run && run.verdict === null && deps.clock.now() < until && !signal.aborted) {
-        const live = deps.registry.live(run.runId);
+        // A run of this process: until its verdict is written; another replica's: a poll.
+        const recorded = deps.registry.recorded(run.runId);
         const left = until - deps.clock.now();
         await (
-          live
-            ? Promise.race([live.result, sleep(left, undefined, { signal })])
+          recorded
+            ? Promise.race([recorded, sleep(left, undefined, { signal })])
             : sleep(Math.min(1000, left), undefined, { signal })
         ).catch(() => {});
-        await sleep(50); // the record follows the result by a moment
         run = (await deps.store.run(run.runId)) ?? run;
       }
       if (!run)

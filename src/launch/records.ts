@@ -29,13 +29,14 @@ interface RecordDeps {
   statefulTtlMs: number;
 }
 
-/** Records the run's start now, renews its lease while it goes on, and records its verdict. A
- * run k6gate leaves at shutdown keeps no verdict (a pod run goes on; a retry re-attaches). */
+/** Records the run's start now, renews its lease while it goes on, and records its verdict;
+ * `recorded` settles once that is written. A run k6gate leaves at shutdown keeps no verdict (a
+ * pod run goes on; a retry re-attaches). */
 export async function recordRun(
   deps: RecordDeps,
   req: LaunchRequest,
   run: { handle: RunHandle; key: HookKey; runner: RunnerKind; logger: Logger },
-) {
+): Promise<{ recorded: Promise<void> }> {
   const { handle } = run;
   const failed = (err: unknown) => run.logger.error('cannot record the run in the store', { err });
   try {
@@ -70,7 +71,7 @@ export async function recordRun(
       )
     : undefined;
   lease?.unref();
-  void handle.result.then(async (result) => {
+  const recorded = handle.result.then(async (result) => {
     clearInterval(lease);
     if (result.cancelReason === 'shutdown') return;
     const end = {
@@ -83,6 +84,7 @@ export async function recordRun(
     };
     await deps.store.recordEnd(handle.runId, end).catch(failed);
   });
+  return { recorded };
 }
 
 /** A stateful hook's answer from the store: its verdict within --stateful-ttl, or 202 while

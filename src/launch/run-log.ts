@@ -105,13 +105,15 @@ async function pollStore(
   }
 }
 
-// The stored run once its verdict is recorded (recording follows the result by a moment).
+// The stored run once its verdict is recorded: a run of this process says when; another
+// replica's is polled a while.
 async function settled(
-  deps: { views: RunViews },
+  deps: { views: RunViews; registry: RunRegistry },
   runId: string,
   visible: Visible,
   signal: AbortSignal,
 ): Promise<RunDetail> {
+  await deps.registry.recorded(runId);
   for (let i = 0; i < 50 && !signal.aborted; i++) {
     const detail = await deps.views.get(runId, visible).catch(() => undefined);
     if (detail && detail.state !== 'running') return detail;

@@ -17,13 +17,17 @@ export interface RunInfo {
 }
 
 export interface RunRegistry {
-  /** Tracks a run until its result settles. */
-  track(handle: RunHandle, info: RunInfo): void;
+  /** Tracks a run until its result settles, and its record until `recorded` settles (the
+   * verdict written to the store): shutdown waits for both. */
+  track(handle: RunHandle, info: RunInfo, recorded?: Promise<void>): void;
   /** Tracks a background task so shutdown waits for it; its rejection is the task's problem. */
   trackTask(task: Promise<unknown>): void;
   running(): RunInfo[];
   /** The handle of a run alive in this process. */
   live(runId: string): RunHandle | undefined;
+  /** Settles once the store holds the end of a run this process tracks (undefined for any
+   * other run, or once it is written): what a reader of the record waits for. */
+  recorded(runId: string): Promise<void> | undefined;
   /** A live waited run of this hook, which a retried call can wait on instead of a new run. */
   attachable(hook: string): RunHandle | undefined;
   /** Durations of the most recent finished runs, newest last. */
@@ -37,13 +41,22 @@ const RECENT_DURATIONS = 50;
 
 export function createRunRegistry(): RunRegistry {
   const runs = new Map<string, { handle: RunHandle; info: RunInfo }>();
+  const records = new Map<string, Promise<void>>();
   const tasks = new Set<Promise<unknown>>();
   const recent: number[] = [];
   let draining = false;
 
   return {
-    track(handle, info) {
+    track(handle, info, recorded) {
       runs.set(handle.runId, { handle, info });
+      if (recorded) {
+        const written = recorded.then(
+          () => {},
+          () => {},
+        );
+        records.set(handle.runId, written);
+        this.trackTask(written.finally(() => records.delete(handle.runId)));
+      }
       const done = handle.result.then((result: RunResult) => {
         runs.delete(handle.runId);
         recent.push(result.durationMs);
@@ -62,6 +75,7 @@ export function createRunRegistry(): RunRegistry {
     },
     running: () => [...runs.values()].map((r) => r.info),
     live: (runId) => runs.get(runId)?.handle,
+    recorded: (runId) => records.get(runId),
     attachable: (hook) =>
       [...runs.values()].find((r) => r.info.hook === hook && r.info.mode === 'wait')?.handle,
     recentDurationsMs: () => [...recent],

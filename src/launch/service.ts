@@ -24,7 +24,7 @@ import { createFollower, type VerdictMetrics } from './follow.ts';
 import type { RunnerRules } from './policy.ts';
 import { answerFromRecord, recordRun } from './records.ts';
 import type { LiveLogs } from './live-logs.ts';
-import type { RunRegistry } from './run-registry.ts';
+import type { RunInfo, RunRegistry } from './run-registry.ts';
 import { buildRunSpec, dashboardLink, type RunSpecSettings } from './run-spec.ts';
 import type { Semaphore } from './semaphore.ts';
 import { createStatefulHooks, createStatefulRuns } from './stateful.ts';
@@ -108,19 +108,14 @@ export function createLaunchService(deps: LaunchDeps): LaunchService {
     });
     void handle.result.then(() => admitted.slot.release());
     if (req.compare) handle = await compared(deps, { req, ctx, key, picked, forPrimary }, handle);
-    await recordRun(deps, req, { handle, key, runner: picked.kind, logger: ctx.logger });
-    const dashboardUrl = dashboardLink(deps, req, handle.runId);
-    deps.registry.track(handle, {
-      runId: handle.runId,
-      requestId: ctx.requestId,
-      namespace: req.namespace,
-      name: req.name,
-      phase: req.phase,
-      mode: req.mode === 'stateful' ? 'stateful' : req.waitForResults ? 'wait' : 'async',
-      hook,
-      ...(handle.pid === undefined ? {} : { pid: handle.pid }),
-      startedAt: handle.startedAt,
+    const { recorded } = await recordRun(deps, req, {
+      handle,
+      key,
+      runner: picked.kind,
+      logger: ctx.logger,
     });
+    const dashboardUrl = dashboardLink(deps, req, handle.runId);
+    deps.registry.track(handle, runInfo(req, ctx, handle, hook), recorded);
     const logger = ctx.logger.child({ runId: handle.runId, pid: handle.pid });
     logger.info('launched k6', {
       upload: req.uploadToCloud,
@@ -306,4 +301,19 @@ async function learnFailure(deps: LaunchDeps, key: HookKey, hook: string, logger
   } catch (err) {
     logger.error('cannot read the failure cache from the store', { err });
   }
+}
+
+/** What the registry keeps of a run: who asked, for which hook, in which mode. */
+function runInfo(req: LaunchRequest, ctx: LaunchContext, handle: RunHandle, hook: string) {
+  return {
+    runId: handle.runId,
+    requestId: ctx.requestId,
+    namespace: req.namespace,
+    name: req.name,
+    phase: req.phase,
+    mode: req.mode === 'stateful' ? 'stateful' : req.waitForResults ? 'wait' : 'async',
+    hook,
+    ...(handle.pid === undefined ? {} : { pid: handle.pid }),
+    startedAt: handle.startedAt,
+  } satisfies RunInfo;
 }

@@ -1,7 +1,8 @@
 // The gates through the whole app (app.handle) with the scripted runner and a manual clock:
 // /gate/promotion opens only when every load test of the revision passed, /gate/rollback only
 // when one failed, both scoped to the checksum; the loadtester's manual gates, scoped to a
-// revision; the auth file's namespaces; and a SQLite store that answers after a restart.
+// revision; the auth file's namespaces; a verdict written before shutdown ends; and a SQLite
+// store that answers after a restart.
 
 import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClientDirectory } from '../../src/auth/clients.ts';
 import { systemClock } from '../../src/core/clock.ts';
+import { createMemoryStore } from '../../src/store/memory.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
 import { buildTestDaemon, createCapturingLogger, flaggerPayload } from '../helpers/daemon.ts';
@@ -149,6 +151,39 @@ describe('manual gates (Flagger loadtester semantics, scoped to a revision)', ()
     await t.post('/rollback/close', gate('rev1'));
     expect((await t.post('/rollback/check', gate('rev1'))).status).toBe(403);
   });
+});
+
+test('a verdict still being written when the daemon stops: shutdown waits for it, a waiting reader gets it once written', async () => {
+  const memory = createMemoryStore();
+  const writing = Promise.withResolvers<void>();
+  let written = 0;
+  const store: Store = {
+    ...memory,
+    async recordEnd(runId, end) {
+      await writing.promise; // a slow database
+      await memory.recordEnd(runId, end);
+      written++;
+    },
+  };
+  const t = setup({ store });
+  const run = await startRun(t, 'rev1');
+  const waited = t.daemon.app
+    .handle(new Request('http://k6gate/api/v1/verdict?namespace=test&canary=podinfo&wait=30s'))
+    .then((res) => res.json());
+  run.finish();
+  await Bun.sleep(0);
+  let stopped = false;
+  const shutdown = t.daemon.registry.shutdown().then(() => (stopped = true));
+  await Bun.sleep(50);
+  expect(stopped).toBe(false); // the store would be closed under the write
+  expect((await t.post('/gate/promotion', gate('rev1'))).status).toBe(403);
+  writing.resolve();
+  // The waiting reader is told when the verdict is written (not at its next poll, 1 s on).
+  const answer = await Promise.race([waited, Bun.sleep(500).then(() => 'no answer yet')]);
+  expect(answer).toMatchObject({ status: 'passed', reason: 'all thresholds passed' });
+  await shutdown;
+  expect(written).toBe(1);
+  expect((await t.post('/gate/promotion', gate('rev1'))).status).toBe(200);
 });
 
 test('with an auth file: a client opens only the gates of its namespaces', async () => {
