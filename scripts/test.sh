@@ -29,7 +29,12 @@ check 'unused files, exports, dependencies (knip)' "$BUN" node_modules/knip/bin/
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo '== bun test'
-node_modules/.bin/bun test "$@" 2>&1 | tee "$log"
+# The files run in two worker processes, slowest first (test/timings.json): most of the suite
+# waits on the real Flagger's 10 s analysis ticks, kwok and the API server while the machine
+# idles. Each file starts the servers it needs (the preload stops them after it); a worker that
+# dies takes its children with it (--no-orphans). Refresh the timings after adding a slow file:
+#   node_modules/.bin/bun test --parallel=2 --timings=test/timings.json --update-timings
+node_modules/.bin/bun test --parallel=2 --no-orphans --timings=test/timings.json "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # bun prints " 123 pass", " 4 fail" and " 5 skip" near the end.

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO } from './daemon.ts';
 import type { KubeEnv } from './kube-apiserver.ts';
+import { freePort } from './ports.ts';
 
 /** The Flagger binary, or '' when it is not built. */
 export function flaggerBinary(what: string): string {
@@ -41,6 +42,8 @@ export function startFlagger(
       '-mesh-provider=kubernetes',
       `-namespace=${namespace}`,
       '-metrics-server=http://127.0.0.1:9',
+      // Its own HTTP listener (8080 by default): two test processes may each run a Flagger.
+      `-port=${freePort()}`,
     ],
     { stdout: 'ignore', stderr: 'ignore', env: { ...process.env, ...extraEnv } },
   );

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe } from 'bun:test';
 import { parseAllDocuments } from 'yaml';
+import { freePort } from './ports.ts';
 
 const REPO = resolve(import.meta.dir, '../..');
 const CRD_DIR = resolve(REPO, 'k8s/crds');
@@ -41,13 +42,6 @@ function kubeBinDir(): { dir?: string; why?: string } {
   const out = Bun.spawnSync(['bash', join(REPO, 'scripts/kube-env'), 'path'], { stderr: 'pipe' });
   if (out.exitCode === 0) return { dir: out.stdout.toString().trim() };
   return { why: 'kube-apiserver and etcd are not built (run: bash scripts/kube-env build)' };
-}
-
-function freePort(): number {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
 }
 
 async function waitUntil(what: string, ms: number, probe: () => Promise<boolean>, log?: string) {
@@ -268,9 +262,11 @@ export function getKubeEnv(): Promise<KubeEnv> {
   return shared;
 }
 
-/** Stops every API server this process started (the preload calls it after all tests). */
+/** Stops every API server this process started (the preload calls it after all tests, or
+ * after each file in a `--parallel` worker); the next getKubeEnv starts a new one. */
 export async function stopAllKubeEnvs() {
   for (const env of [...started]) await env.stop();
+  shared = undefined;
 }
 
 // A crash or an early exit must not leave etcd or the apiserver behind.

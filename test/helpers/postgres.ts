@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SQL } from 'bun';
 import { REPO } from './daemon.ts';
+import { freePort } from './ports.ts';
 
 export interface Postgres {
   /** A fresh database's URL. */
@@ -27,13 +28,6 @@ function idOf(user: string): { uid: number; gid: number } | undefined {
   const gid = Bun.spawnSync(['id', '-g', user]);
   if (uid.exitCode !== 0) return undefined;
   return { uid: Number(uid.stdout.toString()), gid: Number(gid.stdout.toString()) };
-}
-
-function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
 }
 
 const asPostgres = ['setpriv', '--reuid=postgres', '--regid=postgres', '--clear-groups', '--'];

@@ -5,7 +5,8 @@ process.on('unhandledRejection', (reason) => {
   throw reason;
 });
 
-// One kube-apiserver serves the whole run; stop it (and anything else started) at the end.
+// One kube-apiserver serves the whole run (each file, in a `bun test --parallel` worker: there
+// afterAll runs after every file); stop it and anything else started.
 import { afterAll } from 'bun:test';
 import { stopAllKubeEnvs } from './kube-apiserver.ts';
 import { stopKubeCluster } from './kube-cluster.ts';
