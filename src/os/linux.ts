@@ -121,12 +121,15 @@ function childPidsFromTasks(): number[] | undefined {
 }
 
 /** A process's state letter, parent and start time (clock ticks since boot) from
- * /proc/<pid>/stat; undefined when there is no such process (or no /proc). */
+ * /proc/<pid>/stat; undefined when there is no such process (or no /proc). It reads the stat of
+ * the process's main thread, /proc/<pid>/task/<pid>/stat, which holds the same fields: qemu-user
+ * (an arm64 image on an amd64 host) answers a process's reads of its own /proc/<pid>/stat with
+ * a start time of its making, a tick or more off what every other process reads. */
 export function readStat(
   pid: number,
 ): { state: string; ppid: number; start: string | undefined } | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
     // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { state: fields[0] ?? '?', ppid: Number(fields[1]), start: fields[19] };

@@ -1,10 +1,13 @@
 // The linux/arm64 release binary (make release-binaries, Bun's cross-compile) runs here under
-// qemu-user with Debian's arm64 C library (scripts/tools qemu): `--version`, and the HTTP
-// contract against the k6 double — health, a passing and a failing run, a bad request.
+// qemu-user with Debian's arm64 C library (scripts/tools qemu): `--version`, the HTTP contract
+// against the k6 double — health, a passing and a failing run, a bad request — and run names
+// a native k6gate reads as live (qemu-user fakes a process's reads of its own /proc stat).
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isStaleRunName } from '../../src/os/process-tag.ts';
 import {
   flaggerPayload,
   postLaunch,
@@ -28,11 +31,13 @@ if (why) console.log(`SKIP arm64 lane: ${why}`);
 
 describe.skipIf(why !== '')('the linux/arm64 release binary under qemu-user', () => {
   let d: ChildDaemon;
+  const temp = mkdtempSync(join(tmpdir(), 'k6gate-arm64-'));
   beforeAll(async () => {
-    d = await startChildDaemon({ binary: ARM64, wrap: QEMU });
+    d = await startChildDaemon({ binary: ARM64, wrap: QEMU, env: { TEMP_DIR: temp } });
   }, 60_000);
   afterAll(async () => {
     await d?.stop();
+    rmSync(temp, { recursive: true, force: true });
   });
 
   test('it is an arm64 ELF, listed in SHA256SUMS with its digest', () => {
@@ -72,5 +77,20 @@ describe.skipIf(why !== '')('the linux/arm64 release binary under qemu-user', ()
     expect(await bad.text()).toStartWith(
       'error while validating request: metadata.wait_for_results:',
     );
+  }, 60_000);
+
+  test("a run's directory is named for its maker as every other process sees it: a native k6gate's sweep leaves it", async () => {
+    const started = await postLaunch(
+      d.url,
+      flaggerPayload({ script: doubleScript('mode=hang'), wait_for_results: 'false' }),
+    );
+    expect(started.status).toBe(200);
+    const [name] = readdirSync(temp).filter((n) => n.startsWith('k6gate-run-'));
+    expect(name).toStartWith(`k6gate-run-${d.pid}.`);
+    // The start time in /proc/<pid>/stat as this (native) process reads it.
+    const stat = readFileSync(`/proc/${d.pid}/stat`, 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    expect(name).toStartWith(`k6gate-run-${d.pid}.${start}-`);
+    expect(isStaleRunName(name!)).toBe(false);
   }, 60_000);
 });
