@@ -113,11 +113,20 @@ async function settled(
   visible: Visible,
   signal: AbortSignal,
 ): Promise<RunDetail> {
-  await deps.registry.recorded(runId);
+  const recorded = deps.registry.recorded(runId);
+  if (recorded) await Promise.race([recorded, aborted(signal)]);
   for (let i = 0; i < 50 && !signal.aborted; i++) {
     const detail = await deps.views.get(runId, visible).catch(() => undefined);
     if (detail && detail.state !== 'running') return detail;
     await sleep(100, undefined, { signal }).catch(() => {});
   }
   return deps.views.get(runId, visible);
+}
+
+// Settles when the caller leaves (a store write stuck on its database does not hold the stream).
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
 }

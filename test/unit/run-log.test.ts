@@ -108,3 +108,38 @@ test('an ended run: its tail and verdict; a run the caller may not see is NotFou
     ),
   ).toBe('no run e1');
 });
+
+test('a verdict still being written: the log ends on it once written; a caller who leaves first is let go', async () => {
+  const s = setup();
+  await s.store.recordStart(record('w1', 'local'));
+  const { h, finish: end } = handle('w1', () => '');
+  const writing = Promise.withResolvers<void>();
+  s.registry.track(h, { ...record('w1', 'local'), requestId: 'q', mode: 'async' }, writing.promise);
+  const events: LogEvent[] = [];
+  const following = s.log.follow('w1', all, (e) => events.push(e), new AbortController().signal);
+  await Bun.sleep(5); // following it live
+  end(passed('w1'));
+  await Bun.sleep(20);
+  expect(events.some((e) => e.event === 'verdict')).toBe(false);
+  await finish(s, 'w1', 'the tail');
+  writing.resolve();
+  await following;
+  expect(events.at(-1)).toMatchObject({ event: 'verdict', run: { state: 'passed' } });
+
+  await s.store.recordStart(record('w2', 'local'));
+  const stuck = handle('w2', () => '');
+  s.registry.track(
+    stuck.h,
+    { ...record('w2', 'local'), requestId: 'q', mode: 'async' },
+    new Promise<void>(() => {}), // a store that never answers
+  );
+  const leaving = new AbortController();
+  const left = s.log.follow('w2', all, () => {}, leaving.signal);
+  await Bun.sleep(5);
+  stuck.finish(passed('w2'));
+  await Bun.sleep(20);
+  leaving.abort();
+  expect(
+    await Promise.race([left.then(() => 'returned'), Bun.sleep(1000).then(() => 'held')]),
+  ).toBe('returned');
+});
