@@ -15,7 +15,7 @@ import {
   startChildDaemon,
   type ChildDaemon,
 } from '../helpers/daemon.ts';
-import { doubleScript } from '../helpers/processes.ts';
+import { doubleScript, startTimeOf } from '../helpers/processes.ts';
 
 const VERSION = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version as string;
 const ARM64 = join(REPO, `dist/release/k6gate-${VERSION}-linux-arm64`);
@@ -88,9 +88,7 @@ describe.skipIf(why !== '')('the linux/arm64 release binary under qemu-user', ()
     const [name] = readdirSync(temp).filter((n) => n.startsWith('k6gate-run-'));
     expect(name).toStartWith(`k6gate-run-${d.pid}.`);
     // The start time in /proc/<pid>/stat as this (native) process reads it.
-    const stat = readFileSync(`/proc/${d.pid}/stat`, 'utf8');
-    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    expect(name).toStartWith(`k6gate-run-${d.pid}.${start}-`);
+    expect(name).toStartWith(`k6gate-run-${d.pid}.${startTimeOf(d.pid)}-`);
     expect(isStaleRunName(name!)).toBe(false);
   }, 60_000);
 });

@@ -1,5 +1,5 @@
-// Process helpers shared by tests and benchmarks: zombie children (from /proc), and a child's
-// whole output with its exit code.
+// Process helpers shared by tests and benchmarks: zombie children and start times (from /proc),
+// and a child's whole output with its exit code.
 
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -17,6 +17,13 @@ export function zombieChildren(pid = process.pid): number[] {
     }
   }
   return zombies;
+}
+
+/** A process's start time (clock ticks since boot) in /proc/<pid>/stat, as this process reads
+ * it: what a run name's tag must match for every other k6gate to see its maker alive. */
+export function startTimeOf(pid: number): string | undefined {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }
 
 /** A script for the k6 contract double: its directive line and an empty default function. */

@@ -7,7 +7,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
-  readFileSync,
   rmdirSync,
   rmSync,
   symlinkSync,
@@ -19,14 +18,10 @@ import { cgroup2Mount, openRunCgroups } from '../../src/os/cgroup.ts';
 import { runNamePrefix } from '../../src/os/process-tag.ts';
 import { sweepStaleRunDirs } from '../../src/runners/local/run-dirs.ts';
 import { createCapturingLogger } from '../helpers/daemon.ts';
+import { startTimeOf } from '../helpers/processes.ts';
 
 const temp = mkdtempSync(join(tmpdir(), 'k6gate-sweep-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
-
-const startOf = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-};
 
 function runDir(name: string) {
   mkdirSync(join(temp, name));
@@ -35,7 +30,7 @@ function runDir(name: string) {
 
 describe.skipIf(process.platform !== 'linux')('stale run directories', () => {
   test('this process names its directories by pid and start time', () => {
-    expect(runNamePrefix()).toBe(`k6gate-run-${process.pid}.${startOf(process.pid)}-`);
+    expect(runNamePrefix()).toBe(`k6gate-run-${process.pid}.${startTimeOf(process.pid)}-`);
   });
 
   test("a dead maker's and a reused pid's go; a live process's, other names and links stay", async () => {
@@ -43,7 +38,7 @@ describe.skipIf(process.platform !== 'linux')('stale run directories', () => {
     await dead.exited;
     const live = Bun.spawn(['sleep', '30']);
     try {
-      const liveStart = startOf(live.pid);
+      const liveStart = startTimeOf(live.pid);
       runDir(`k6gate-run-${dead.pid}.12345-aaaaaa`); // its maker exited
       runDir(`k6gate-run-${process.pid}.1-bbbbbb`); // this pid, another start: a restart's PID 1
       runDir(`${runNamePrefix()}cccccc`); // this process's own
@@ -120,7 +115,7 @@ describe.skipIf(!base)('stale run cgroups', () => {
       expect(readdirSync(base as string).filter((n) => n.startsWith('k6gate-run-'))).toEqual([
         basename(own.path),
       ]);
-      expect(own.path).toContain(`k6gate-run-${process.pid}.${startOf(process.pid)}-`);
+      expect(own.path).toContain(`k6gate-run-${process.pid}.${startTimeOf(process.pid)}-`);
       expect(records.find((r) => r.msg.startsWith('ended the run cgroups'))).toMatchObject({
         cgroups: 1,
         killed: 1,
