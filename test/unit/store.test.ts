@@ -4,7 +4,7 @@
 // reopen (a run left without a verdict becomes `lost`); for PostgreSQL, two stores on one
 // database (two replicas) see each other's writes.
 
-import { afterAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,11 @@ const summary = (p95: number): RunSummary => ({
 
 const pg = getPostgres();
 if (pg.why) console.log(`SKIP PostgreSQL store: ${pg.why}`);
+// The server's start (initdb, then the postmaster) is setup, not a test: it gets its own time,
+// and the tests their default.
+beforeAll(async () => {
+  await pg.postgres?.();
+}, 60_000);
 
 const stores: [string, () => Promise<Store>][] = [
   ['memory', async () => createMemoryStore()],
