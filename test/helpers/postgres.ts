@@ -40,7 +40,10 @@ async function start(bin: string, ids: { uid: number; gid: number }): Promise<Po
     [...asPostgres, join(bin, 'initdb'), '-D', data, '-U', 'k6gate', '--auth=trust', '-E', 'UTF8'],
     { stderr: 'pipe', stdout: 'pipe' },
   );
-  if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
+  if (init.exitCode !== 0) {
+    rmSync(dir, { recursive: true, force: true }); // a failed start leaves nothing in /tmp
+    throw new Error(`initdb failed: ${init.stderr.toString()}`);
+  }
   const port = freePort();
   const server = Bun.spawn(
     [
