@@ -1,15 +1,24 @@
 // `make bench-cpu` (also part of `make bench`): the daemon's own CPU per run — utime + stime of
 // the daemon process alone (children excluded), read from /proc/<pid>/stat — over RUNS waited
 // runs of the same k6 (the compiled k6 double, quick pass) from CALLERS concurrent callers, for
-// k6gate, the Go original and a baseline k6gate (the previous commit, built here into the tool
-// cache, or BENCH_BASELINE=<a binary>), interleaved over rounds. A regression shows the day it
+// k6gate, the Go original, the Bun floor (bench/floors/runner.ts: a bare Bun daemon running k6
+// in a private directory, nothing else) and a baseline k6gate (the previous commit, built here
+// into the tool cache, or BENCH_BASELINE=<a binary>), interleaved over rounds. A regression shows the day it
 // lands. Loopback only; every loop bounded.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { homedir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { doubleScript } from '../test/helpers/processes.ts';
-import { buildOriginal, compiledDouble, median, startBenchDaemon } from './lib.ts';
+import { buildOriginal, compileFloor, compiledDouble, median, startBenchDaemon } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const DOUBLE = compiledDouble();
@@ -18,6 +27,7 @@ const CALLERS = 20;
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 2);
 const TICK_MS = 1000 / 100; // USER_HZ: /proc's CPU times are in 1/100 s on Linux
 const log = (msg: string) => process.stderr.write(`[bench-cpu] ${msg}\n`);
+const FLOOR = 'Bun floor (bench/floors/runner.ts)';
 
 // utime + stime of one /proc stat line, in ms (fields 14 and 15 of proc(5), after the name).
 function statCpuMs(stat: string): number {
@@ -132,6 +142,7 @@ async function measure(
 
 async function main() {
   const k6gate = join(REPO, 'dist/k6gate');
+  const floors = mkdtempSync(join(tmpdir(), 'k6gate-bench-floors-'));
   const daemons: {
     label: string;
     kind: 'k6gate' | 'original';
@@ -149,6 +160,13 @@ async function main() {
     },
     // A daemon that has served a while: JavaScriptCore's JIT has compiled the hot paths (a Go
     // binary starts compiled); what a busy cluster pays run after run.
+    // The floor: a Bun daemon doing only what a run needs (bench/floors/runner.ts): what the
+    // runtime costs per run before any of k6gate's own work.
+    {
+      label: FLOOR,
+      kind: 'k6gate',
+      binary: compileFloor('runner', floors),
+    },
     {
       label: 'k6gate warm (after 400 runs)',
       kind: 'k6gate',
@@ -177,14 +195,17 @@ async function main() {
       wall.get(d.label)?.push(r.wall);
     }
   }
+  rmSync(floors, { recursive: true, force: true });
   const original = median(cpu.get('original v0.5.7') ?? []);
+  const floor = median(cpu.get(FLOOR) ?? []);
+  const overFloor = (label: string) => (median(cpu.get(label) ?? []) - floor).toFixed(2);
   const rows = daemons.map((d) => {
     const c = cpu.get(d.label) ?? [];
     const w = median(wall.get(d.label) ?? []);
     return `| ${d.label} | ${median(c).toFixed(2)} ms (${c.map((x) => x.toFixed(2)).join(' / ')}) | ${(median(c) / original).toFixed(2)}× | ${w.toFixed(1)} s |`;
   });
   console.log(
-    `\n#### The daemon's own CPU per run (${new Date().toISOString()}, ${RUNS} waited runs, ${CALLERS} callers, ${ROUNDS} rounds interleaved, medians)\n\n| daemon | CPU per run (each round) | vs the original | wall for ${RUNS} runs |\n|---|---|---|---|\n${rows.join('\n')}\n\nk6gate's CPU per run by thread (last round): ${split}`,
+    `\n#### The daemon's own CPU per run (${new Date().toISOString()}, ${RUNS} waited runs, ${CALLERS} callers, ${ROUNDS} rounds interleaved, medians)\n\n| daemon | CPU per run (each round) | vs the original | wall for ${RUNS} runs |\n|---|---|---|---|\n${rows.join('\n')}\n\nk6gate's own work over the Bun floor: ${overFloor('k6gate')} ms per run (warm: ${overFloor('k6gate warm (after 400 runs)')} ms). k6gate's CPU per run by thread (last round): ${split}`,
   );
 }
 

@@ -145,3 +145,28 @@ export async function startBenchDaemon(opts: {
     },
   };
 }
+
+/** A floor (bench/floors/<name>.ts) compiled with k6gate's flags into a temp dir. */
+export function compileFloor(name: string, outDir: string): string {
+  const out = join(outDir, name);
+  const built = Bun.spawnSync(
+    [
+      join(REPO, 'node_modules/.bin/bun'),
+      'build',
+      join(REPO, 'bench/floors', `${name}.ts`),
+      '--compile',
+      '--minify',
+      '--bytecode',
+      '--format',
+      'esm',
+      '--no-compile-autoload-dotenv',
+      '--no-compile-autoload-bunfig',
+      '--outfile',
+      out,
+    ],
+    { cwd: REPO, stdout: 'ignore' },
+  );
+  if (built.exitCode !== 0)
+    throw new Error(`cannot compile floor ${name}: ${built.stderr.toString()}`);
+  return out;
+}

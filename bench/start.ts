@@ -10,7 +10,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildOriginal, freePort, rssKiB, settleBinary } from './lib.ts';
+import { buildOriginal, compileFloor, freePort, rssKiB, settleBinary } from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 9);
@@ -89,31 +89,6 @@ const MODULES = [
   join(REPO, 'src/cli/serve.ts'),
   join(REPO, 'src/cli/run.ts'),
 ];
-
-/** A floor (bench/floors/<name>.ts) compiled with k6gate's flags into a temp dir. */
-function compileFloor(name: string, outDir: string): string {
-  const out = join(outDir, name);
-  const built = Bun.spawnSync(
-    [
-      BUN,
-      'build',
-      join(REPO, 'bench/floors', `${name}.ts`),
-      '--compile',
-      '--minify',
-      '--bytecode',
-      '--format',
-      'esm',
-      '--no-compile-autoload-dotenv',
-      '--no-compile-autoload-bunfig',
-      '--outfile',
-      out,
-    ],
-    { cwd: REPO, stdout: 'ignore' },
-  );
-  if (built.exitCode !== 0)
-    throw new Error(`cannot compile floor ${name}: ${built.stderr.toString()}`);
-  return out;
-}
 
 async function main() {
   const original = buildOriginal();

@@ -51,7 +51,7 @@ describe.skipIf(why !== '')('the linux/arm64 release binary under qemu-user', ()
   test('--version says the one version', () => {
     const out = Bun.spawnSync([...QEMU, ARM64, '--version']);
     expect(out.stdout.toString()).toBe(`k6gate ${VERSION}\n`);
-  });
+  }, 20_000); // an emulated start: 1.1 s here, slower on a loaded machine
 
   test('the HTTP contract: health, 200 pass, 400 thresholds with the reason, 400 naming a bad field', async () => {
     expect(await (await fetch(`${d.url}/health`)).text()).toBe('Good to go!');

@@ -118,7 +118,7 @@ test('--json: one object on stdout, valid against the schema; k6 output on stder
     threshold: 'p(95)<200',
     passed: false,
   });
-});
+}, 20_000); // two runs of a 1 s test through the compiled binary: 2.2 s here, under 5 s' default
 
 test("k6's own exit codes 1 and 2 pass through; k6gate's own failure is 69, apart from them", async () => {
   for (const code of [1, 2]) {

@@ -68,6 +68,28 @@ function kubeconfig(server: string, caFile: string, user: string, token: string)
 const started = new Set<KubeEnv>();
 
 /** Starts a private etcd + kube-apiserver (most tests want the shared getKubeEnv()). */
+/** Creates every CustomResourceDefinition in `yaml` (one already there is kept) and waits until
+ * each is established. */
+export async function establishCrds(admin: KubeEnv['admin'], yaml: string) {
+  for (const doc of parseAllDocuments(yaml).map((d) => d.toJSON())) {
+    if (doc?.kind !== 'CustomResourceDefinition') continue;
+    await admin('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', doc).catch(
+      (err: Error) => {
+        if (!err.message.includes(': 409 ')) throw err;
+      },
+    );
+    await waitUntil(`CRD ${doc.metadata.name}`, 30_000, async () => {
+      const crd = await admin(
+        'GET',
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${doc.metadata.name}`,
+      );
+      return (crd.status?.conditions ?? []).some(
+        (c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True',
+      );
+    });
+  }
+}
+
 export async function startKubeEnv(): Promise<KubeEnv> {
   const { dir: binDir, why } = kubeBinDir();
   if (!binDir) throw new Error(why);
@@ -143,6 +165,8 @@ export async function startKubeEnv(): Promise<KubeEnv> {
         '--allow-privileged=true',
         '--disable-admission-plugins=ServiceAccount',
         '--enable-admission-plugins=PodSecurity',
+        // pods/log reaches kwok's server (the fake kubelet) at the node's InternalIP, 127.0.0.1.
+        '--kubelet-preferred-address-types=InternalIP',
       ],
       { stdout: Bun.file(apiLog), stderr: Bun.file(apiLog), stdin: 'ignore' },
     );
@@ -178,21 +202,7 @@ export async function startKubeEnv(): Promise<KubeEnv> {
     };
     // The pinned CRDs (TestRun, Canary, …), established before any test uses them.
     for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'))) {
-      const text = readFileSync(join(CRD_DIR, file), 'utf8');
-      for (const doc of parseAllDocuments(text).map((d) => d.toJSON())) {
-        if (doc?.kind !== 'CustomResourceDefinition') continue;
-        await admin('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', doc);
-        await waitUntil(`CRD ${doc.metadata.name}`, 30_000, async () => {
-          const crd = await admin(
-            'GET',
-            `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${doc.metadata.name}`,
-          );
-          return (crd.status?.conditions ?? []).some(
-            (c: { type: string; status: string }) =>
-              c.type === 'Established' && c.status === 'True',
-          );
-        });
-      }
+      await establishCrds(admin, readFileSync(join(CRD_DIR, file), 'utf8'));
     }
     const adminKubeconfig = join(run, 'admin.kubeconfig');
     const daemonKubeconfig = join(run, 'daemon.kubeconfig');

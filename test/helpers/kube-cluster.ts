@@ -4,18 +4,22 @@
 // Stage manifests, including the chaos Stage that fails a container with a chosen exit code).
 // All built from Go modules by scripts/kube-env; one cluster per test run.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.ts';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { sweepOrphans } from '../../src/runners/pods/janitor.ts';
-import { getKubeEnv, type KubeEnv } from './kube-apiserver.ts';
+import { establishCrds, getKubeEnv, type KubeEnv } from './kube-apiserver.ts';
+import { freePort } from './ports.ts';
 
 export interface KubeCluster {
   env: KubeEnv;
   /** The fake node's name; pods are bound to it by the real scheduler. */
   node: string;
+  /** Makes `text` the log of the pod's `k6` container, as kwok's server answers `pods/log` from
+   * now on (the pod need not exist yet). */
+  servePodLog(ns: string, pod: string, text: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +44,8 @@ function stageFiles(binDir: string): string[] {
   ];
 }
 
+const LOGS_CRD = join(import.meta.dir, '../fixtures/kwok/logs-crd.yaml');
+
 async function startCluster(): Promise<KubeCluster> {
   const env = await getKubeEnv();
   const t0 = performance.now();
@@ -52,6 +58,10 @@ async function startCluster(): Promise<KubeCluster> {
       stdin: 'ignore',
     });
   const kubeconfig = env.adminKubeconfig;
+  // kwok's server is the node's kubelet for `pods/log`: the API server reaches it at the node's
+  // InternalIP and kubelet port, and it serves the file a pod's `Logs` object names.
+  await establishCrds(env.admin, readFileSync(LOGS_CRD, 'utf8'));
+  const kubeletPort = freePort();
   const procs = [
     spawn('kube-controller-manager', [
       `--kubeconfig=${kubeconfig}`,
@@ -70,6 +80,10 @@ async function startCluster(): Promise<KubeCluster> {
     spawn('kwok', [
       `--kubeconfig=${kubeconfig}`,
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      `--server-address=127.0.0.1:${kubeletPort}`,
+      '--node-ip=127.0.0.1',
+      `--node-port=${kubeletPort}`,
+      '--enable-crds=Logs',
       ...stageFiles(env.binDir).map((f) => `--config=${f}`),
     ]),
   ];
@@ -104,6 +118,16 @@ async function startCluster(): Promise<KubeCluster> {
   return {
     env,
     node,
+    async servePodLog(ns, pod, text) {
+      const file = join(run, `${ns}.${pod}.log`);
+      writeFileSync(file, criLog(text));
+      await env.admin('POST', `/apis/kwok.x-k8s.io/v1alpha1/namespaces/${ns}/logs`, {
+        apiVersion: 'kwok.x-k8s.io/v1alpha1',
+        kind: 'Logs',
+        metadata: { name: pod, namespace: ns },
+        spec: { logs: [{ containers: ['k6'], logsFile: file }] },
+      });
+    },
     async stop() {
       live.delete(procs);
       await Promise.all(
@@ -117,6 +141,15 @@ async function startCluster(): Promise<KubeCluster> {
       rmSync(run, { recursive: true, force: true });
     },
   };
+}
+
+/** Lines in the CRI log format a kubelet keeps (`<time> stdout F <line>`), which kwok reads. */
+function criLog(text: string): string {
+  const at = new Date().toISOString();
+  return text
+    .split('\n')
+    .map((line) => `${at} stdout F ${line}\n`)
+    .join('');
 }
 
 let shared: Promise<KubeCluster> | undefined;

@@ -7,7 +7,15 @@
 
 import { beforeAll, expect, test } from 'bun:test';
 import type { KubeTransport } from '../../src/kube/client.ts';
-import { flaggerPayload, postLaunch, startInProcess, waitFor } from '../helpers/daemon.ts';
+import { join } from 'node:path';
+import {
+  flaggerPayload,
+  K6_DOUBLE,
+  postLaunch,
+  startInProcess,
+  waitFor,
+} from '../helpers/daemon.ts';
+import { collect } from '../helpers/processes.ts';
 import { describeKube } from '../helpers/kube-apiserver.ts';
 import { RUNNER_RULES } from '../helpers/runner-rbac.ts';
 import {
@@ -32,6 +40,7 @@ const jobRun = (o: { exitCode?: string; reason?: string; delay: string }) => ({
     [`${CHAOS}/delay`]: o.delay,
   }),
 });
+const FAIL_THRESHOLDS = join(import.meta.dir, '../fixtures/scripts/fail-thresholds.js');
 const FAIL_99 = jobRun({ exitCode: '99', reason: 'Error', delay: '300ms' });
 
 describeKube('runner: job on a kwok cluster', () => {
@@ -89,6 +98,36 @@ describeKube('runner: job on a kwok cluster', () => {
     expect((await res.text()).split('\n')[0]).toBe(
       'failed to run: exit status 99 (thresholds crossed)',
     );
+    await until(async () => (await left()) === 0, 'the cascade');
+  }, 60_000);
+
+  test("the runner pod's log, read through the API server from kwok's kubelet: the answer carries k6's summary and the JSON verdict its numbers", async () => {
+    // What k6 printed in the pod: the contract double's output for a script crossing a threshold.
+    const k6 = Bun.spawn([K6_DOUBLE, 'run', FAIL_THRESHOLDS], { stdout: 'pipe', stderr: 'pipe' });
+    const { stdout } = await collect(k6);
+    await using d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const answer = postLaunch(
+      d.url,
+      flaggerPayload(jobRun({ exitCode: '99', reason: 'Error', delay: '3s' }), {
+        namespace: ns,
+        name: 'pod-log',
+      }),
+      { headers: { 'Content-Type': 'application/json', Accept: 'application/json' } },
+    );
+    let pod: string | undefined;
+    await until(async () => {
+      pod = (await cluster.env.admin('GET', `/api/v1/namespaces/${ns}/pods`)).items[0]?.metadata
+        .name;
+      return pod !== undefined;
+    }, "the Job's pod");
+    await cluster.servePodLog(ns, pod as string, stdout);
+    const res = await answer;
+    expect(res.status).toBe(400);
+    const verdict = (await res.json()) as Record<string, any>;
+    expect(verdict.message).toBe('failed to run: exit status 99 (thresholds crossed)');
+    expect(verdict.outputTail).toContain("✗ 'p(95)<200' p(95)=512.3ms");
+    expect(verdict.metrics.http_reqs).toMatchObject({ count: 10 });
+    expect(verdict.metrics.http_req_duration).toMatchObject({ 'p(95)': 512.3 });
     await until(async () => (await left()) === 0, 'the cascade');
   }, 60_000);
 
