@@ -108,7 +108,7 @@ async function main() {
   if (!Bun.file(K6GATE).size) throw new Error('dist/k6gate is missing: run make build');
   const cluster = await getKubeCluster();
   const env = cluster.env;
-  getOperatorDouble(env);
+  getOperatorDouble(cluster, { runnerLogs: false }); // as before: runners end at once, no logs
   const adminToken: string = (await Bun.file(env.adminKubeconfig).json()).users[0].user.token;
   const ns = await env.createNamespace('bench', {
     'pod-security.kubernetes.io/enforce': 'restricted',

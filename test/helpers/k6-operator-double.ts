@@ -12,15 +12,27 @@
 // the runner pod, is not affected): runner annotations `k6-operator-double.test/fail-runner:
 // "<i>"` and `…/exit-code: "<n>"` put kwok's chaos Stage (which ends a running container with
 // that exit code) on runner i's pod only; `…/long-test: "true"` keeps every runner running for
-// ten minutes (kwok's pod-complete Stage delayed).
+// ten minutes (kwok's pod-complete Stage delayed). Otherwise a runner runs for RUNNER_RUN (kwok's
+// Stages delayed, jitter included: a test's `jitter-delay: 0s` would end it at once), long enough for its log to be served first: what k6 printed in runner i is the
+// k6 contract double's output for the TestRun's script (`--quiet`, as the operator runs it;
+// `mode=fail-thresholds` for the failing runner), served by kwok as the pod's log
+// (KubeCluster.servePodLog), so k6gate reads it through the API server as from a kubelet.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { K6_DOUBLE } from './daemon.ts';
 import type { KubeEnv } from './kube-apiserver.ts';
+import type { KubeCluster } from './kube-cluster.ts';
+import { collect } from './processes.ts';
 
 const FAIL_RUNNER = 'k6-operator-double.test/fail-runner';
 const FAIL_CODE = 'k6-operator-double.test/exit-code';
 const LONG_TEST = 'k6-operator-double.test/long-test';
 const COMPLETE = 'pod-complete.stage.kwok.x-k8s.io';
 const CHAOS = 'pod-container-running-failed.stage.kwok.x-k8s.io';
+/** How long a runner's container runs (kwok's Stage delays): its log is served before it ends. */
+const RUNNER_RUN = '2s';
 
 interface PodSpecish {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -63,8 +75,11 @@ export interface OperatorDouble {
 
 let shared: OperatorDouble | undefined;
 /** The run's double, started on first use and stopped by the preload after all tests. */
-export function getOperatorDouble(env: KubeEnv): OperatorDouble {
-  shared ??= startOperatorDouble(env);
+export function getOperatorDouble(
+  cluster: KubeCluster,
+  opts: { runnerLogs?: boolean } = {},
+): OperatorDouble {
+  shared ??= startOperatorDouble(cluster, opts.runnerLogs ?? true);
   return shared;
 }
 export async function stopOperatorDouble() {
@@ -73,15 +88,18 @@ export async function stopOperatorDouble() {
 }
 
 /** Starts the double's reconcile loop (every 250 ms, as the admin). */
-function startOperatorDouble(env: KubeEnv): OperatorDouble {
+/** Starts the double; `runnerLogs` off (bench/pods.ts), runners end at once and have no log. */
+function startOperatorDouble(cluster: KubeCluster, runnerLogs: boolean): OperatorDouble {
+  const env = cluster.env;
   const stages = new Map<string, string[]>();
+  const logs = runnerLogs ? createRunnerLogs(cluster) : undefined;
   let running = true;
   const loop = (async () => {
     while (running) {
       try {
         const list = await env.admin('GET', '/apis/k6.io/v1alpha1/testruns');
         for (const tr of list.items as TestRun[]) {
-          if (!tr.metadata.deletionTimestamp) await reconcile(env, tr, stages);
+          if (!tr.metadata.deletionTimestamp) await reconcile(env, tr, stages, logs);
         }
       } catch (err) {
         if (running) console.error('k6-operator double:', (err as Error).message);
@@ -94,14 +112,22 @@ function startOperatorDouble(env: KubeEnv): OperatorDouble {
     async stop() {
       running = false;
       await loop;
+      logs?.remove();
     },
   };
 }
 
-async function reconcile(env: KubeEnv, tr: TestRun, stages: Map<string, string[]>) {
+async function reconcile(
+  env: KubeEnv,
+  tr: TestRun,
+  stages: Map<string, string[]>,
+  logs: RunnerLogs | undefined,
+) {
   const { name, namespace: ns } = tr.metadata;
   const stage = tr.status?.stage ?? '';
-  const next = await step(env, tr, stage);
+  if (logs && stage !== 'created' && stage !== 'started') logs.prepare(tr); // made meanwhile
+  if (logs && (stage === 'created' || stage === 'started')) await logs.serve(tr);
+  const next = await step(env, tr, stage, logs !== undefined);
   if (!next || next === stage) return;
   const status = { ...tr.status, stage: next, conditions: conditions(tr, next) };
   await env.admin('PUT', `/apis/k6.io/v1alpha1/namespaces/${ns}/testruns/${name}/status`, {
@@ -113,7 +139,12 @@ async function reconcile(env: KubeEnv, tr: TestRun, stages: Map<string, string[]
 }
 
 // One forward step of the stage machine; undefined while waiting.
-async function step(env: KubeEnv, tr: TestRun, stage: string): Promise<string | undefined> {
+async function step(
+  env: KubeEnv,
+  tr: TestRun,
+  stage: string,
+  withLogs: boolean,
+): Promise<string | undefined> {
   const { name, namespace: ns } = tr.metadata;
   const pods = (sel: string) =>
     env
@@ -130,7 +161,7 @@ async function step(env: KubeEnv, tr: TestRun, stage: string): Promise<string | 
     }
     case 'initialized':
       for (let i = 1; i <= tr.spec.parallelism; i++) {
-        await create(env, ns, 'jobs', runnerJob(tr, i));
+        await create(env, ns, 'jobs', runnerJob(tr, i, withLogs));
         await create(env, ns, 'services', runnerService(tr, i));
       }
       return 'created';
@@ -302,7 +333,7 @@ function initializerJob(tr: TestRun) {
   );
 }
 
-function runnerJob(tr: TestRun, i: number) {
+function runnerJob(tr: TestRun, i: number, withLogs: boolean) {
   const name = tr.metadata.name;
   const n = tr.spec.parallelism;
   const pod = tr.spec.runner ?? {};
@@ -318,7 +349,9 @@ function runnerJob(tr: TestRun, i: number) {
   const long: Record<string, string> =
     annotations[LONG_TEST] === 'true'
       ? { [`${COMPLETE}/delay`]: '600s', [`${COMPLETE}/jitter-delay`]: '600s' }
-      : {};
+      : withLogs
+        ? { [`${COMPLETE}/delay`]: RUNNER_RUN, [`${COMPLETE}/jitter-delay`]: RUNNER_RUN }
+        : {};
   return job(
     tr,
     `${name}-${i}`,
@@ -350,7 +383,8 @@ function runnerJob(tr: TestRun, i: number) {
               ...long,
               [`${CHAOS}/exit-code`]: annotations[FAIL_CODE] ?? '99',
               [`${CHAOS}/reason`]: 'Error',
-              [`${CHAOS}/delay`]: '300ms',
+              [`${CHAOS}/delay`]: withLogs ? RUNNER_RUN : '300ms',
+              ...(withLogs ? { [`${CHAOS}/jitter-delay`]: RUNNER_RUN } : {}),
             },
           }
         : {}),
@@ -394,4 +428,77 @@ function starterJob(tr: TestRun) {
       command: ['sh', '-c', curls.join(' && ')],
     },
   );
+}
+
+interface RunnerLogs {
+  /** Starts making every runner's output of `tr` (a runner's pod may end soon after it starts). */
+  prepare(tr: TestRun): void;
+  /** Serves the log of each runner pod of `tr` that has none yet. */
+  serve(tr: TestRun): Promise<void>;
+  remove(): void;
+}
+
+// Each runner's output, made once per runner (the contract double on the TestRun's script), and
+// served as the log of the pod that runner's Job made.
+function createRunnerLogs(cluster: KubeCluster): RunnerLogs {
+  const dir = mkdtempSync(join(tmpdir(), 'k6gate-operator-double-'));
+  const served = new Set<string>();
+  const outputs = new Map<string, Promise<string>>();
+  const output = (tr: TestRun, i: number) => {
+    const key = `${tr.metadata.uid}/${i}`;
+    let text = outputs.get(key);
+    if (!text) {
+      text = runnerOutput(cluster.env, tr, i, dir);
+      outputs.set(key, text);
+    }
+    return text;
+  };
+  return {
+    prepare(tr) {
+      for (let i = 1; i <= tr.spec.parallelism; i++) void output(tr, i).catch(() => {});
+    },
+    async serve(tr) {
+      const { name, namespace: ns } = tr.metadata;
+      const sel = encodeURIComponent(`app=k6,k6_cr=${name},runner=true`);
+      const pods = await cluster.env.admin(
+        'GET',
+        `/api/v1/namespaces/${ns}/pods?labelSelector=${sel}`,
+      );
+      for (const pod of pods.items as {
+        metadata: { name: string; labels: Record<string, string> };
+      }[]) {
+        const i = Number(pod.metadata.labels['job-name']?.slice(name.length + 1));
+        const key = `${ns}/${pod.metadata.name}`;
+        if (served.has(key) || !(i >= 1)) continue;
+        served.add(key);
+        await cluster.servePodLog(ns, pod.metadata.name, await output(tr, i));
+      }
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+// What k6 prints in runner i: the contract double run on the TestRun's script (from its
+// ConfigMap), quiet and at once; the failing runner crosses its thresholds.
+async function runnerOutput(env: KubeEnv, tr: TestRun, i: number, dir: string): Promise<string> {
+  const { name, namespace: ns } = tr.metadata;
+  const cm = await env.admin(
+    'GET',
+    `/api/v1/namespaces/${ns}/configmaps/${tr.spec.script.configMap.name}`,
+  );
+  const file = tr.spec.script.configMap.file ?? 'test.js';
+  const script = join(dir, `${ns}.${name}.${i}.js`);
+  writeFileSync(script, String(cm.data?.[file] ?? ''));
+  const failing = tr.spec.runner?.metadata?.annotations?.[FAIL_RUNNER] === String(i);
+  const k6 = Bun.spawn([K6_DOUBLE, 'run', '--quiet', script], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      K6_DOUBLE_DURATION: '0s',
+      ...(failing ? { K6_DOUBLE_MODE: 'fail-thresholds' } : {}),
+    },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const { stdout, stderr } = await collect(k6);
+  return stdout + stderr;
 }

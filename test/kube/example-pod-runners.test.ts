@@ -47,7 +47,7 @@ describeKube('example/pod-runners on the kwok cluster', () => {
 
   beforeAll(async () => {
     cluster = await getKubeCluster();
-    getOperatorDouble(cluster.env);
+    getOperatorDouble(cluster);
     ({ ns, kube } = await runnerNamespace(cluster.env, 'example', [
       ...RUNNER_RULES.job,
       ...RUNNER_RULES['k6-operator'].slice(0, 1),

@@ -36,7 +36,7 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
 
   beforeAll(async () => {
     cluster = await getKubeCluster();
-    operator = getOperatorDouble(cluster.env);
+    operator = getOperatorDouble(cluster);
     // What the k6-operator runner needs, as the chart grants it (README, "Runs in pods").
     ({ ns, kube } = await runnerNamespace(cluster.env, 'testruns', RUNNER_RULES['k6-operator']));
   }, 120_000);
@@ -62,6 +62,10 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
       const verdict = d.records.find((r) => r.msg.startsWith('the load test for'));
       expect(verdict).toMatchObject({ verdict: 'passed', reason: 'all 4 runners passed' });
       expect(text.match(/── runner \d \(pod /g)?.length).toBe(4);
+      // Each runner's log, read through the API server from kwok, and the four merged.
+      expect(text.match(/█ TOTAL RESULTS/g)?.length).toBe(4);
+      expect(text).toContain('k6gate: summary of 4 of 4 runners');
+      expect(text).not.toContain('log is not available');
       const seen = [...operator.stages.entries()].find(([k]) => k.startsWith(`${ns}/`))?.[1];
       // k6gate reads the runner pods and deletes the TestRun as soon as every runner ended,
       // which (kwok's runner pods do not wait for the starter) may be before the double saw
@@ -87,6 +91,9 @@ describeKube('runner: k6-operator on a kwok cluster (k6-operator contract double
       expect(first).toMatch(
         /^failed to run: exit status 99 \(runner 3 of 4 \(pod k6gate-[0-9a-f]{16}-3-[a-z0-9]+\): thresholds crossed\)$/,
       );
+      // Runner 3's own log says which threshold it crossed; no other runner's crossed one.
+      expect(text.split(/── runner \d \(pod /)[3]).toContain("✗ 'p(95)<200' p(95)=512.3ms");
+      expect(text.match(/✗ 'p\(95\)<200'/g)?.length).toBe(1);
       await nothingLeft();
     } finally {
       await d.close();

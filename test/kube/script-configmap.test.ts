@@ -159,7 +159,7 @@ describeKube('script_configmap against a real API server', () => {
   test.each(['job', 'k6-operator'] as const)(
     'runner %s mounts the ConfigMap by reference: no copy, 200, and the ConfigMap stays',
     async (runner) => {
-      const operator = runner === 'k6-operator' ? getOperatorDouble(cluster.env) : undefined;
+      const operator = runner === 'k6-operator' ? getOperatorDouble(cluster) : undefined;
       const rec = recording(kube);
       await using d = startInProcess({ kube: rec.kube, args: ['--start-timeout', '30s'] });
       const res = await postLaunch(

@@ -196,7 +196,7 @@ describeKube('stateful rollout hooks with pod runners on a kwok cluster', () => 
   }, 120_000);
 
   test('k6-operator: 202 … 200 over 2 runners, the TestRun keeps the verdict', async () => {
-    getOperatorDouble(cluster.env);
+    getOperatorDouble(cluster);
     await using d = startInProcess({ kube, args });
     const body = {
       ...flaggerPayload(
