@@ -1,7 +1,7 @@
 // A run's log as it is written, for Server-Sent Events: what k6 printed so far, then each chunk
-// as it comes (local runs: live; pod runs: their runners' logs, which k6gate reads when the run
-// ends, so their stream says nothing until then), and the verdict at the end. A run that ended (or runs at another replica) gives its stored tail
-// and verdict. The HTTP layer frames the events; this module never sees a socket.
+// as it comes (local runs: each chunk; pod runs: what runner 1's followed log grew by), and the
+// verdict at the end, which carries every runner's output. A run that ended (or runs at another
+// replica) gives its stored tail and verdict. The HTTP layer frames the events; this module never sees a socket.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dropBanner } from '../k6/output.ts';
@@ -48,7 +48,7 @@ export function createRunLog(deps: {
       else if (detail.state === 'running') await pollStore(deps.store, runId, emit, signal);
       if (signal.aborted) return;
       const final = await settled(deps, runId, visible, signal);
-      // An ended run, one at another replica, or a pod run (its logs are read at its end).
+      // An ended run, one at another replica, or a pod run whose log could not be followed.
       if (!sent && final.outputTail) emit({ event: 'output', text: final.outputTail });
       emit({ event: 'verdict', run: final });
     },

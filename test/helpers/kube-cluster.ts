@@ -4,7 +4,15 @@
 // Stage manifests, including the chaos Stage that fails a container with a chosen exit code).
 // All built from Go modules by scripts/kube-env; one cluster per test run.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.ts';
@@ -18,8 +26,8 @@ export interface KubeCluster {
   /** The fake node's name; pods are bound to it by the real scheduler. */
   node: string;
   /** Makes `text` the log of the pod's `k6` container, as kwok's server answers `pods/log` from
-   * now on (the pod need not exist yet). */
-  servePodLog(ns: string, pod: string, text: string): Promise<void>;
+   * now on (the pod need not exist yet); `append` writes more of it, as k6 goes on printing. */
+  servePodLog(ns: string, pod: string, text: string): Promise<{ append(text: string): void }>;
   stop(): Promise<void>;
 }
 
@@ -125,8 +133,11 @@ async function startCluster(): Promise<KubeCluster> {
         apiVersion: 'kwok.x-k8s.io/v1alpha1',
         kind: 'Logs',
         metadata: { name: pod, namespace: ns },
+        // A `follow=true` request stays open and gets what is appended (kwok never ends it: it
+        // cannot tell the container stopped; the follower does).
         spec: { logs: [{ containers: ['k6'], logsFile: file }] },
       });
+      return { append: (more) => appendFileSync(file, criLog(more)) };
     },
     async stop() {
       live.delete(procs);

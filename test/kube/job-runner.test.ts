@@ -131,6 +131,64 @@ describeKube('runner: job on a kwok cluster', () => {
     await until(async () => (await left()) === 0, 'the cascade');
   }, 60_000);
 
+  test("a running pod run's log is live: the runs API streams what k6 prints in the pod before the verdict", async () => {
+    await using d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
+    const RUNS = 'pod-complete.stage.kwok.x-k8s.io'; // the pod runs 6 s, then succeeds
+    const answer = postLaunch(
+      d.url,
+      flaggerPayload(
+        {
+          script: 'export default function () {}',
+          runner: 'job',
+          runner_annotations: JSON.stringify({
+            [`${RUNS}/delay`]: '6s',
+            [`${RUNS}/jitter-delay`]: '6s',
+          }),
+        },
+        { namespace: ns, name: 'live-log' },
+      ),
+    ).then((res) => ({ res, at: performance.now() }));
+    let pod: string | undefined;
+    await until(async () => {
+      pod = (await cluster.env.admin('GET', `/api/v1/namespaces/${ns}/pods`)).items[0]?.metadata
+        .name;
+      return pod !== undefined;
+    }, "the Job's pod");
+    const log = await cluster.servePodLog(
+      ns,
+      pod as string,
+      'running (0m01.0s), 1/1 VUs, 7 complete and 0 interrupted iterations',
+    );
+    await waitFor(() => d.daemon.registry.running().length === 1, 30_000);
+    const runId = d.daemon.registry.running()[0]!.runId;
+    const stream = await fetch(`${d.url}/api/v1/runs/${runId}/log`, {
+      headers: { Accept: 'text/event-stream' },
+    });
+    expect(stream.status).toBe(200);
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    const readUntil = async (marker: string) => {
+      while (!seen.includes(marker)) {
+        const next = await reader.read();
+        if (next.done) throw new Error(`the log stream ended before ${marker}: ${seen}`);
+        seen += decoder.decode(next.value, { stream: true });
+      }
+      return performance.now();
+    };
+    const firstLine = await readUntil('7 complete');
+    log.append('running (0m02.0s), 1/1 VUs, 14 complete and 0 interrupted iterations');
+    const secondLine = await readUntil('14 complete');
+    const { res, at } = await answer;
+    expect(res.status).toBe(200);
+    // Both lines came while the pod ran, before the verdict.
+    expect(firstLine).toBeLessThan(at);
+    expect(secondLine).toBeLessThan(at);
+    await readUntil('event: verdict');
+    await reader.cancel();
+    await until(async () => (await left()) === 0, 'the cascade');
+  }, 60_000);
+
   test('two identical requests (same canary, phase, checksum) to two replicas: one Job, both answered with its verdict', async () => {
     const d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
     const e = startInProcess({ kube, args: ['--start-timeout', '30s'] }); // another replica

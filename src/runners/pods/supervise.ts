@@ -5,7 +5,8 @@
 // TestRun in stage `error`) ends it at once. k6gate's own start deadline holds for a run that
 // never starts. Whatever ends the run, its object is deleted with a foreground cascade after the
 // outcome was read — except on k6gate's shutdown, when the run is left to a retry, and for a
-// stateful hook, whose object keeps the verdict for other replicas (pods/state.ts).
+// stateful hook, whose object keeps the verdict for other replicas (pods/state.ts). While it
+// runs, runner 1's log is followed for the live view (pods/live-log.ts).
 
 import { after } from '../../core/timers.ts';
 import type { Logger } from '../../core/log.ts';
@@ -20,6 +21,7 @@ import {
   readLog,
   type RunObject,
 } from './kube-calls.ts';
+import { followPodLog, type LiveLog } from './live-log.ts';
 import { runObjectName } from './manifest.ts';
 import type { PodRunnerOptions } from './options.ts';
 import { readPod, type Pod, type PodOutcome } from './pod-status.ts';
@@ -151,8 +153,15 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
   const started = Promise.withResolvers<StartOutcome>();
   const ended = Promise.withResolvers<Ending>();
   let cancelReason: CancelReason | undefined;
+  let live: LiveLog | undefined; // runner 1's log as it is written
   const state = watchPods(run, spec, opts, watching.signal, {
     started: () => started.resolve({ kind: 'started', cloudUrl: undefined }),
+    running(pod, index) {
+      if (index !== 1 || live) return;
+      const target = { namespace: spec.namespace, pod };
+      const follow = { maxBytes: opts.maxOutputBytes, signal: watching.signal, logger };
+      live = followPodLog(opts.kube, target, follow);
+    },
     ended: (e) => ended.resolve(e),
     aborted: () => cancelReason !== undefined,
     logger,
@@ -216,7 +225,7 @@ function supervisePodRun(run: PodRun, spec: RunSpec, opts: PodRunnerOptions): Ru
     started: started.promise,
     result,
     cancel,
-    output: () => '',
+    output: () => live?.text() ?? '',
   };
 }
 
@@ -232,6 +241,8 @@ function stuckReason(stuck: string | undefined): { stuck?: string } {
 
 interface WatchHooks {
   started(): void;
+  /** A runner pod (by its index) is running. */
+  running(pod: string, index: number): void;
   ended(e: Ending): void;
   aborted(): boolean;
   logger: Logger;
@@ -264,7 +275,10 @@ function watchPods(
             state.helperEnded = `pod ${e.pod} exited ${e.exitCode} (${e.reason})`;
           continue;
         }
-        if (seen.running) live.add(index);
+        if (seen.running) {
+          live.add(index);
+          hooks.running(ev.object.metadata.name, index);
+        }
         if (seen.ended) outcomes.set(index, seen.ended);
         if (new Set([...live, ...outcomes.keys()]).size >= run.runners) hooks.started();
         if (outcomes.size >= run.runners) return hooks.ended(combine(outcomes, run.runners));
