@@ -38,6 +38,8 @@ const jobRun = (o: { exitCode?: string; reason?: string; delay: string }) => ({
     ...(o.exitCode ? { [`${CHAOS}/exit-code`]: o.exitCode } : {}),
     ...(o.reason ? { [`${CHAOS}/reason`]: o.reason } : {}),
     [`${CHAOS}/delay`]: o.delay,
+    // The Stage's jitter bound (1 s unless set) caps the delay: without it every run ended at 1 s.
+    [`${CHAOS}/jitter-delay`]: o.delay,
   }),
 });
 const FAIL_THRESHOLDS = join(import.meta.dir, '../fixtures/scripts/fail-thresholds.js');
@@ -55,6 +57,16 @@ describeKube('runner: job on a kwok cluster', () => {
   }, 120_000);
 
   const left = async () => (await objectsLeft(cluster.env, ns)).length;
+  /** The name of the one pod in the namespace (the run's Job's), once it is there. */
+  const jobPod = async () => {
+    let pod: string | undefined;
+    await until(async () => {
+      const pods = await cluster.env.admin('GET', `/api/v1/namespaces/${ns}/pods`);
+      pod = pods.items[0]?.metadata.name;
+      return pod !== undefined;
+    }, "the Job's pod");
+    return pod as string;
+  };
 
   test('a passing run: 200, the pod ran restricted, and nothing is left', async () => {
     await using d = startInProcess({ kube, args: ['--start-timeout', '30s'] });
@@ -114,13 +126,8 @@ describeKube('runner: job on a kwok cluster', () => {
       }),
       { headers: { 'Content-Type': 'application/json', Accept: 'application/json' } },
     );
-    let pod: string | undefined;
-    await until(async () => {
-      pod = (await cluster.env.admin('GET', `/api/v1/namespaces/${ns}/pods`)).items[0]?.metadata
-        .name;
-      return pod !== undefined;
-    }, "the Job's pod");
-    await cluster.servePodLog(ns, pod as string, stdout);
+    const pod = await jobPod();
+    await cluster.servePodLog(ns, pod, stdout);
     const res = await answer;
     expect(res.status).toBe(400);
     const verdict = (await res.json()) as Record<string, any>;
@@ -148,12 +155,7 @@ describeKube('runner: job on a kwok cluster', () => {
         { namespace: ns, name: 'live-log' },
       ),
     ).then((res) => ({ res, at: performance.now() }));
-    let pod: string | undefined;
-    await until(async () => {
-      pod = (await cluster.env.admin('GET', `/api/v1/namespaces/${ns}/pods`)).items[0]?.metadata
-        .name;
-      return pod !== undefined;
-    }, "the Job's pod");
+    const pod = await jobPod();
     const log = await cluster.servePodLog(
       ns,
       pod as string,

@@ -38,6 +38,8 @@ const statefulJob = (exitCode: string, delay: string, extra: Record<string, stri
     [`${CHAOS}/exit-code`]: exitCode,
     [`${CHAOS}/reason`]: exitCode === '0' ? 'Completed' : 'Error',
     [`${CHAOS}/delay`]: delay,
+    // The Stage's jitter bound (1 s unless set) caps the delay: without it every run ended at 1 s.
+    [`${CHAOS}/jitter-delay`]: delay,
   }),
   ...extra,
 });
