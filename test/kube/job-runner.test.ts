@@ -158,7 +158,7 @@ describeKube('runner: job on a kwok cluster', () => {
     const pod = await jobPod();
     const log = await cluster.servePodLog(
       ns,
-      pod as string,
+      pod,
       'running (0m01.0s), 1/1 VUs, 7 complete and 0 interrupted iterations',
     );
     await waitFor(() => d.daemon.registry.running().length === 1, 30_000);
