@@ -123,6 +123,8 @@ async function main() {
         PATH: process.env.PATH ?? '',
         KUBERNETES_CLIENT: 'kubeconfig',
         KUBECONFIG: env.daemonKubeconfig,
+        // With a Kubernetes client only pod runners are allowed by default (the tenant policy).
+        RUNNER: 'job',
         LOG_LEVEL: 'error',
         MAX_CONCURRENT_POD_RUNS: String(JOBS),
         MAX_PARALLELISM: String(PARALLELISM),
