@@ -83,11 +83,25 @@ async function followLive(
   }
 }
 
-// What a re-read output added; a bounded buffer that dropped its middle is sent whole again.
+// What a re-read output added, sent once.
 function emitGrowth(now: string, sent: string, emit: (e: LogEvent) => void): string {
   if (now === sent) return sent;
-  emit({ event: 'output', text: now.startsWith(sent) ? now.slice(sent.length) : `\n${now}` });
+  const text = added(now, sent);
+  if (text !== '') emit({ event: 'output', text });
   return now;
+}
+
+/** How much of the end of what was sent lines a re-read output up with it. */
+const ANCHOR_CHARS = 256;
+
+// A buffer bounded to its tail (a pod run's followed log) drops its start: what follows the end
+// of what was sent is new (the first place it appears: a repeat is sent twice, never lost). One
+// that cannot be lined up (a buffer that dropped its middle) is sent whole again.
+function added(now: string, sent: string): string {
+  if (now.startsWith(sent)) return now.slice(sent.length);
+  const anchor = sent.slice(-ANCHOR_CHARS);
+  const at = anchor === '' ? -1 : now.indexOf(anchor);
+  return at === -1 ? `\n${now}` : now.slice(at + anchor.length);
 }
 
 async function pollStore(

@@ -86,6 +86,29 @@ test('a pod run: nothing while it runs, then its stored tail and the verdict', a
   ]);
 });
 
+test("a pod run's followed log past its bound: what it grew by is sent once, not the whole log again", async () => {
+  const s = setup();
+  await s.store.recordStart(record('p2', 'job'));
+  const lines = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, i) => `running (${from + i}s), 1/1 VUs\n`).join('');
+  let out = lines(0, 100);
+  const { h, finish: end } = handle('p2', () => out);
+  s.registry.track(h, { ...record('p2', 'job'), requestId: 'q', mode: 'async' });
+  const events: LogEvent[] = [];
+  const following = s.log.follow('p2', all, (e) => events.push(e), new AbortController().signal);
+  await Bun.sleep(5);
+  out = lines(50, 103); // the log's start dropped (its bound), three lines added
+  await Bun.sleep(2200); // one poll
+  await finish(s, 'p2', 'the tail');
+  end(passed('p2'));
+  await following;
+  expect(events.map((e) => (e.event === 'output' ? e.text : e.event))).toEqual([
+    lines(0, 100),
+    lines(100, 103),
+    'verdict',
+  ]);
+}, 15_000);
+
 test('an ended run: its tail and verdict; a run the caller may not see is NotFound', async () => {
   const s = setup();
   await s.store.recordStart(record('e1', 'local'));
