@@ -44,7 +44,7 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger {
   const sink: Sink = {
     threshold: LEVEL_RANK[opts.level],
-    write: opts.write ?? ((line: string) => process.stderr.write(line)),
+    write: opts.write ?? toStderr,
     now: opts.now ?? (() => new Date()),
     render:
       opts.format === 'json'
@@ -55,6 +55,14 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
   };
   return new BoundLogger(sink, bound);
 }
+
+// Lines go out through console.error: synchronous like process.stderr.write (nothing is lost at
+// exit, a full pipe stalls rather than drops) but without its cost: the first touch of
+// process.stderr builds Node's stream stack, 4–8 ms of the daemon's start (bench/README.md,
+// "Session 15"); console.error writes the string as it is (no %-formatting of a lone argument).
+const toStderr = (line: string) => {
+  console.error(line.endsWith('\n') ? line.slice(0, -1) : line);
+};
 
 // What every logger of one tree shares; a child is one small object (loggers are made per
 // request, and most of their lines are below the level).

@@ -94,3 +94,24 @@ test('journal text: no timestamp (journald adds it), each line with its syslog p
   // The stack's lines are entries too, at the same priority.
   expect(lines[2]).toMatch(/^<3>ERROR internal error err=kaput\n<3> {4}Error: kaput\n<3> {4} +at /);
 });
+
+// The default sink is console.error (core/log.ts): each line written whole before an exit, a
+// message's `%s` kept as it is, text lines (several physical lines) kept apart.
+test('the default sink: stderr, literal text, nothing lost at exit', () => {
+  const script = `
+    import { createLogger } from ${JSON.stringify(`${import.meta.dir}/../../src/core/log.ts`)};
+    const json = createLogger({ level: 'info', format: 'json' });
+    const text = createLogger({ level: 'info', format: 'text' });
+    json.info('100%s done %d', { big: 'x'.repeat(300000) });
+    text.warn('two', { err: new Error('with a stack') });
+    json.info('last');
+    process.exit(0);`;
+  const out = Bun.spawnSync([process.execPath, '-e', script], { stderr: 'pipe', stdout: 'pipe' });
+  expect(out.stdout.toString()).toBe('');
+  const lines = out.stderr.toString().split('\n');
+  expect(JSON.parse(lines[0]!)).toMatchObject({ msg: '100%s done %d', big: 'x'.repeat(300000) });
+  expect(lines[1]).toMatch(/ WARN +two err="with a stack"$/);
+  expect(lines[2]).toMatch(/^ {4}Error: with a stack$/);
+  expect(JSON.parse(lines.at(-2)!)).toMatchObject({ msg: 'last' });
+  expect(lines.at(-1)).toBe('');
+});
