@@ -108,7 +108,8 @@ export async function startBenchDaemon(opts: {
   const env = {
     PATH: `${bin}:${process.env.PATH}`,
     TMPDIR: tmp,
-    LOG_LEVEL: 'error',
+    // Both daemons quiet by default; BENCH_LOG_LEVEL=info measures them as shipped.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
     MAX_CONCURRENT_TESTS: String(opts.slots),
     ...opts.env,
   };

@@ -109,6 +109,9 @@ class BoundLogger implements Logger {
 /** A JSON line that cannot throw: errors with name, message and stack, BigInt as text,
  * repeated (circular) objects as "[Circular]". */
 function toJsonLine(record: Record<string, unknown>): string {
+  // Most lines hold only text and numbers: JSON.stringify without a replacer takes its native
+  // fast path, ~4× quicker than calling the replacer for each value (bench/README.md, "Session 15").
+  if (flat(record)) return JSON.stringify(record);
   const seen = new WeakSet<object>();
   try {
     return JSON.stringify(record, (_key, value: unknown) => {
@@ -129,6 +132,15 @@ function toJsonLine(record: Record<string, unknown>): string {
       logError: `fields could not be serialized: ${String(err)}`,
     });
   }
+}
+
+// Only strings, numbers, booleans, null and undefined: nothing the replacer would change.
+function flat(record: Record<string, unknown>): boolean {
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'object' ? value !== null : typeof value === 'bigint') return false;
+  }
+  return true;
 }
 
 function describeError(err: Error): Record<string, unknown> {

@@ -15,6 +15,23 @@ export function after(ms: number, signal: AbortSignal, fn: () => void): void {
   signal.addEventListener('abort', stop, { once: true });
 }
 
+/** Resolves after `ms`, or as soon as `signal` aborts (never rejects): a poll's pause that a
+ * leaving caller ends. Not node:timers/promises, whose module costs the daemon's start ~0.2 ms
+ * and whose aborted sleeps reject with an AbortError each. */
+export function wait(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!signal) return Bun.sleep(ms);
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Resolves `value` after `ms`; `cancel` clears the timer (a race's loser). */
 export function delay<T>(ms: number, value: T): { promise: Promise<T>; cancel(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -2,8 +2,8 @@
 // (a missing permission names the verb, resource and namespace, and the chart value that
 // grants it), and watches read as a stream of events (never polled).
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NotEnabled, Upstream } from '../core/errors.ts';
+import { wait } from '../core/timers.ts';
 import type { KubeTransport } from './client.ts';
 
 export interface WatchEvent<T> {
@@ -111,7 +111,7 @@ export async function* watchAlways<T>(
       if (signal.aborted || ++failures >= WATCH_FAILURES) throw err;
     }
     if (signal.aborted) return;
-    await sleep(1000, undefined, { signal }).catch(() => {});
+    await wait(1000, signal);
   }
 }
 

@@ -3,8 +3,8 @@
 // Argo Rollouts web metric reads it ({status: running|passed|failed|none, …}), optionally
 // waiting for a run under way to end.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../core/clock.ts';
+import { wait } from '../core/timers.ts';
 import type { Store, TimelineEvent } from '../store/store.ts';
 import type { RunRegistry } from './run-registry.ts';
 import type { RunView, RunViews } from './run-views.ts';
@@ -114,8 +114,8 @@ export function createCanaryHistory(deps: {
         const left = until - deps.clock.now();
         await (
           recorded
-            ? Promise.race([recorded, sleep(left, undefined, { signal })])
-            : sleep(Math.min(1000, left), undefined, { signal })
+            ? Promise.race([recorded, wait(left, signal)])
+            : wait(Math.min(1000, left), signal)
         ).catch(() => {});
         run = (await deps.store.run(run.runId)) ?? run;
       }

@@ -3,7 +3,7 @@
 // verdict at the end, which carries every runner's output. A run that ended (or runs at another
 // replica) gives its stored tail and verdict. The HTTP layer frames the events; this module never sees a socket.
 
-import { setTimeout as sleep } from 'node:timers/promises';
+import { wait } from '../core/timers.ts';
 import { dropBanner } from '../k6/output.ts';
 import type { RunHandle } from '../runners/runner.ts';
 import type { Store } from '../store/store.ts';
@@ -74,7 +74,7 @@ async function followLive(
   try {
     const ended = handle.result.then(() => true);
     while (!signal.aborted) {
-      const done = await Promise.race([ended, sleep(POLL_MS, false, { signal }).catch(() => true)]);
+      const done = await Promise.race([ended, wait(POLL_MS, signal).then(() => signal.aborted)]);
       if (!chunked) sent = emitGrowth(dropBanner(handle.output()), sent, emit);
       if (done) return;
     }
@@ -115,7 +115,7 @@ async function pollStore(
     const r = await store.run(runId);
     if (!r || r.verdict !== null) return;
     emit({ event: 'state', state: 'running', durationMs: Date.now() - r.startedAt });
-    await sleep(POLL_MS, undefined, { signal }).catch(() => {});
+    await wait(POLL_MS, signal);
   }
 }
 
@@ -132,7 +132,7 @@ async function settled(
   for (let i = 0; i < 50 && !signal.aborted; i++) {
     const detail = await deps.views.get(runId, visible).catch(() => undefined);
     if (detail && detail.state !== 'running') return detail;
-    await sleep(100, undefined, { signal }).catch(() => {});
+    await wait(100, signal);
   }
   return deps.views.get(runId, visible);
 }

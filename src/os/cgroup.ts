@@ -15,11 +15,11 @@ import {
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsAsync } from './fs-async.ts';
 import type { Logger } from '../core/log.ts';
+import { wait } from '../core/timers.ts';
 import { isStaleRunName, runNamePrefix } from './process-tag.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RunCgroups {
   /** The directory the run cgroups are made in. */
@@ -91,7 +91,7 @@ export function openRunCgroups(setting: string): RunCgroups | string {
 function runCgroup(path: string): RunCgroup {
   return {
     path,
-    add: (pid) => writeFile(join(path, 'cgroup.procs'), String(pid)),
+    add: async (pid) => (await fsAsync()).writeFile(join(path, 'cgroup.procs'), String(pid)),
     async killAll() {
       // Usually empty by now (k6 exited, nothing left): one read of cgroup.events, no kill.
       let held = 0;
@@ -99,7 +99,7 @@ function runCgroup(path: string): RunCgroup {
         held = members(path);
         if (held > 0) writeFileSync(join(path, 'cgroup.kill'), '1');
         for (let waited = 0; populated(path) && waited < EMPTY_WAIT_MS; waited += EMPTY_POLL_MS)
-          await sleep(EMPTY_POLL_MS);
+          await wait(EMPTY_POLL_MS);
       }
       rmdirSync(path);
       return held;

@@ -115,3 +115,21 @@ test('the default sink: stderr, literal text, nothing lost at exit', () => {
   expect(JSON.parse(lines.at(-2)!)).toMatchObject({ msg: 'last' });
   expect(lines.at(-1)).toBe('');
 });
+
+test('json: a line of plain fields is the same as one through the replacer', () => {
+  const { logger, lines } = capture('json');
+  logger.info('plain', { a: 'x', n: 1, b: true, z: null, u: undefined });
+  logger.info('mixed', { a: 'x', big: 10n, nested: { e: new Error('inner') } });
+  expect(JSON.parse(lines[0]!)).toEqual({
+    time: '2026-11-24T00:00:00.000Z',
+    level: 'info',
+    msg: 'plain',
+    a: 'x',
+    n: 1,
+    b: true,
+    z: null,
+  });
+  const mixed = JSON.parse(lines[1]!);
+  expect(mixed.big).toBe('10');
+  expect(mixed.nested.e).toMatchObject({ name: 'Error', message: 'inner' });
+});

@@ -7,8 +7,8 @@
 // sweeps, and so does a periodic sweep (sweepEvery). Where each run has a cgroup of its own
 // (os/cgroup.ts) cgroup.kill has ended the run's processes first; the sweep then only reaps.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../core/log.ts';
+import { wait } from '../../core/timers.ts';
 import { listChildren, reapIfExited, subtreesOf } from '../../os/linux.ts';
 
 export interface OrphanSweeper {
@@ -39,7 +39,7 @@ export function createOrphanSweeper(): OrphanSweeper {
     sweepSoon(logger) {
       if (scheduled) return;
       scheduled = true;
-      void sleep(SWEEP_COALESCE_MS)
+      void wait(SWEEP_COALESCE_MS)
         .then(() => {
           scheduled = false;
           return this.sweep(logger);
@@ -88,6 +88,6 @@ function killSubtrees(orphans: { pid: number; state: string }[], logger: Logger)
 async function reap(pid: number) {
   for (let waited = 0; waited < REAP_WAIT_MS; waited += REAP_POLL_MS) {
     if (reapIfExited(pid)) return;
-    await sleep(REAP_POLL_MS);
+    await wait(REAP_POLL_MS);
   }
 }

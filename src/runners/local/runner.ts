@@ -14,7 +14,6 @@ import {
   readSync,
   writeFileSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.ts';
 import { after, delay } from '../../core/timers.ts';
@@ -27,6 +26,7 @@ import {
   SUMMARY_EXPORT_MAX_BYTES,
   type SummaryExport,
 } from '../../k6/summary-export.ts';
+import { fsAsync } from '../../os/fs-async.ts';
 import { openPipe } from '../../os/linux.ts';
 import { runNamePrefix } from '../../os/process-tag.ts';
 import { createOutputBuffer } from './output-buffer.ts';
@@ -69,7 +69,7 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner {
         const scriptPath = layOutScript(dir, spec);
         return superviseChild(spawnK6(opts, spec, dir, scriptPath), dir, spec, opts);
       } catch (err) {
-        await rm(dir, { recursive: true, force: true });
+        await (await fsAsync()).rm(dir, { recursive: true, force: true });
         if (err instanceof TestFailed || err instanceof Misconfigured) throw err;
         throw new TestFailed(
           `error while launching test: ${err instanceof Error ? err.message : String(err)}`,
@@ -256,9 +256,9 @@ function superviseChild(
   // Nothing of the run writes into its directory once its processes are gone: it is removed
   // after the verdict is out (bench/README.md, "a blocking run over the floor").
   const removeDir = () =>
-    rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
-      logger.error('cannot remove run directory', { dir, err }),
-    );
+    fsAsync()
+      .then((fs) => fs.rm(dir, { recursive: true, force: true }))
+      .catch((err: unknown) => logger.error('cannot remove run directory', { dir, err }));
   const released = result.then(removeDir, removeDir);
 
   if (logger.enabled('debug'))
