@@ -5,7 +5,6 @@
 // 200 with a one-line reason when the gate is open, 403 with the reason when it is closed.
 // Behind the auth file like /launch-test: a client reaches only its namespaces.
 
-import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -13,7 +12,7 @@ import { checkCanaryName } from '../flagger/payload.ts';
 import type { Canary, GateAnswer, Gates } from '../launch/gates.ts';
 import { scopedBodyReader } from './auth.ts';
 import { PLAIN_TEXT } from './render-error.ts';
-import { requestContextPlugin } from './request-context.ts';
+import type { Routes } from './request-context.ts';
 
 export interface GateRouteOptions {
   gates: Gates;
@@ -36,7 +35,7 @@ const ROUTES: Record<string, (g: Gates, c: Canary) => Promise<GateAnswer>> = {
   '/rollback/close': (g, c) => g.rollbackClose(c),
 };
 
-export function gatesPlugin(opts: GateRouteOptions) {
+export function gatesRoutes(opts: GateRouteOptions): Routes {
   const read = scopedBodyReader(
     opts,
     canaryOf,
@@ -58,10 +57,10 @@ export function gatesPlugin(opts: GateRouteOptions) {
       throw err;
     }
   };
-  return new Elysia({ name: 'k6gate.gates' })
-    .use(requestContextPlugin(opts.logger))
-    .post('/gate/:action', handle, { parse: 'none' })
-    .post('/rollback/:action', handle, { parse: 'none' });
+  return (app) =>
+    app
+      .post('/gate/:action', handle, { parse: 'none' })
+      .post('/rollback/:action', handle, { parse: 'none' });
 }
 
 // Flagger's payload (name, namespace, checksum; phase and metadata ignored), or a person's

@@ -1,7 +1,7 @@
 // Health routes: /health (the original's contract: always "Good to go!"), /healthz (alive),
 // /readyz (ready for new runs: not draining, k6 found, temp dir writable).
 
-import { Elysia } from 'elysia';
+import type { Routes } from './request-context.ts';
 
 export interface Readiness {
   /** Reasons the daemon should not get new runs; empty when ready. */
@@ -19,9 +19,9 @@ export function staticRoutes() {
   return { '/health': { GET: answer('/health') }, '/healthz': { GET: answer('/healthz') } };
 }
 
-export function healthPlugin(readiness: Readiness) {
-  return (
-    new Elysia({ name: 'k6gate.health' })
+export function healthRoutes(readiness: Readiness): Routes {
+  return (app) =>
+    app
       // The same answers for app.handle and the paths Bun does not route ('/health/'): plain
       // handlers, built on first use (an Elysia static answer costs ~1 ms of start to prepare).
       .get('/health', () => answer('/health'))
@@ -33,6 +33,5 @@ export function healthPlugin(readiness: Readiness) {
           status: 503,
           headers: { ...TEXT, 'Retry-After': '5' },
         });
-      })
-  );
+      });
 }

@@ -7,7 +7,6 @@
 // than rethrowing to Elysia's onError skips its error path, which copies the answer into a new
 // Response with merged headers: measured in bench/README.md (429s come in floods).
 
-import { Elysia } from 'elysia';
 import type { ClientDirectory } from '../auth/clients.ts';
 import {
   Busy,
@@ -28,7 +27,7 @@ import type { CanaryEvents } from '../kube/canary-events.ts';
 import { authenticate } from './auth.ts';
 import { readJsonBody } from './read-body.ts';
 import { PLAIN_TEXT, renderError, wantsJson } from './render-error.ts';
-import { requestContextPlugin } from './request-context.ts';
+import type { Routes } from './request-context.ts';
 
 export interface LaunchRouteOptions {
   service: LaunchService;
@@ -41,38 +40,38 @@ export interface LaunchRouteOptions {
   requestsTotal: Counter;
 }
 
-export function launchPlugin(opts: LaunchRouteOptions) {
+export function launchRoutes(opts: LaunchRouteOptions): Routes {
   const refused = createRefusalEvents(opts.events);
-  return new Elysia({ name: 'k6gate.launch' })
-    .use(requestContextPlugin(opts.logger))
-    .post(
-      '/launch-test',
-      async ({ request, server, requestId, log }) => {
-        const launch: LaunchState = { logger: log, started: performance.now() };
-        const refuse = (err: K6gateError) => {
-          logRefusal(launch.logger, err);
-          if (launch.canary) refused(launch.canary, err);
-          return renderError(err, { requestId, wantsJson: wantsJson(request), logger: log });
-        };
-        let res: Response;
-        try {
-          const answered = await answerLaunch(opts, request, server, requestId, launch);
-          res = answered instanceof Response ? answered : refuse(answered);
-        } catch (err) {
-          if (!(err instanceof K6gateError)) {
-            done(opts, launch, 500);
-            throw err; // the global renderer logs it and answers an opaque 500
+  return (app) =>
+    app
+      .post(
+        '/launch-test',
+        async ({ request, server, requestId, log }) => {
+          const launch: LaunchState = { logger: log, started: performance.now() };
+          const refuse = (err: K6gateError) => {
+            logRefusal(launch.logger, err);
+            if (launch.canary) refused(launch.canary, err);
+            return renderError(err, { requestId, wantsJson: wantsJson(request), logger: log });
+          };
+          let res: Response;
+          try {
+            const answered = await answerLaunch(opts, request, server, requestId, launch);
+            res = answered instanceof Response ? answered : refuse(answered);
+          } catch (err) {
+            if (!(err instanceof K6gateError)) {
+              done(opts, launch, 500);
+              throw err; // the global renderer logs it and answers an opaque 500
+            }
+            res = refuse(err);
           }
-          res = refuse(err);
-        }
-        done(opts, launch, res.status);
-        return res;
-      },
-      { parse: 'none' },
-    )
-    .all('/launch-test', () => {
-      throw new MethodNotAllowed(['POST']);
-    });
+          done(opts, launch, res.status);
+          return res;
+        },
+        { parse: 'none' },
+      )
+      .all('/launch-test', () => {
+        throw new MethodNotAllowed(['POST']);
+      });
 }
 
 type LaunchState = {
