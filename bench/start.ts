@@ -3,9 +3,10 @@
 // first 200 on /health (polled every 2 ms) and RSS once idle (1 s after that 200). With
 // BENCH_BASELINE=/path/to/an/older/k6gate, that binary is measured in the same rounds as a third
 // column (e.g. the previous commit's build). Two floors run in the same rounds: an Elysia app with
-// one route and a bare Bun.serve (bench/floors/), compiled with k6gate's flags. Then the cost of
-// each module k6gate may load, each
-// in a fresh Bun process: time to import it and the RSS it adds (medians). Loopback only.
+// one route and a bare Bun.serve (bench/floors/), compiled with k6gate's flags. k6gate and the
+// original are measured quiet (LOG_LEVEL=error) and again at their default level (info), as
+// shipped. Then the cost of each module k6gate may load, each in a fresh Bun process: time to
+// import it and the RSS it adds (medians). Loopback only.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ const log = (msg: string) => process.stderr.write(`[bench-start] ${msg}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** Spawn → first 200 on /health, then idle RSS; the daemon is stopped before returning. */
-async function measure(argv: string[], env: Record<string, string>) {
+async function measure(argv: string[], quiet: boolean) {
   settleBinary(argv[0]!);
   const tmp = mkdtempSync(join(tmpdir(), 'k6gate-bench-start-'));
   const port = await freePort();
@@ -29,9 +30,9 @@ async function measure(argv: string[], env: Record<string, string>) {
       PATH: process.env.PATH ?? '',
       TMPDIR: tmp,
       TEMP_DIR: tmp,
-      LOG_LEVEL: 'error',
+      // Quiet (errors only), or each daemon's default level (info for both), as shipped.
+      ...(quiet ? { LOG_LEVEL: 'error' } : {}),
       LISTEN_PORT: String(port),
-      ...env,
     },
     stdout: 'ignore',
     stderr: 'ignore',
@@ -79,6 +80,10 @@ function moduleCost(specifier: string) {
 }
 
 const MODULES = [
+  'node:fs',
+  'node:fs/promises',
+  'node:timers/promises',
+  'bun:ffi',
   'elysia',
   'valibot',
   '@slack/web-api',
@@ -104,13 +109,16 @@ async function main() {
   if (process.env.BENCH_BASELINE) {
     daemons.baseline = [process.env.BENCH_BASELINE, 'serve', '--host', '127.0.0.1'];
   }
+  // Both daemons again at their default log level (info): what a user runs, start lines logged.
+  daemons['k6gate, default log level'] = daemons.k6gate!;
+  daemons['original, default log level'] = daemons.original!;
   const names = Object.keys(daemons);
   const got: Record<string, { startMs: number[]; idleKiB: number[]; anonKiB: number[] }> = {};
   for (const n of names) got[n] = { startMs: [], idleKiB: [], anonKiB: [] };
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
     for (const n of order) {
-      const m = await measure(daemons[n]!, {});
+      const m = await measure(daemons[n]!, !n.endsWith('default log level'));
       got[n]!.startMs.push(m.startMs);
       got[n]!.idleKiB.push(m.idleKiB);
       got[n]!.anonKiB.push(m.anonKiB);
@@ -138,6 +146,17 @@ async function main() {
     line('start to first 200 on /health', (r) => r.startMs, 'ms'),
     line('idle RSS', (r) => r.idleMiB, 'MiB'),
     line('of which anonymous (heap, stacks)', (r) => r.anonMiB, 'MiB'),
+    '',
+    "At each daemon's default log level (info: the start lines written, as shipped):",
+    '',
+    '| measure | k6gate | original v0.5.7 | ratio |',
+    '|---|---|---|---|',
+    ...(['startMs', 'idleMiB'] as const).map((key) => {
+      const [kd, od] = [row('k6gate, default log level'), row('original, default log level')];
+      const unit = key === 'startMs' ? 'ms' : 'MiB';
+      const label = key === 'startMs' ? 'start to first 200 on /health' : 'idle RSS';
+      return `| ${label} | ${kd[key].toFixed(1)} ${unit} | ${od[key].toFixed(1)} ${unit} | ${(kd[key] / od[key]).toFixed(2)}× |`;
+    }),
     '',
     '| module (imported alone, fresh `bun` process) | import time | RSS added |',
     '|---|---|---|',
