@@ -27,15 +27,30 @@ check 'layers and cycles (dependency-cruiser)' "$BUN" node_modules/dependency-cr
 check 'unused files, exports, dependencies (knip)' "$BUN" node_modules/knip/bin/knip.js
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+started=$(mktemp) # its time stamps the temp dirs this run's test clusters make
+trap 'rm -f "$log" "$started"' EXIT
+# Stopped (Ctrl-C, a CI timeout's SIGTERM): bun test is ended too (its workers and their servers
+# follow it: --no-orphans), and the test clusters' temp dirs it made are removed (its workers run
+# no exit hooks). Without this the suite ran on in the background, and left them.
+interrupted() {
+  pkill -TERM -P $$ -x bun 2>/dev/null
+  wait
+  find "${TMPDIR:-/tmp}" -maxdepth 1 -user "$(id -u)" -newer "$started" \
+    \( -name 'k6gate-kube-*' -o -name 'k6gate-cluster-*' \) -exec rm -rf {} + 2>/dev/null
+  echo "interrupted: bun test stopped, its test clusters' temp dirs removed"
+  exit 130
+}
+trap interrupted INT TERM
 echo '== bun test'
 # The files run in two worker processes, slowest first (test/timings.json): most of the suite
 # waits on the real Flagger's 10 s analysis ticks, kwok and the API server while the machine
 # idles. Each file starts the servers it needs (the preload stops them after it); a worker that
 # dies takes its children with it (--no-orphans). Refresh the timings after adding a slow file:
 #   node_modules/.bin/bun test --parallel=2 --timings=test/timings.json --update-timings
-node_modules/.bin/bun test --parallel=2 --no-orphans --timings=test/timings.json "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+# In the background, waited for: a signal's trap runs at once instead of after the suite.
+node_modules/.bin/bun test --parallel=2 --no-orphans --timings=test/timings.json "$@" 2>&1 | tee "$log" &
+wait $!
+status=$? # bun test's own status (pipefail: tee does not fail)
 
 # bun prints " 123 pass", " 4 fail" and " 5 skip" near the end.
 count() { grep -E "^ *[0-9]+ $1\$" "$log" | tail -1 | tr -dc '0-9'; }
