@@ -55,9 +55,22 @@ const LOGO_LINE = /^[\s/\\|_()‾<>.'-]*(Grafana[\s/\\|_()‾<>.'-]*)?$/u;
  * (when the description is near the top); anything else printed there (a warning) stays. Flagger
  * shows an answer's body in the Canary's events, where ASCII art only buries the reason. */
 export function dropBanner(text: string): string {
-  const lines = text.split('\n');
-  const at = lines.slice(0, 40).findIndex((l) => /^\s*execution: /.test(l));
+  // Only the first 40 lines are looked at and split: an output of a megabyte costs what a short
+  // one does (each run's answer and record take it; bench/README.md, "Session 15").
+  const lines = headLines(text, 40);
+  const at = lines.findIndex((l) => /^\s*execution: /.test(l));
   if (at <= 0) return text;
   const before = lines.slice(0, at).filter((l) => !LOGO_LINE.test(l));
-  return [...before, ...lines.slice(at)].join('\n');
+  const restStart = lines.slice(0, at).reduce((offset, l) => offset + l.length + 1, 0);
+  return [...before, text.slice(restStart)].join('\n');
+}
+
+// The first `n` lines of `text` (fewer when it has fewer), without splitting the rest.
+function headLines(text: string, n: number): string[] {
+  let end = -1;
+  for (let i = 0; i < n; i++) {
+    end = text.indexOf('\n', end + 1);
+    if (end === -1) return text.split('\n');
+  }
+  return text.slice(0, end).split('\n');
 }

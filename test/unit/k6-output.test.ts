@@ -212,3 +212,26 @@ test("dropBanner: k6's logo and blank lines before the description go, a warning
   const initError = `${logo}\ntime="…" level=error msg="SyntaxError"\n`;
   expect(dropBanner(initError)).toBe(initError);
 });
+
+test('dropBanner: the same text as splitting the whole output, for outputs short and long', () => {
+  const whole = (text: string) => {
+    const lines = text.split('\n');
+    const at = lines.slice(0, 40).findIndex((l) => /^\s*execution: /.test(l));
+    if (at <= 0) return text;
+    const logo = /^[\s/\\|_()‾<>.'-]*(Grafana[\s/\\|_()‾<>.'-]*)?$/u;
+    return [...lines.slice(0, at).filter((l) => !logo.test(l)), ...lines.slice(at)].join('\n');
+  };
+  const logo = '\n         /\\      Grafana   /‾‾/  \n    /\\  /  \\     |\\  __   /  /   \n';
+  const body = '     execution: local\n        script: s.js\n\nrunning (00m01.0s)\n';
+  const cases = [
+    `${logo}${body}`,
+    `${logo}warning: x\n${body}`,
+    `${logo}${body}${'progress line\n'.repeat(5000)}`,
+    `${'\n'.repeat(39)}     execution: local\n`, // the description on the 40th line
+    `${'\n'.repeat(40)}     execution: local\n`, // on the 41st: kept whole
+    'no newline at all',
+    `     execution: local\n${body}`, // at the top: nothing before it
+    '',
+  ];
+  for (const text of cases) expect(dropBanner(text)).toBe(whole(text));
+});
