@@ -65,6 +65,29 @@ export function dropBanner(text: string): string {
   return [...before, text.slice(restStart)].join('\n');
 }
 
+/** The last `n` lines of `text` without its trailing whitespace (fewer when it has fewer), read
+ * back from its end: what `text.trimEnd().split('\n').slice(-n)` gives, at the cost of the tail
+ * alone (an output may be a megabyte; progress and tails are read while it grows). */
+export function lastLines(text: string, n: number): string[] {
+  const lines: string[] = [];
+  findLastLine(text, (line) => (lines.push(line), lines.length >= n));
+  return lines.reverse();
+}
+
+/** The last line of `text` (trailing whitespace dropped) for which `wanted` holds, read back from
+ * its end; undefined when none does. */
+export function findLastLine(text: string, wanted: (line: string) => boolean): string | undefined {
+  const t = text.trimEnd();
+  let end = t.length;
+  for (;;) {
+    const nl = end === 0 ? -1 : t.lastIndexOf('\n', end - 1);
+    const line = t.slice(nl + 1, end);
+    if (wanted(line)) return line;
+    if (nl === -1) return undefined;
+    end = nl;
+  }
+}
+
 // The first `n` lines of `text` (fewer when it has fewer), without splitting the rest.
 function headLines(text: string, n: number): string[] {
   let end = -1;

@@ -6,6 +6,7 @@ import { ShuttingDown, TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { describeComparison } from '../k6/compare.ts';
+import { lastLines } from '../k6/output.ts';
 import type { Counter, Histogram } from '../core/metrics.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { CanaryEvent, CanaryEvents } from '../kube/canary-events.ts';
@@ -168,7 +169,7 @@ export function createFollower(deps: {
 function reportProgress(run: StartedRun, intervalMs: number, clock: Clock) {
   if (intervalMs <= 0) return;
   const timer = setInterval(() => {
-    const last = run.handle.output().trimEnd().split('\n').pop() ?? '';
+    const last = lastLines(run.handle.output(), 1)[0] ?? '';
     run.logger.info('still running', {
       elapsedSeconds: Math.round((clock.now() - run.handle.startedAt) / 1000),
       progress: last.slice(0, 300),
@@ -220,7 +221,7 @@ function notifyTarget(req: LaunchRequest, cloudUrl?: string): NotifyTarget {
 
 /** The last lines of output for a log record, never more than LOGGED_TAIL_BYTES. */
 export function tailForLog(text: string): string {
-  const lines = text.trimEnd().split('\n').slice(-LOGGED_TAIL_LINES).join('\n');
+  const lines = lastLines(text, LOGGED_TAIL_LINES).join('\n');
   const bytes = Buffer.from(lines);
   if (bytes.byteLength <= LOGGED_TAIL_BYTES) return lines;
   return `[…] ${bytes.subarray(bytes.byteLength - LOGGED_TAIL_BYTES).toString('utf8')}`;

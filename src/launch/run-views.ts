@@ -6,6 +6,7 @@
 import type { Clock } from '../core/clock.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { statOf, type Comparison } from '../k6/compare.ts';
+import { lastLines } from '../k6/output.ts';
 import type { ThresholdResult } from '../k6/summary-export.ts';
 import type { RunHandle } from '../runners/runner.ts';
 import type { RunQuery, RunRecord, Store } from '../store/store.ts';
@@ -132,4 +133,4 @@ function linksOf(runId: string) {
   return { self: `/api/v1/runs/${id}`, log: `/api/v1/runs/${id}/log`, page: `/#/runs/${id}` };
 }
 
-const lastLine = (text: string) => (text.trimEnd().split('\n').pop() ?? '').slice(0, 300);
+const lastLine = (text: string) => (lastLines(text, 1)[0] ?? '').slice(0, 300);

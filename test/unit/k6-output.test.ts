@@ -3,6 +3,8 @@ import { buildChildEnv, buildK6Args, reservedEnvReason } from '../../src/k6/invo
 import { explainExitCode, K6_EXIT, knownExitCodes } from '../../src/k6/exit-codes.ts';
 import {
   dropBanner,
+  findLastLine,
+  lastLines,
   findBannerOutputLine,
   parseCloudUrl,
   parseCrossedThresholds,
@@ -234,4 +236,28 @@ test('dropBanner: the same text as splitting the whole output, for outputs short
     '',
   ];
   for (const text of cases) expect(dropBanner(text)).toBe(whole(text));
+});
+
+test('lastLines and findLastLine: what splitting the trimmed text gives, read from its end', () => {
+  const texts = [
+    '',
+    '\n',
+    'one',
+    'a\nb\nc',
+    'a\n\nb\n\n',
+    '\nb',
+    '\n\n\nx\n  \n',
+    'x\n'.repeat(100),
+  ];
+  for (const text of texts) {
+    const lines = text.trimEnd().split('\n');
+    for (const n of [1, 2, 3, 50, 500]) expect(lastLines(text, n)).toEqual(lines.slice(-n));
+    expect(findLastLine(text, (l) => l.startsWith('a'))).toBe(
+      lines.findLast((l) => l.startsWith('a')),
+    );
+    expect(findLastLine(text, () => false)).toBeUndefined();
+  }
+  const big = `running (0m01s)\n${'progress\n'.repeat(200_000)}summary`;
+  expect(findLastLine(big, (l) => l.startsWith('running'))).toBe('running (0m01s)');
+  expect(lastLines(big, 2)).toEqual(['progress', 'summary']);
 });
