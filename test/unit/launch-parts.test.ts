@@ -133,6 +133,15 @@ describe('output buffer', () => {
     );
     expect(snap.totalBytes).toBe(10 + 1000 * 1024 + 10);
   });
+  test('a snapshot taken between chunks: the next one has what came since', () => {
+    const out = createOutputBuffer(4096);
+    out.push(enc.encode('one\n'));
+    const first = out.snapshot();
+    expect(out.snapshot()).toEqual(first);
+    out.push(enc.encode('two\n'));
+    expect(out.snapshot()).toEqual({ text: 'one\ntwo\n', truncated: false, totalBytes: 8 });
+    expect(first.text).toBe('one\n');
+  });
   test('a chunk buffer reused by the reader does not change what was kept', () => {
     const out = createOutputBuffer(8);
     const buf = enc.encode('abcdefgh');

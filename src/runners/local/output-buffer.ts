@@ -10,8 +10,10 @@ export interface OutputSnapshot {
 }
 
 export interface OutputBuffer {
+  /** Appends a chunk (copied). */
   push(chunk: Uint8Array): void;
-  snapshot(): OutputSnapshot;
+  /** What is kept now; the same object until the next push (read it, do not change it). */
+  snapshot(): Readonly<OutputSnapshot>;
 }
 
 const DECODER = new TextDecoder();
@@ -26,9 +28,13 @@ export function createOutputBuffer(maxBytes: number): OutputBuffer {
   const tail: Uint8Array[] = [];
   let tailLength = 0;
   let total = 0;
+  // The last snapshot, until more output comes: a run's readers (its log's followers, the runs
+  // API's progress, a stateful poll) each ask for it, and joining a megabyte is not free.
+  let last: Readonly<OutputSnapshot> | undefined;
 
   return {
     push(chunk) {
+      last = undefined;
       total += chunk.byteLength;
       const toHead = Math.min(headKeep - headLength, chunk.byteLength);
       if (toHead > 0) {
@@ -44,14 +50,18 @@ export function createOutputBuffer(maxBytes: number): OutputBuffer {
       }
     },
     snapshot() {
-      const joined = Buffer.concat(tail);
-      const kept = joined.subarray(Math.max(0, joined.byteLength - tailKeep));
-      const dropped = total - headLength - kept.byteLength;
-      const headText = DECODER.decode(Buffer.concat(head));
-      if (dropped === 0)
-        return { text: headText + DECODER.decode(kept), truncated: false, totalBytes: total };
-      const marker = `\n[… k6gate: ${dropped} bytes of output omitted …]\n`;
-      return { text: headText + marker + DECODER.decode(kept), truncated: true, totalBytes: total };
+      return (last ??= build());
     },
   };
+
+  function build(): Readonly<OutputSnapshot> {
+    const joined = Buffer.concat(tail);
+    const kept = joined.subarray(Math.max(0, joined.byteLength - tailKeep));
+    const dropped = total - headLength - kept.byteLength;
+    const headText = DECODER.decode(Buffer.concat(head));
+    if (dropped === 0)
+      return { text: headText + DECODER.decode(kept), truncated: false, totalBytes: total };
+    const marker = `\n[… k6gate: ${dropped} bytes of output omitted …]\n`;
+    return { text: headText + marker + DECODER.decode(kept), truncated: true, totalBytes: total };
+  }
 }
