@@ -37,11 +37,13 @@ export function followPodLog(
       const reader = (res.body as ReadableStream<Uint8Array>).getReader();
       for (let next = await reader.read(); !next.done; next = await reader.read()) {
         text += decoder.decode(next.value, { stream: true });
-        if (text.length > opts.maxBytes) text = text.slice(-opts.maxBytes);
+        // Cut back to the bound once it is doubled, not on every chunk past it (a copy of the
+        // whole bound per progress line); reads cut what is over.
+        if (text.length > 2 * opts.maxBytes) text = text.slice(-opts.maxBytes);
       }
     } catch (err) {
       if (!opts.signal.aborted) opts.logger.debug('following the runner log ended', { err });
     }
   })();
-  return { text: () => text };
+  return { text: () => (text.length > opts.maxBytes ? text.slice(-opts.maxBytes) : text) };
 }
