@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { K6_DOUBLE } from './daemon.ts';
-import type { KubeEnv } from './kube-apiserver.ts';
+import { isConflict, type KubeEnv } from './kube-apiserver.ts';
 import type { KubeCluster } from './kube-cluster.ts';
 import { collect } from './processes.ts';
 
@@ -220,7 +220,7 @@ async function create(env: KubeEnv, ns: string, what: 'jobs' | 'services', obj: 
   try {
     await env.admin('POST', path, obj);
   } catch (err) {
-    if (!String((err as Error).message).includes(': 409 ')) throw err;
+    if (!isConflict(err)) throw err;
   }
 }
 

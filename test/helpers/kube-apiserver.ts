@@ -68,6 +68,10 @@ function kubeconfig(server: string, caFile: string, user: string, token: string)
 const started = new Set<KubeEnv>();
 
 /** Starts a private etcd + kube-apiserver (most tests want the shared getKubeEnv()). */
+/** True for the admin client's error on a 409 Conflict (the object exists, or changed since read). */
+export const isConflict = (err: unknown): boolean =>
+  String((err as Error)?.message).includes(': 409 ');
+
 /** Creates every CustomResourceDefinition in `yaml` (one already there is kept) and waits until
  * each is established. */
 export async function establishCrds(admin: KubeEnv['admin'], yaml: string) {
@@ -75,7 +79,7 @@ export async function establishCrds(admin: KubeEnv['admin'], yaml: string) {
     if (doc?.kind !== 'CustomResourceDefinition') continue;
     await admin('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', doc).catch(
       (err: Error) => {
-        if (!err.message.includes(': 409 ')) throw err;
+        if (!isConflict(err)) throw err;
       },
     );
     await waitUntil(`CRD ${doc.metadata.name}`, 30_000, async () => {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.ts';
 import { createKubeTransport, loadKubeConfig, type KubeTransport } from '../../src/kube/client.ts';
 import { sweepOrphans } from '../../src/runners/pods/janitor.ts';
-import { establishCrds, getKubeEnv, type KubeEnv } from './kube-apiserver.ts';
+import { establishCrds, getKubeEnv, isConflict, type KubeEnv } from './kube-apiserver.ts';
 import { freePort } from './ports.ts';
 
 export interface KubeCluster {
@@ -248,7 +248,7 @@ export async function reviseDeployment(env: KubeEnv, ns: string, name: string, r
       await env.admin('PUT', path, dep);
       return;
     } catch (err) {
-      if (attempt >= 5 || !/: 409 /.test((err as Error).message)) throw err;
+      if (attempt >= 5 || !isConflict(err)) throw err;
     }
   }
 }
