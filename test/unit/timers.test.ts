@@ -15,7 +15,7 @@ test('wait: resolves after its time, or at once when its signal aborts; never re
 
   t = performance.now();
   await wait(10_000, leaving.signal); // already aborted
-  expect(performance.now() - t).toBeLessThan(50);
+  expect(performance.now() - t).toBeLessThan(1_000);
 
   const kept = new AbortController();
   t = performance.now();
