@@ -60,9 +60,9 @@ export function dropBanner(text: string): string {
   const lines = headLines(text, 40);
   const at = lines.findIndex((l) => /^\s*execution: /.test(l));
   if (at <= 0) return text;
-  const before = lines.slice(0, at).filter((l) => !LOGO_LINE.test(l));
-  const restStart = lines.slice(0, at).reduce((offset, l) => offset + l.length + 1, 0);
-  return [...before, text.slice(restStart)].join('\n');
+  const head = lines.slice(0, at);
+  const rest = text.slice(head.join('\n').length + 1); // from the description's line on
+  return [...head.filter((l) => !LOGO_LINE.test(l)), rest].join('\n');
 }
 
 /** The last `n` lines of `text` without its trailing whitespace (fewer when it has fewer), read

@@ -67,7 +67,6 @@ function kubeconfig(server: string, caFile: string, user: string, token: string)
 
 const started = new Set<KubeEnv>();
 
-/** Starts a private etcd + kube-apiserver (most tests want the shared getKubeEnv()). */
 /** True for the admin client's error on a 409 Conflict (the object exists, or changed since read). */
 export const isConflict = (err: unknown): boolean =>
   String((err as Error)?.message).includes(': 409 ');
@@ -94,6 +93,7 @@ export async function establishCrds(admin: KubeEnv['admin'], yaml: string) {
   }
 }
 
+/** Starts a private etcd + kube-apiserver (most tests want the shared getKubeEnv()). */
 export async function startKubeEnv(): Promise<KubeEnv> {
   const { dir: binDir, why } = kubeBinDir();
   if (!binDir) throw new Error(why);
