@@ -9,7 +9,7 @@ VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 K6GATE_CACHE ?= $(HOME)/.cache/k6gate
 export K6GATE_CACHE
 
-.PHONY: all deps build release-binaries packages test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-history bench-stateful bench-cpu clean tools
+.PHONY: all deps build bytecode-order release-binaries packages test test-real-k6 typecheck lint format demo bench bench-pods bench-cli bench-start bench-store bench-history bench-stateful bench-cpu clean tools
 
 all: build
 
@@ -20,21 +20,34 @@ node_modules/.installed: package.json package-lock.json
 
 deps: node_modules/.installed
 
-dist/k6gate: deps $(shell find src -name '*.ts') package.json
-	$(BUN) build src/main.ts --compile --minify --bytecode --format esm --splitting \
-	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
-	  --define K6GATE_VERSION='"$(VERSION)"' --outfile dist/k6gate
+# The compile flags of every build (the Dockerfile's too; test/repo/dockerfile.test.ts). Two
+# that shape the start (bench/README.md, "Session 16"): --bytecode-order lays out first the
+# bytecode a daemon and a `k6gate run` used (the profiles in build/, `make bytecode-order`), and
+# --compile-jit-policy starts with JavaScriptCore's tier-up thresholds ×8 (start-up code runs
+# once), back to normal once the daemon listens (src/cli/serve.ts).
+ORDER := build/serve.order build/run.order
+COMPILE := --compile --minify --bytecode --format esm --splitting \
+  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+  --bytecode-order=build/serve.order,build/run.order --compile-jit-policy=8
+
+dist/k6gate: deps $(shell find src -name '*.ts') package.json $(ORDER)
+	$(BUN) build src/main.ts $(COMPILE) --define K6GATE_VERSION='"$(VERSION)"' --outfile dist/k6gate
 
 build: dist/k6gate
+
+# Records the profiles --bytecode-order reads, from the current build (a profile holds hashes
+# of functions' syntax and stays useful as code changes; bench/start.ts reports its coverage).
+bytecode-order: build
+	$(BUN) scripts/record-bytecode-order.ts dist/k6gate build
+	$(MAKE) dist/k6gate
 
 # The release binaries: linux/amd64 and linux/arm64 (Bun cross-compiles), named with the
 # version, and SHA256SUMS. The release workflow (.github/workflows/release.yml) calls this.
 RELEASE := dist/release
-release-binaries: deps $(shell find src -name '*.ts') package.json
+release-binaries: deps $(shell find src -name '*.ts') package.json $(ORDER)
 	rm -rf $(RELEASE) && mkdir -p $(RELEASE)
 	for arch in amd64:x64 arm64:arm64; do \
-	  $(BUN) build src/main.ts --compile --minify --bytecode --format esm --splitting --target=bun-linux-$${arch#*:} \
-	    --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+	  $(BUN) build src/main.ts $(COMPILE) --target=bun-linux-$${arch#*:} \
 	    --define K6GATE_VERSION='"$(VERSION)"' \
 	    --outfile $(RELEASE)/k6gate-$(VERSION)-linux-$${arch%%:*} || exit 1; \
 	done

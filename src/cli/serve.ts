@@ -107,6 +107,9 @@ function startListening(daemon: Daemon, config: Config, logger: Logger, version:
     tls: config.tlsCertFile ? `TLS ${config.tlsMinVersion}+` : 'off',
     kubernetesClient: config.kubernetesClient,
   });
+  // The binary starts with JavaScriptCore's tier-up thresholds raised (`--compile-jit-policy`,
+  // Makefile): start-up code runs once and is not worth compiling. What follows repeats.
+  Bun.unsafe.setJITPolicy(1);
   return listener;
 }
 
