@@ -147,7 +147,8 @@ export async function startBenchDaemon(opts: {
   };
 }
 
-/** A floor (bench/floors/<name>.ts) compiled with k6gate's flags into a temp dir. */
+/** A floor (bench/floors/<name>.ts) compiled with k6gate's flags (all but the bytecode-order
+ * profile, which is k6gate's own) into a temp dir. */
 export function compileFloor(name: string, outDir: string): string {
   const out = join(outDir, name);
   const built = Bun.spawnSync(
@@ -162,6 +163,7 @@ export function compileFloor(name: string, outDir: string): string {
       'esm',
       '--no-compile-autoload-dotenv',
       '--no-compile-autoload-bunfig',
+      '--compile-jit-policy=8', // reset by each floor once it listens, as k6gate serve does
       '--outfile',
       out,
     ],

@@ -5,3 +5,4 @@ Bun.serve({
   port: Number(process.env.LISTEN_PORT),
   fetch: () => new Response('ok'),
 });
+Bun.unsafe.setJITPolicy(1); // as k6gate serve does once it listens

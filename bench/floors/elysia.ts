@@ -5,3 +5,4 @@ import { Elysia } from 'elysia';
 new Elysia()
   .get('/health', () => 'ok')
   .listen({ hostname: '127.0.0.1', port: Number(process.env.LISTEN_PORT) });
+Bun.unsafe.setJITPolicy(1); // as k6gate serve does once it listens
