@@ -1,5 +1,6 @@
 // End to end with the compiled binary (dist/k6gate) as a child process: a healthy canary
-// passes, a broken one fails on thresholds; SIGTERM drains; --help and bad settings.
+// passes, a broken one fails on thresholds; SIGTERM drains; --help and bad settings; the
+// bytecode-order profile still covers a start.
 // The same cases run against a real k6 when one is on PATH or in K6_BINARY.
 
 import { zombieChildren } from '../helpers/processes.ts';
@@ -282,3 +283,28 @@ describe('the compiled daemon as a process', () => {
     expect((await fetch(`${d.url}/health`)).status).toBe(200);
   }, 30_000);
 });
+
+// `make build` lays out first the bytecode build/serve.order names (--bytecode-order): a start
+// reads and decodes less of the binary (bench/README.md, "Session 16"). A profile that no longer
+// matches the code still builds, just slower to start: this says when to record it again.
+test('the bytecode-order profile covers most of what a start runs (else: make bytecode-order)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'k6gate-e2e-order-'));
+  try {
+    const recorded = join(dir, 'start.order');
+    const d = await startChildDaemon({
+      compiled: true,
+      env: { BUN_BYTECODE_ORDER_OUT: recorded, TEMP_DIR: dir },
+    });
+    expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
+    expect(await d.stop()).toBe(0); // the profile is written at exit
+    const entries = (file: string) =>
+      readFileSync(file, 'utf8').split('\n').slice(1).filter(Boolean);
+    const profile = new Set(entries(join(REPO, 'build/serve.order')));
+    const used = entries(recorded);
+    expect(used.length).toBeGreaterThan(1000);
+    const covered = used.filter((entry) => profile.has(entry)).length / used.length;
+    expect(covered).toBeGreaterThan(0.8);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
