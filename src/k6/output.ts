@@ -74,6 +74,10 @@ export function lastLines(text: string, n: number): string[] {
   return lines.reverse();
 }
 
+/** The last line of `text` without its trailing whitespace ('' for an empty text): what
+ * `text.trimEnd().split('\n').pop()` gives, read back from its end. */
+export const lastLine = (text: string): string => findLastLine(text, () => true) ?? '';
+
 /** The last line of `text` (trailing whitespace dropped) for which `wanted` holds, read back from
  * its end; undefined when none does. */
 export function findLastLine(text: string, wanted: (line: string) => boolean): string | undefined {

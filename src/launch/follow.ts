@@ -6,7 +6,7 @@ import { ShuttingDown, TestFailed } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { describeComparison } from '../k6/compare.ts';
-import { lastLines } from '../k6/output.ts';
+import { lastLine, lastLines } from '../k6/output.ts';
 import type { Counter, Histogram } from '../core/metrics.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
 import type { CanaryEvent, CanaryEvents } from '../kube/canary-events.ts';
@@ -169,7 +169,7 @@ export function createFollower(deps: {
 function reportProgress(run: StartedRun, intervalMs: number, clock: Clock) {
   if (intervalMs <= 0) return;
   const timer = setInterval(() => {
-    const last = lastLines(run.handle.output(), 1)[0] ?? '';
+    const last = lastLine(run.handle.output());
     run.logger.info('still running', {
       elapsedSeconds: Math.round((clock.now() - run.handle.startedAt) / 1000),
       progress: last.slice(0, 300),

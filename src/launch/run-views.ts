@@ -6,7 +6,7 @@
 import type { Clock } from '../core/clock.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { statOf, type Comparison } from '../k6/compare.ts';
-import { lastLines } from '../k6/output.ts';
+import { lastLine } from '../k6/output.ts';
 import type { ThresholdResult } from '../k6/summary-export.ts';
 import type { RunHandle } from '../runners/runner.ts';
 import type { RunQuery, RunRecord, Store } from '../store/store.ts';
@@ -116,7 +116,7 @@ function toView(r: RunRecord, live: RunHandle | undefined, now: number): RunView
     durationMs: (r.endedAt ?? now) - r.startedAt,
     reason: r.reason,
     exitCode: r.exitCode,
-    progress: r.verdict === null && live ? lastLine(live.output()) : null,
+    progress: r.verdict === null && live ? lastLine(live.output()).slice(0, 300) : null,
     numbers: {
       p95: number('http_req_duration', 'p(95)'),
       errorRate: number('http_req_failed', 'rate'),
@@ -132,5 +132,3 @@ function linksOf(runId: string) {
   const id = encodeURIComponent(runId);
   return { self: `/api/v1/runs/${id}`, log: `/api/v1/runs/${id}/log`, page: `/#/runs/${id}` };
 }
-
-const lastLine = (text: string) => (lastLines(text, 1)[0] ?? '').slice(0, 300);

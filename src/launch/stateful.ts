@@ -14,7 +14,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { LogFields } from '../core/log.ts';
 import type { LaunchRequest, RunnerKind } from '../flagger/payload.ts';
-import { findLastLine, lastLines } from '../k6/output.ts';
+import { findLastLine, lastLine } from '../k6/output.ts';
 import type { RunHandle, RunResult } from '../runners/runner.ts';
 import { answer, type LaunchOutcome } from './answer.ts';
 
@@ -131,7 +131,7 @@ function keepTail(result: RunResult): RunResult {
 /** k6's last progress line (`running (0m12.0s), 10/10 VUs, …` or a bar), else its last line. */
 function lastProgressLine(output: string): string {
   const running = findLastLine(output, (l) => /^running \(|\[\s*\d+%\s*\]/.test(l.trim()));
-  return (running ?? lastLines(output, 1)[0] ?? '').trim().slice(0, 300);
+  return (running ?? lastLine(output)).trim().slice(0, 300);
 }
 
 /** One stateful run at a time per canary and phase; its identity (checksum, script) varies. */

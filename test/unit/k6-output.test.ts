@@ -4,6 +4,7 @@ import { explainExitCode, K6_EXIT, knownExitCodes } from '../../src/k6/exit-code
 import {
   dropBanner,
   findLastLine,
+  lastLine,
   lastLines,
   findBannerOutputLine,
   parseCloudUrl,
@@ -238,7 +239,7 @@ test('dropBanner: the same text as splitting the whole output, for outputs short
   for (const text of cases) expect(dropBanner(text)).toBe(whole(text));
 });
 
-test('lastLines and findLastLine: what splitting the trimmed text gives, read from its end', () => {
+test('lastLine, lastLines and findLastLine: what splitting the trimmed text gives, read from its end', () => {
   const texts = [
     '',
     '\n',
@@ -252,6 +253,7 @@ test('lastLines and findLastLine: what splitting the trimmed text gives, read fr
   for (const text of texts) {
     const lines = text.trimEnd().split('\n');
     for (const n of [1, 2, 3, 50, 500]) expect(lastLines(text, n)).toEqual(lines.slice(-n));
+    expect(lastLine(text)).toBe(lines.at(-1) ?? '');
     expect(findLastLine(text, (l) => l.startsWith('a'))).toBe(
       lines.findLast((l) => l.startsWith('a')),
     );
@@ -260,4 +262,5 @@ test('lastLines and findLastLine: what splitting the trimmed text gives, read fr
   const big = `running (0m01s)\n${'progress\n'.repeat(200_000)}summary`;
   expect(findLastLine(big, (l) => l.startsWith('running'))).toBe('running (0m01s)');
   expect(lastLines(big, 2)).toEqual(['progress', 'summary']);
+  expect(lastLine(big)).toBe('summary');
 });
