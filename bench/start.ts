@@ -9,10 +9,19 @@
 // import it and the RSS it adds (medians), and how much of a start the committed bytecode-order
 // profile covers. Loopback only.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildOriginal, compileFloor, freePort, rssKiB, settleBinary } from './lib.ts';
+import { orderCoverage } from '../test/helpers/bytecode-order.ts';
+import {
+  buildOriginal,
+  compileFloor,
+  compiledDouble,
+  freePort,
+  rssKiB,
+  settleBinary,
+  startBenchDaemon,
+} from './lib.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 9);
@@ -60,35 +69,23 @@ async function measure(argv: string[], quiet: boolean) {
 }
 
 /** How much of what a start uses the committed bytecode-order profile covers (`make build` lays
- * that bytecode out first): the share of the functions one start recorded
- * (BUN_BYTECODE_ORDER_OUT) that build/serve.order holds. Falling: `make bytecode-order`. */
-async function orderCoverage(k6gate: string) {
+ * that bytecode out first): one start records what it ran (BUN_BYTECODE_ORDER_OUT, written as it
+ * stops). Falling: `make bytecode-order`. */
+async function startCoverage(k6gate: string) {
   const dir = mkdtempSync(join(tmpdir(), 'k6gate-bench-order-'));
-  const port = await freePort();
-  const out = join(dir, 'start.order');
-  const proc = Bun.spawn([k6gate, 'serve', '--host', '127.0.0.1', '--listen-port', String(port)], {
-    env: { PATH: process.env.PATH ?? '', TMPDIR: dir, TEMP_DIR: dir, BUN_BYTECODE_ORDER_OUT: out },
-    stdout: 'ignore',
-    stderr: 'ignore',
-  });
   try {
-    for (let i = 0; i < 500; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      await Bun.sleep(20);
-    }
-    proc.kill('SIGTERM');
-    await proc.exited;
-    const entries = (file: string) =>
-      readFileSync(file, 'utf8').split('\n').slice(1).filter(Boolean);
-    const profile = new Set(entries(join(REPO, 'build/serve.order')));
-    const used = entries(out);
-    return { used: used.length, covered: used.filter((e) => profile.has(e)).length };
+    const recorded = join(dir, 'start.order');
+    const d = await startBenchDaemon({
+      name: 'order',
+      kind: 'k6gate',
+      binary: k6gate,
+      child: compiledDouble(),
+      slots: 1,
+      env: { BUN_BYTECODE_ORDER_OUT: recorded },
+    });
+    await d.stop();
+    return orderCoverage(recorded);
   } finally {
-    proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -202,7 +199,7 @@ async function main() {
       `| \`${m.replace(`${REPO}/`, '')}\` | ${c.ms.toFixed(1)} ms | ${(c.kib / 1024).toFixed(1)} MiB |`,
     );
   }
-  const order = await orderCoverage(k6gate);
+  const order = await startCoverage(k6gate);
   lines.push(
     '',
     `Bytecode-order profile (build/serve.order): covers ${order.covered} of the ${order.used} functions a start used (${((100 * order.covered) / Math.max(1, order.used)).toFixed(1)}%); record again (\`make bytecode-order\`) when this falls.`,

@@ -8,11 +8,12 @@
 //
 // Usage: bun scripts/record-bytecode-order.ts <k6gate binary> <output dir>
 
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { compiledDouble, startBenchDaemon } from '../bench/lib.ts';
+import { doubleScript } from '../test/helpers/processes.ts';
 
-const REPO = resolve(import.meta.dir, '..');
 const [binaryArg, outArg] = process.argv.slice(2);
 if (!binaryArg || !outArg) {
   console.error('usage: bun scripts/record-bytecode-order.ts <k6gate binary> <output dir>');
@@ -22,36 +23,6 @@ const binary = resolve(binaryArg);
 const outDir = resolve(outArg);
 const RUNS = 20;
 
-const script = (directives: string) =>
-  `// k6-double: ${directives}\nexport default function () {}\n`;
-
-function k6Double(): string {
-  const out = Bun.spawnSync(['sh', join(REPO, 'test/fixtures/build-k6-double.sh')], {
-    stderr: 'inherit',
-  });
-  if (out.exitCode !== 0) throw new Error('cannot build the k6 double');
-  return out.stdout.toString().trim();
-}
-
-function freePort(): number {
-  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
-}
-
-async function waitHealthy(url: string) {
-  for (let i = 0; i < 500; i++) {
-    const ok = await fetch(`${url}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`${url} not healthy in 10 s`);
-}
-
 async function launch(url: string, name: string, directives: string) {
   const res = await fetch(`${url}/launch-test`, {
     method: 'POST',
@@ -60,7 +31,7 @@ async function launch(url: string, name: string, directives: string) {
       name,
       namespace: 'record',
       phase: 'Progressing',
-      metadata: { script: script(directives), min_failure_delay: '0s' },
+      metadata: { script: doubleScript(directives), min_failure_delay: '0s' },
     }),
   });
   await res.text();
@@ -68,64 +39,63 @@ async function launch(url: string, name: string, directives: string) {
 }
 
 /** The daemon as a canary's hooks use it: waited runs (most pass), a refused body, /metrics. */
-async function recordServe(env: Record<string, string>) {
-  const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = Bun.spawn([binary, 'serve', '--host', '127.0.0.1', '--listen-port', String(port)], {
-    env: { ...env, BUN_BYTECODE_ORDER_OUT: join(outDir, 'serve.order') },
-    stdout: 'ignore',
-    stderr: 'ignore',
+async function recordServe(k6: string) {
+  const profile = join(outDir, 'serve.order');
+  rmSync(profile, { force: true }); // so that the check below sees this run's
+  const d = await startBenchDaemon({
+    name: 'record-order',
+    kind: 'k6gate',
+    binary,
+    child: k6,
+    slots: 1,
+    env: { BUN_BYTECODE_ORDER_OUT: profile, LOG_LEVEL: 'info' }, // as shipped
   });
   try {
-    await waitHealthy(url);
     for (let i = 0; i < RUNS; i++) {
-      const status = await launch(url, `pass-${i}`, 'mode=pass duration=0s');
+      const status = await launch(d.url, `pass-${i}`, 'mode=pass duration=0s');
       if (status !== 200) throw new Error(`a passing run answered ${status}`);
     }
-    if ((await launch(url, 'fail', 'mode=fail-thresholds duration=0s')) === 200)
+    if ((await launch(d.url, 'fail', 'mode=fail-thresholds duration=0s')) === 200)
       throw new Error('a failing run answered 200');
-    const refused = await fetch(`${url}/launch-test`, {
+    const refused = await fetch(`${d.url}/launch-test`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: '{"name": 1}',
     });
     if ((await refused.text()) && refused.status !== 400)
       throw new Error('a bad body was not refused');
-    await fetch(`${url}/metrics`).then((r) => r.text());
+    await fetch(`${d.url}/metrics`).then((r) => r.text());
   } finally {
-    proc.kill('SIGTERM');
+    await d.stop(); // SIGTERM: the profile is written as the daemon exits
   }
-  if ((await proc.exited) !== 0) throw new Error('the daemon did not stop cleanly');
+  if (!existsSync(profile)) throw new Error('the daemon wrote no profile');
 }
 
 /** `k6gate run` as a CI gate uses it: one passing script. */
-async function recordRun(env: Record<string, string>, tmp: string) {
-  const file = join(tmp, 'gate.js');
-  writeFileSync(file, script('mode=pass duration=0s'));
-  const proc = Bun.spawn([binary, 'run', file], {
-    env: { ...env, BUN_BYTECODE_ORDER_OUT: join(outDir, 'run.order') },
-    stdout: 'ignore',
-    stderr: 'ignore',
-  });
-  if ((await proc.exited) !== 0) throw new Error('k6gate run did not pass');
+async function recordRun(k6: string) {
+  const tmp = mkdtempSync(join(tmpdir(), 'k6gate-record-order-'));
+  try {
+    const file = join(tmp, 'gate.js');
+    writeFileSync(file, doubleScript('mode=pass duration=0s'));
+    const proc = Bun.spawn([binary, 'run', file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        TMPDIR: tmp,
+        TEMP_DIR: tmp,
+        K6_BINARY: k6,
+        BUN_BYTECODE_ORDER_OUT: join(outDir, 'run.order'),
+      },
+      stdout: 'ignore',
+      stderr: 'ignore',
+    });
+    if ((await proc.exited) !== 0) throw new Error('k6gate run did not pass');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'k6gate-record-order-'));
-try {
-  mkdirSync(outDir, { recursive: true });
-  const bin = join(tmp, 'bin');
-  mkdirSync(bin);
-  symlinkSync(k6Double(), join(bin, 'k6'));
-  const env = {
-    PATH: `${bin}:${process.env.PATH ?? ''}`,
-    TMPDIR: tmp,
-    TEMP_DIR: tmp,
-    K6_BINARY: 'k6',
-    LOG_LEVEL: 'info',
-  };
-  await recordServe(env);
-  await recordRun(env, tmp);
-  console.error(`recorded ${join(outDir, 'serve.order')} and ${join(outDir, 'run.order')}`);
-} finally {
-  rmSync(tmp, { recursive: true, force: true });
-}
+mkdirSync(outDir, { recursive: true });
+const k6 = compiledDouble();
+await recordServe(k6);
+await recordRun(k6);
+console.error(`recorded ${join(outDir, 'serve.order')} and ${join(outDir, 'run.order')}`);
