@@ -97,41 +97,62 @@ async function startCluster(): Promise<KubeCluster> {
     spawn('kwok', kwokArgs),
   ];
   live.add(procs);
-  const node = `kwok-node-${process.pid}`;
-  await env.admin('POST', '/api/v1/nodes', {
-    metadata: {
-      name: node,
-      annotations: { 'kwok.x-k8s.io/node': 'fake' },
-      labels: { type: 'kwok' },
-    },
-    status: {
-      allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
-      capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
-    },
-  });
-  const deadline = Date.now() + 60_000;
-  let kwokStarts = 1;
-  for (;;) {
-    // kwok v0.8.0 can die as it starts, on a data race in its CEL setup ("fatal error: concurrent
-    // map writes" in easycel; seen once in CI): it is started once more, its first log kept.
-    if (procs[2]!.exitCode !== null) {
-      if (kwokStarts >= 2) throw new Error(`kwok exited twice at start (logs in ${run})`);
-      console.log(`kwok exited at start (${run}/kwok.log); starting it once more`);
-      procs[2] = spawn('kwok', kwokArgs, `kwok-${++kwokStarts}`);
-    }
-    const n = await env.admin('GET', `/api/v1/nodes/${node}`);
-    const ready = (n.status?.conditions ?? []).some(
-      (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  const stopProcs = async () => {
+    live.delete(procs);
+    await Promise.all(
+      procs.map(async (p) => {
+        p.kill('SIGTERM');
+        const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+        await p.exited;
+        clearTimeout(timer);
+      }),
     );
-    const tainted = (n.spec?.taints ?? []).length > 0;
-    if (ready && !tainted) break;
-    if (Date.now() > deadline)
-      throw new Error(`node ${node} not Ready and untainted in 60 s (logs in ${run})`);
-    await Bun.sleep(200);
+  };
+  const node = `kwok-node-${process.pid}`;
+  try {
+    await addNode();
+  } catch (err) {
+    await stopProcs(); // its logs stay in `run`, which the error names
+    throw err;
   }
   console.log(
     `kwok cluster ready in ${((performance.now() - t0) / 1000).toFixed(1)}s (node ${node})`,
   );
+  // The fake node, Ready and untainted (kwok makes it Ready, nodelifecycle lifts the taint).
+  async function addNode() {
+    await env.admin('POST', '/api/v1/nodes', {
+      metadata: {
+        name: node,
+        annotations: { 'kwok.x-k8s.io/node': 'fake' },
+        labels: { type: 'kwok' },
+      },
+      status: {
+        allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
+        capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
+      },
+    });
+    const deadline = Date.now() + 60_000;
+    let kwokStarts = 1;
+    for (;;) {
+      // kwok v0.8.0 can die as it starts, on a data race in its CEL setup ("fatal error: concurrent
+      // map writes" in easycel; seen once in CI): it is started once more, its first log kept.
+      if (procs[2]!.exitCode !== null) {
+        if (kwokStarts >= 2) throw new Error(`kwok exited twice at start (logs in ${run})`);
+        console.log(`kwok exited at start (${run}/kwok.log); starting it once more`);
+        procs[2] = spawn('kwok', kwokArgs, `kwok-${++kwokStarts}`);
+      }
+      const n = await env.admin('GET', `/api/v1/nodes/${node}`);
+      const ready = (n.status?.conditions ?? []).some(
+        (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+      );
+      const tainted = (n.spec?.taints ?? []).length > 0;
+      if (ready && !tainted) break;
+      if (Date.now() > deadline)
+        throw new Error(`node ${node} not Ready and untainted in 60 s (logs in ${run})`);
+      await Bun.sleep(200);
+    }
+  }
+
   return {
     env,
     node,
@@ -149,15 +170,7 @@ async function startCluster(): Promise<KubeCluster> {
       return { append: (more) => appendFileSync(file, criLog(more)) };
     },
     async stop() {
-      live.delete(procs);
-      await Promise.all(
-        procs.map(async (p) => {
-          p.kill('SIGTERM');
-          const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-          await p.exited;
-          clearTimeout(timer);
-        }),
-      );
+      await stopProcs();
       rmSync(run, { recursive: true, force: true });
     },
   };
@@ -180,8 +193,11 @@ export function getKubeCluster(): Promise<KubeCluster> {
 }
 
 export async function stopKubeCluster() {
-  if (shared) await (await shared).stop();
+  // A start that failed stopped its own processes (and said so): nothing to stop, and the
+  // preload's other stops (the API server, PostgreSQL) must still run.
+  const cluster = await shared?.catch(() => undefined);
   shared = undefined;
+  await cluster?.stop();
 }
 
 const live = new Set<Bun.Subprocess[]>();
