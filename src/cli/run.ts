@@ -9,6 +9,7 @@ import { buildParts } from '../compose/parts.ts';
 import { parseArgs } from '../config/parse.ts';
 import { FieldError, UsageError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
+import { stderr, stdout } from '../os/stdio.ts';
 import { bundleFromConfigMap } from '../k6/script-bundle.ts';
 import type { ScriptSource } from '../kube/script-source.ts';
 import { filesBeside } from './run-files.ts';
@@ -56,13 +57,13 @@ export interface RunIo extends ReportIo {
   stdin: () => Promise<Uint8Array>;
 }
 
-/** The process's own terminal: k6's output and the verdict written as they come; Ctrl-C and
- * SIGTERM call `fn` each time. */
+/** The process's own terminal: k6's output and the verdict written as they come (and all out
+ * before the process exits: os/stdio.ts); Ctrl-C and SIGTERM call `fn` each time. */
 export function terminal(): RunIo {
   return {
     env: process.env,
-    stdout: (chunk) => void process.stdout.write(chunk),
-    stderr: (chunk) => void process.stderr.write(chunk),
+    stdout: (chunk) => stdout.write(chunk),
+    stderr: (chunk) => stderr.write(chunk),
     stdin: async () => new Uint8Array(await Bun.stdin.arrayBuffer()),
     onInterrupt(fn) {
       process.on('SIGINT', fn);

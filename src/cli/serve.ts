@@ -11,6 +11,7 @@ import type { Config } from '../config/settings.ts';
 import { systemClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { stderr, stdout } from '../os/stdio.ts';
 import { listen, type Listener } from './listener.ts';
 
 const EXIT_FATAL = 1;
@@ -32,13 +33,13 @@ export async function serveCommand(
         parsed.command === 'help'
           ? (await import('../config/help.ts')).renderHelp(version)
           : `k6gate ${version}\n`;
-      process.stdout.write(text);
+      stdout.write(text);
       return 0;
     }
     return await serve(parsed.config, env, version);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`k6gate: ${err.message}\n`);
+    stderr.write(`k6gate: ${err.message}\n`);
     return EXIT_USAGE;
   }
 }

@@ -4,7 +4,7 @@
 // naming the flag; --json prints one object valid against schemas/verdict.schema.json; a k6
 // archive and a script on stdin run; --env reaches the script; nothing is left in the temp dir.
 
-import { afterAll, expect, test } from 'bun:test';
+import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -354,4 +354,57 @@ test('daemon settings apply: remote write tags the run and the dashboard link co
     /^k6gate: dashboard: http:\/\/127\.0\.0\.1:3000\/d\/k6\?var-testid=team-a%2Fweb%2F[0-9a-f-]+$/,
   );
   expect(lines.at(-1)).toBe('k6gate: passed: all thresholds passed');
+});
+
+// Bun's process.stdout keeps what a full pipe did not take yet and process.exit drops it: behind
+// 64 KiB of k6 output, a reader busy for a moment (a CI log collector) got neither the rest of
+// the output nor the verdict (src/os/stdio.ts).
+describe('what k6gate run prints all arrives', () => {
+  const noisy = () => script('noisy.js', doubleScript('mode=pass duration=0s stderr-lines=3000'));
+  const shell = (pipeline: string, args: string[]) =>
+    collect(
+      Bun.spawn(['bash', '-c', pipeline, 'bash', COMPILED, 'run', ...args], {
+        env: ENV,
+        stdin: 'ignore',
+        stdout: 'pipe',
+        stderr: 'pipe',
+      }),
+    );
+
+  test('to a reader that waits a second: all of k6 output, then the verdict', async () => {
+    const r = await shell('"$@" | (sleep 1; cat)', [noisy()]);
+    expect(r.stdout.match(/k6-double stderr line \d+"/g)).toHaveLength(3000);
+    expect(r.stdout).toContain('█ THRESHOLDS');
+    expect(r.last).toBe('k6gate: passed: all thresholds passed');
+  });
+
+  test('--json to a reader that waits a second: the whole object', async () => {
+    const r = await shell('"$@" 2>/dev/null | (sleep 1; cat)', ['--json', noisy()]);
+    expect(validate(JSON.parse(r.stdout))).toBe(true);
+  });
+
+  test('to a file: all of it, in order (nothing truncates it)', async () => {
+    const out = join(dir, 'out.txt');
+    const r = await shell(`"$@" > ${out}; echo "exit $?"`, [noisy()]);
+    expect(r.stdout).toBe('exit 0\n');
+    const text = readFileSync(out, 'utf8');
+    expect(text).not.toContain('\0');
+    expect(text.match(/k6-double stderr line \d+"/g)).toHaveLength(3000);
+    expect(text.trimEnd().split('\n').at(-1)).toBe('k6gate: passed: all thresholds passed');
+  });
+
+  test('to a reader that goes away (| head): the verdict exit code, no error', async () => {
+    const failing = script('fails.js', doubleScript('mode=fail-thresholds stderr-lines=3000'));
+    const r = await shell('"$@" | head -c 100 >/dev/null; echo "exit ${PIPESTATUS[0]}"', [failing]);
+    expect(r.stdout).toBe('exit 99\n');
+    expect(r.stderr).toBe('');
+  });
+
+  test('to a full disk: the verdict exit code, and the failure said once', async () => {
+    const r = await shell('"$@" > /dev/full; echo "exit $?"', [noisy()]);
+    expect(r.stdout).toBe('exit 0\n');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^k6gate: cannot write to standard output: .*(ENOSPC|space)/i),
+    ]);
+  });
 });
