@@ -66,6 +66,7 @@ function baseline(): { label: string; binary: string } | undefined {
     sha.trim(),
   );
   const binary = join(dir, 'dist/k6gate');
+  pruneBaselines(dir);
   if (!existsSync(binary)) {
     log(`building ${rev} (${sha.trim()}) into ${dir}`);
     rmSync(dir, { recursive: true, force: true });
@@ -79,6 +80,16 @@ function baseline(): { label: string; binary: string } | undefined {
     if (built.exitCode !== 0) return void log(`cannot build ${rev}: ${built.stderr.toString()}`);
   }
   return { label: `k6gate ${rev} (${sha.trim()})`, binary };
+}
+
+// One baseline is kept (~120 MB each: a build per benchmarked commit filled 1.1 GB); another
+// is built again in seconds when asked for.
+function pruneBaselines(keep: string) {
+  const root = join(keep, '..');
+  if (!existsSync(root)) return;
+  for (const name of readdirSync(root)) {
+    if (join(root, name) !== keep) rmSync(join(root, name), { recursive: true, force: true });
+  }
 }
 
 let seq = 0;
