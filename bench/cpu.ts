@@ -3,8 +3,8 @@
 // runs of the same k6 (the compiled k6 double, quick pass) from CALLERS concurrent callers, for
 // k6gate, the Go original, the Bun floor (bench/floors/runner.ts: a bare Bun daemon running k6
 // in a private directory, nothing else) and a baseline k6gate (the previous commit, built here
-// into the tool cache, or BENCH_BASELINE=<a binary>), interleaved over rounds. A regression shows the day it
-// lands. Loopback only; every loop bounded.
+// into the tool cache, the last one only, or BENCH_BASELINE=<a binary>), interleaved over
+// rounds. A regression shows the day it lands. Loopback only; every loop bounded.
 
 import {
   existsSync,
