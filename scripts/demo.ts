@@ -6,6 +6,7 @@
 // contract double from test/fixtures (k6 is not installable on the development machines).
 
 import { join, resolve } from 'node:path';
+import { flushStdio, stderr, stdout } from '../src/os/stdio.ts';
 
 const REPO = resolve(import.meta.dir, '..');
 const DAEMON = join(REPO, 'dist/k6gate');
@@ -13,7 +14,7 @@ const DOUBLE = join(REPO, 'test/fixtures/bin/k6');
 
 const realK6 = process.env.K6_BINARY || Bun.which('k6');
 const k6 = realK6 ?? DOUBLE;
-const say = (text: string) => process.stdout.write(`\x1b[1m▶ ${text}\x1b[0m\n`);
+const say = (text: string) => stdout.write(`\x1b[1m▶ ${text}\x1b[0m\n`);
 
 say(
   realK6
@@ -58,8 +59,7 @@ const url = await new Promise<string>((resolveUrl, reject) => {
     const decoder = new TextDecoder();
     for await (const chunk of daemon.stderr) {
       const text = decoder.decode(chunk);
-      for (const line of text.split('\n').filter(Boolean))
-        process.stderr.write(`  k6gate │ ${line}\n`);
+      for (const line of text.split('\n').filter(Boolean)) stderr.write(`  k6gate │ ${line}\n`);
       const match = /listening url=(http:\/\/\S+)/.exec(text);
       if (match?.[1]) {
         clearTimeout(timer);
@@ -116,7 +116,7 @@ async function gate(name: string, path: string, more: Record<string, string> = {
   say(`← HTTP ${res.status} after ${seconds}s  ⇒ ${verdict}`);
   const lines = text.trimEnd().split('\n');
   const shown = res.status === 200 ? lines.slice(-14) : [lines[0], '…', ...lines.slice(-14)];
-  process.stdout.write(`${shown.map((l) => `    │ ${l}`).join('\n')}\n\n`);
+  stdout.write(`${shown.map((l) => `    │ ${l}`).join('\n')}\n\n`);
   return res.status;
 }
 
@@ -139,7 +139,7 @@ try {
   say(`GET ${url}/api/v1/runs  (the page at ${url}/ shows the same, with live logs)`);
   for (const r of runs.runs) {
     const p95 = r.numbers.p95 === null ? '' : ` p95=${r.numbers.p95.toFixed(1)}ms`;
-    process.stdout.write(`    │ demo/${r.name}: ${r.state}${p95}: ${r.reason}\n`);
+    stdout.write(`    │ demo/${r.name}: ${r.state}${p95}: ${r.reason}\n`);
   }
   ok = healthy === 200 && broken === 400 && slow === 400;
 } finally {
@@ -153,4 +153,5 @@ say(
     ? 'demo OK: the healthy canary passed, the broken one failed, the slow one failed against its primary'
     : 'demo FAILED',
 );
+await flushStdio(); // all of it out before the exit (src/os/stdio.ts)
 process.exit(ok ? 0 : 1);
