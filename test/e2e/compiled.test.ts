@@ -83,6 +83,8 @@ describe.each(lanes)('%s', (_lane, k6) => {
         /^failed to run: exit status 99 \(thresholds crossed: .*http_req_failed/,
       );
 
+      // The daemon's log comes on its own pipe, not with the answer: wait for the line.
+      await d.waitForLog((r) => r.verdict === 'failed');
       const verdicts = d.logs.filter((r) => typeof r.verdict === 'string').map((r) => r.verdict);
       expect(verdicts).toEqual(['passed', 'failed']);
       expect(await d.stop()).toBe(0);

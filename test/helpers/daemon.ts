@@ -189,7 +189,7 @@ export async function startChildDaemon(opts: {
   );
   const logs: LogRecord[] = [];
   const waiters = new Set<() => void>();
-  void (async () => {
+  const reading = (async () => {
     const decoder = new TextDecoder();
     let carry = '';
     for await (const chunk of proc.stderr) {
@@ -230,9 +230,13 @@ export async function startChildDaemon(opts: {
       check();
     });
   const listening = await waitForLog((r) => r.msg === 'listening', 15_000);
+  // Resolves once the daemon exited and its last log lines were read (a check of what it
+  // logged at shutdown must not race the pipe; 2 s at most, should anything hold it open).
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-    return await proc.exited;
+    const code = await proc.exited;
+    await Promise.race([reading, Bun.sleep(2000)]);
+    return code;
   };
   return {
     url: String(listening.url),
