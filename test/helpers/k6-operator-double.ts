@@ -450,6 +450,9 @@ function createRunnerLogs(cluster: KubeCluster): RunnerLogs {
     if (!text) {
       text = runnerOutput(cluster.env, tr, i, dir);
       outputs.set(key, text);
+      // k6gate makes the script's ConfigMap after the TestRun (the TestRun owns it): a pass that
+      // comes first finds none, and the next tries again, as a kubelet waits for a volume's.
+      text.catch(() => outputs.delete(key));
     }
     return text;
   };
@@ -470,8 +473,8 @@ function createRunnerLogs(cluster: KubeCluster): RunnerLogs {
         const i = Number(pod.metadata.labels['job-name']?.slice(name.length + 1));
         const key = `${ns}/${pod.metadata.name}`;
         if (served.has(key) || !(i >= 1)) continue;
-        served.add(key);
         await cluster.servePodLog(ns, pod.metadata.name, await output(tr, i));
+        served.add(key); // not before: a runner whose output failed is served on a later pass
       }
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
