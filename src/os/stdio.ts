@@ -11,11 +11,14 @@ export interface StdStream {
   write(chunk: string | Uint8Array): void;
 }
 
-const queues: Promise<void>[] = [];
+interface QueuedStream extends StdStream {
+  /** Resolves once every write queued so far is out (or the stream was given up). */
+  flushed(): Promise<void>;
+}
 
 // `file` is looked up on the first write: a daemon that never writes here opens nothing.
-function stdStream(name: string, file: () => Bun.BunFile): StdStream {
-  const at = queues.push(Promise.resolve()) - 1;
+function stdStream(name: string, file: () => Bun.BunFile): QueuedStream {
+  let tail = Promise.resolve();
   let closed = false;
   const writeOne = async (chunk: string | Uint8Array) => {
     if (closed) return;
@@ -34,15 +37,18 @@ function stdStream(name: string, file: () => Bun.BunFile): StdStream {
       if (chunk.length === 0) return;
       // A copy: the bytes a reader handed over may be its buffer, filled again by its next read.
       const data = typeof chunk === 'string' ? chunk : chunk.slice();
-      queues[at] = (queues[at] as Promise<void>).then(() => writeOne(data));
+      tail = tail.then(() => writeOne(data));
     },
+    flushed: () => tail,
   };
 }
 
-export const stdout: StdStream = stdStream('standard output', () => Bun.stdout);
-export const stderr: StdStream = stdStream('standard error', () => Bun.stderr);
+const outStream = stdStream('standard output', () => Bun.stdout);
+const errStream = stdStream('standard error', () => Bun.stderr);
+export const stdout: StdStream = outStream;
+export const stderr: StdStream = errStream;
 
 /** Resolves once everything written so far through `stdout` and `stderr` is out. */
 export async function flushStdio(): Promise<void> {
-  await Promise.all(queues);
+  await Promise.all([outStream.flushed(), errStream.flushed()]);
 }
