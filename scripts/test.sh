@@ -48,7 +48,9 @@ echo '== bun test'
 # dies takes its children with it (--no-orphans). Refresh the timings after adding a slow file:
 #   node_modules/.bin/bun test --parallel=2 --timings=test/timings.json --update-timings
 # In the background, waited for: a signal's trap runs at once instead of after the suite.
-node_modules/.bin/bun test --parallel=2 --no-orphans --timings=test/timings.json "$@" 2>&1 | tee "$log" &
+# A test or hook without its own limit gets 15 s, not Bun's 5 s: the two workers load a 2-core
+# machine, and a CI run saw a 36 ms dry run against the API server take 7.4 s (and fail).
+node_modules/.bin/bun test --parallel=2 --no-orphans --timeout=15000 --timings=test/timings.json "$@" 2>&1 | tee "$log" &
 wait $!
 status=$? # bun test's own status (pipefail: tee does not fail)
 

@@ -13,9 +13,11 @@ import { stopKubeCluster } from './kube-cluster.ts';
 import { stopOperatorDouble } from './k6-operator-double.ts';
 import { stopPostgres } from './postgres.ts';
 
+// Its own time limit: each server gets SIGTERM and 5 s before SIGKILL, so on a loaded machine
+// stopping a cluster and an API server can pass the 5 s default (a CI run saw it, as a failure).
 afterAll(async () => {
   await stopOperatorDouble();
   await stopKubeCluster();
   await stopAllKubeEnvs();
   await stopPostgres();
-});
+}, 60_000);
