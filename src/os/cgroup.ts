@@ -1,4 +1,4 @@
-// Per-run cgroups (cgroup v2). Each local run's k6 is moved into a cgroup of its own, made under
+// Per-run cgroups (cgroup v2). Each local run's k6 is spawned into a cgroup of its own, made under
 // a directory the daemon may write: its own cgroup when that is delegated to it (systemd's
 // `Delegate=yes`), or one the operator names. Whatever the run forks, however it leaves its
 // process group, it stays in that cgroup, and one write to `cgroup.kill` ends all of it when the
@@ -16,7 +16,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { fsAsync } from './fs-async.ts';
 import type { Logger } from '../core/log.ts';
 import { wait } from '../core/timers.ts';
 import { isStaleRunName, runNamePrefix } from './process-tag.ts';
@@ -32,11 +31,8 @@ export interface RunCgroups {
 }
 
 export interface RunCgroup {
+  /** The directory a child is spawned into (Bun.spawn's `cgroup`); all it forks stays there. */
   readonly path: string;
-  /** Moves `pid` (and its threads) in; everything it forks from then on stays in. Off the event
-   * loop: the kernel's write to cgroup.procs waits for an RCU grace period now and then (5–16 ms
-   * in ~4 % of moves here, bench/README.md "Session 11"), which would stall every request. */
-  add(pid: number): Promise<void>;
   /** Kills every process left in the cgroup, waits until it is empty, removes it; returns how
    * many processes it held. */
   killAll(): Promise<number>;
@@ -91,7 +87,6 @@ export function openRunCgroups(setting: string): RunCgroups | string {
 function runCgroup(path: string): RunCgroup {
   return {
     path,
-    add: async (pid) => (await fsAsync()).writeFile(join(path, 'cgroup.procs'), String(pid)),
     async killAll() {
       // Usually empty by now (k6 exited, nothing left): one read of cgroup.events, no kill.
       let held = 0;

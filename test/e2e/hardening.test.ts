@@ -182,11 +182,12 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
       return;
     }
     const { pids, chain, end } = refillingChain('cgroup-chain');
-    // Like k6, the stand-in starts up before the script's code forks anything (k6's runtime
-    // takes milliseconds; a shell forks at once, which would race k6gate's move into the cgroup).
+    // k6 is born in its run's cgroup (no move after the spawn): the stand-in's first command
+    // already sees it, and a chain it forks at once, before anything else, is caught whole.
+    const seen = join(dir, 'cgroup-seen');
     const k6 = fakeK6(
       'cgroup-refill',
-      `sleep 0.1\nsetsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`,
+      `cat /proc/self/cgroup > ${seen}\nsetsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`,
     );
     // The daemon starts inside the delegated cgroup, as systemd starts a Delegate=yes service.
     const enter = ['sh', '-c', `echo $$ > ${delegated}/cgroup.procs && exec "$@"`, 'sh'];
@@ -205,6 +206,11 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
         (r) => r.msg === 'killed the processes the run left in its cgroup',
       );
       expect(killed.killed).toBeGreaterThanOrEqual(3); // the three levels and their sleeps
+      const { root, mount } = cgroup2Mount()!;
+      const cgroupRoot = (root === '/' ? '' : root) + delegated.slice(mount.length);
+      expect(readFileSync(seen, 'utf8')).toMatch(
+        new RegExp(`^0::${cgroupRoot}/k6gate-run-[^/\\s]+$`, 'm'),
+      );
       expect(readdirSync(delegated).filter((e) => e.startsWith('k6gate-run-'))).toEqual([]);
       // Dead at the answer; the zombies re-parented to the daemon are reaped by the next sweep.
       const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);

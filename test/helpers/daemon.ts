@@ -17,6 +17,7 @@ import { listenOptions, serveApp } from '../../src/http/app.ts';
 import { buildDaemon } from '../../src/compose/daemon.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import type { Store } from '../../src/store/store.ts';
+import type { RunCgroups } from '../../src/os/cgroup.ts';
 import { createPodRunners, createRunSigner } from '../../src/runners/pods/pod-runners.ts';
 
 export const REPO = resolve(import.meta.dir, '../..');
@@ -58,6 +59,7 @@ export interface InProcessOptions {
   clock?: Clock;
   version?: string;
   store?: Store;
+  runCgroups?: RunCgroups;
 }
 
 /** The one test-daemon builder: the daemon built by the same composition as `k6gate serve`
@@ -94,6 +96,7 @@ export function buildTestDaemon(opts: InProcessOptions = {}) {
     ...(opts.podWatchSeconds ? { podWatchSeconds: opts.podWatchSeconds } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.runCgroups ? { runCgroups: opts.runCgroups } : {}),
   });
   return { daemon, config, logger, records, lines };
 }

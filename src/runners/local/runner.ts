@@ -112,8 +112,8 @@ interface Child {
   proc: Bun.Subprocess;
   /** Read end of the pipe that holds the child's stdout and stderr, in emission order. */
   outputFd: number;
-  /** The run's own cgroup once k6 is in it; undefined when it has none. */
-  cgroup: Promise<RunCgroup | undefined>;
+  /** The run's own cgroup, k6 born in it; undefined when it has none. */
+  cgroup: RunCgroup | undefined;
 }
 
 function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPath: string): Child {
@@ -126,59 +126,59 @@ function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPat
     );
   }
   const env = buildChildEnv({ ...opts, ...spec, path, runDir: dir });
-  // The cgroup is made before the spawn, so only one write separates k6's start from its move.
-  const cgroup = makeCgroup(opts, spec.runId);
+  const summaryExport = join(dir, SUMMARY_FILE);
+  const argv = [binary, ...buildK6Args(scriptPath, { ...spec, summaryExport })];
   const [readFd, writeFd] = openPipe();
   try {
-    const summaryExport = join(dir, SUMMARY_FILE);
-    const proc = Bun.spawn([binary, ...buildK6Args(scriptPath, { ...spec, summaryExport })], {
-      cwd: dir,
-      env,
-      stdin: 'ignore',
-      stdout: writeFd,
-      stderr: writeFd,
-      detached: true, // own process group: pgid = pid
-    });
-    const entered = enterCgroup(opts, cgroup, spec.runId, proc.pid);
+    const { proc, cgroup } = spawnInCgroup(opts, spec.runId, (into) =>
+      Bun.spawn(argv, {
+        cwd: dir,
+        env,
+        stdin: 'ignore',
+        stdout: writeFd,
+        stderr: writeFd,
+        detached: true, // own process group: pgid = pid
+        ...(into ? { cgroup: into.path } : {}),
+      }),
+    );
     opts.orphans?.adopt(proc.pid);
-    return { proc, outputFd: readFd, cgroup: entered };
+    return { proc, outputFd: readFd, cgroup };
   } catch (err) {
     closeSync(readFd);
-    void cgroup?.killAll().catch(() => {}); // removes the unused cgroup
     throw err;
   } finally {
     closeSync(writeFd); // the child holds its copy; EOF comes when the last writer exits
   }
 }
 
+/** Spawns k6 into the run's cgroup; one that cannot be joined is said once and removed, and k6
+ * runs without it (the sweeps remain). */
+function spawnInCgroup(
+  opts: LocalRunnerOptions,
+  runId: string,
+  spawn: (into?: RunCgroup) => Bun.Subprocess,
+): { proc: Bun.Subprocess; cgroup: RunCgroup | undefined } {
+  const cgroup = makeCgroup(opts, runId);
+  if (!cgroup) return { proc: spawn(), cgroup };
+  try {
+    return { proc: spawn(cgroup), cgroup };
+  } catch (err) {
+    cgroupWarning(opts, runId, err);
+    void cgroup.killAll().catch(() => {}); // removes the unused cgroup
+    return { proc: spawn(), cgroup: undefined };
+  }
+}
+
 // The run's own cgroup, made before k6 starts; undefined without cgroups or when it cannot be
-// made (said once per run: the sweeps end what that run leaves behind).
+// made (said once per run: the sweeps end what that run leaves behind). k6 is spawned into it
+// (Bun.spawn's `cgroup`: clone3 with CLONE_INTO_CGROUP), so it runs there from its first
+// instruction: no move after the start, which took 11 ms of a thread-pool thread here (the
+// kernel's write to cgroup.procs waits for an RCU grace period) while a script could fork.
 function makeCgroup(opts: LocalRunnerOptions, runId: string): RunCgroup | undefined {
   const cgroup = opts.cgroups?.create(runId);
   if (!(cgroup instanceof Error)) return cgroup;
   cgroupWarning(opts, runId, cgroup);
   return undefined;
-}
-
-// Moves k6 into the run's cgroup right after the spawn: a real k6 is still starting its runtime
-// then (tens of milliseconds before it reads the script; the move takes 0.06 ms, rarely 16), so
-// nothing the script runs forks outside it. A failure leaves the sweeps to it.
-async function enterCgroup(
-  opts: LocalRunnerOptions,
-  cgroup: RunCgroup | undefined,
-  runId: string,
-  pid: number,
-): Promise<RunCgroup | undefined> {
-  if (!cgroup) return undefined;
-  try {
-    await cgroup.add(pid);
-    return cgroup;
-  } catch (err) {
-    // ESRCH: k6 ended before the move; nothing of it is left to contain.
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') cgroupWarning(opts, runId, err);
-    void cgroup.killAll().catch(() => {}); // removes the empty cgroup
-    return undefined;
-  }
 }
 
 function cgroupWarning(opts: LocalRunnerOptions, runId: string, err: unknown) {
@@ -189,8 +189,7 @@ function cgroupWarning(opts: LocalRunnerOptions, runId: string, err: unknown) {
 }
 
 // Kills whatever is left in the run's cgroup once k6 exited, then removes the cgroup.
-async function killCgroup(entered: Promise<RunCgroup | undefined>, logger: Logger) {
-  const cgroup = await entered;
+async function killCgroup(cgroup: RunCgroup | undefined, logger: Logger) {
   if (!cgroup) return;
   try {
     const killed = await cgroup.killAll();
