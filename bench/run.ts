@@ -11,6 +11,9 @@ import { buildOriginal, compiledDouble, median, rssKiB, startBenchDaemon } from 
 
 const REPO = resolve(import.meta.dir, '..');
 const K6GATE = join(REPO, 'dist/k6gate');
+// wrk measures the 429 path minutes in: when it is missing, say so before anything is built.
+if (!Bun.which('wrk'))
+  throw new Error('wrk is not installed: run `bash bench/tools.sh` (make bench does)');
 const DOUBLE = compiledDouble();
 const SLEEPER = join(REPO, 'bench/k6-sleeper.sh');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -192,30 +195,35 @@ async function main() {
     busyLua,
     `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(payload('mode=pass duration=0s', false))}\n`,
   );
-  const busy = await alternate('429 at capacity', async (name) => {
-    const d = await startDaemon(name, original, { child: SLEEPER, slots: 1 });
-    try {
-      const hold = await post(d.url, payload('mode=hang', false));
-      if (hold.status !== 200) throw new Error(`${name}: could not take the slot (${hold.status})`);
-      const probe = await post(d.url, payload('mode=pass', false));
-      if (probe.status !== 429) throw new Error(`${name}: expected 429, got ${probe.status}`);
-      // One second of the same flood first, not counted: a daemon at capacity has been up, and
-      // a just-started JIT would otherwise compile k6gate's handlers inside the measured window
-      // (the Go original has nothing to warm; it gets the same second).
-      const flood = (seconds: number) =>
-        Bun.spawnSync(
-          ['wrk', '-t2', '-c16', `-d${seconds}s`, '-s', busyLua, `${d.url}/launch-test`],
-          { stderr: 'pipe' },
-        );
-      flood(1);
-      const text = flood(QUICK ? 2 : 5).stdout.toString();
-      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
-      return rps;
-    } finally {
-      await d.stop();
-    }
-  });
-  rmSync(busyLua, { force: true });
+  let busy: Record<Name, number[]>;
+  try {
+    busy = await alternate('429 at capacity', async (name) => {
+      const d = await startDaemon(name, original, { child: SLEEPER, slots: 1 });
+      try {
+        const hold = await post(d.url, payload('mode=hang', false));
+        if (hold.status !== 200)
+          throw new Error(`${name}: could not take the slot (${hold.status})`);
+        const probe = await post(d.url, payload('mode=pass', false));
+        if (probe.status !== 429) throw new Error(`${name}: expected 429, got ${probe.status}`);
+        // One second of the same flood first, not counted: a daemon at capacity has been up, and
+        // a just-started JIT would otherwise compile k6gate's handlers inside the measured window
+        // (the Go original has nothing to warm; it gets the same second).
+        const flood = (seconds: number) =>
+          Bun.spawnSync(
+            ['wrk', '-t2', '-c16', `-d${seconds}s`, '-s', busyLua, `${d.url}/launch-test`],
+            { stderr: 'pipe' },
+          );
+        flood(1);
+        const text = flood(QUICK ? 2 : 5).stdout.toString();
+        const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+        return rps;
+      } finally {
+        await d.stop();
+      }
+    });
+  } finally {
+    rmSync(busyLua, { force: true }); // also when wrk or a daemon fails
+  }
   results.busy429PerSec = busy;
 
   // 4. RSS: idle, and with 200 and 500 runs alive (the child is a sh sleeper; not counted).
