@@ -84,13 +84,22 @@ describeKube('the example on the kwok cluster, analysed by the real Flagger', ()
     async () => {
       await revise('healthy');
       await until(async () => (await phase()) === 'Succeeded', 'Canary Succeeded', 150_000);
-      const said = await events();
-      console.log(said.filter((e) => /check|Advance|Promotion/.test(e)).join('\n'));
       const promised = promisedEvents(
         ns,
         /Pre-rollout check k6-load-test passed|Promotion completed/,
       );
       expect(promised).toHaveLength(2);
+      // Flagger's event recorder writes Events in the background, after the phase it set.
+      let said: string[] = [];
+      await until(
+        async () => {
+          said = await events();
+          return promised.every((line) => said.includes(line));
+        },
+        'the promised Events',
+        15_000,
+      ).catch(() => {}); // the expectation below says which line is missing
+      console.log(said.filter((e) => /check|Advance|Promotion/.test(e)).join('\n'));
       for (const line of promised) expect(said).toContain(line);
     },
     180_000,
@@ -102,7 +111,11 @@ describeKube('the example on the kwok cluster, analysed by the real Flagger', ()
       failing = true;
       await revise('failing');
       await until(async () => (await phase()) === 'Failed', 'Canary Failed', 150_000);
-      const said = await events();
+      // Flagger's event recorder writes Events in the background, after the phase it set.
+      let said: string[] = [];
+      const rolledBack = async () =>
+        (said = await events()).some((e) => /Rolling back podinfo/.test(e));
+      await until(rolledBack, 'the rollback Event', 15_000).catch(() => {});
       console.log(said.filter((e) => /check|Rolling|Canary failed/.test(e)).join('\n'));
       const promised = promisedEvents(ns, /failed failed to run: exit status 99/);
       expect(promised).toHaveLength(1);

@@ -75,6 +75,15 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
     ).items.map(
       (e: { type: string; message: string }) => `${e.type}: ${e.message.split('\n')[0]}`,
     ) as string[];
+  /** The Canary's Events once `ready` holds of them (15 s at most; then as they are, for the
+   * expectations to name what is missing): Flagger's recorder writes Events in the background,
+   * after the phase it set (a CI run read them the moment a phase said Succeeded: none yet). */
+  const eventsWhen = async (name: string, ready: (said: string[]) => boolean) => {
+    let said: string[] = [];
+    const settled = async () => ready((said = await events(name)));
+    await until(settled, `${name}'s Events`, 15_000).catch(() => {});
+    return said;
+  };
   const revise = (name: string) => reviseDeployment(cluster.env, ns, name, 'two');
 
   // One Deployment + Service + Canary per scenario, from example/podinfo.yaml and the gated
@@ -196,7 +205,7 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
       console.log('pass verdict recorded at', String(verdict!.time));
       expect(seen('pass')).toContain('WaitingPromotion');
       expect(promoting!.at).toBeGreaterThan(Date.parse(String(verdict!.time)));
-      const said = await events('pass');
+      const said = await eventsWhen('pass', (e) => e.some((m) => /Promotion completed/.test(m)));
       expect(said.some((e) => /Promotion completed/.test(e))).toBe(true);
       // Flagger's event hook put the rollout on k6gate's timeline, beside the run that gated it.
       const canary = (await (await fetch(`${daemon.url}/api/v1/canaries/${ns}/pass`)).json()) as {
@@ -246,10 +255,9 @@ describeKube('the recommended Canary and the manual gates, analysed by the real 
     async () => {
       await until(async () => (await phase('rollback')) === 'Failed', 'rollback Failed', 150_000);
       console.log('rollback phases:', seen('rollback').join(' → '));
-      const said = await events('rollback');
-      expect(said.some((e) => /Rolling back rollback\..* manual webhook invoked/.test(e))).toBe(
-        true,
-      );
+      const rolledBack = (e: string) => /Rolling back rollback\..* manual webhook invoked/.test(e);
+      const said = await eventsWhen('rollback', (e) => e.some(rolledBack));
+      expect(said.some(rolledBack)).toBe(true);
       expect(said.some((e) => /Rolling back .* failed checks threshold reached/.test(e))).toBe(
         false,
       );
