@@ -157,6 +157,8 @@ function runCgroups(setting: string, logger: Logger): RunCgroups | undefined {
   if (typeof found !== 'string') {
     logger.info('each local run gets a cgroup of its own, killed whole at its end', {
       runCgroups: found.base,
+      // clone3 starts k6 in it, or (refused: systemd's RestrictNamespaces=) k6 is moved in.
+      joins: found.spawnInto ? 'at spawn' : 'moved in after spawn',
     });
     return found;
   }

@@ -1,4 +1,5 @@
-// Per-run cgroups (cgroup v2). Each local run's k6 is spawned into a cgroup of its own, made under
+// Per-run cgroups (cgroup v2). Each local run's k6 is spawned into a cgroup of its own (or moved
+// in right after its spawn where clone3 cannot start it there), made under
 // a directory the daemon may write: its own cgroup when that is delegated to it (systemd's
 // `Delegate=yes`), or one the operator names. Whatever the run forks, however it leaves its
 // process group, it stays in that cgroup, and one write to `cgroup.kill` ends all of it when the
@@ -16,6 +17,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { fsAsync } from './fs-async.ts';
+import { canCloneIntoCgroup } from './linux.ts';
 import type { Logger } from '../core/log.ts';
 import { wait } from '../core/timers.ts';
 import { isStaleRunName, runNamePrefix } from './process-tag.ts';
@@ -23,6 +26,9 @@ import { isStaleRunName, runNamePrefix } from './process-tag.ts';
 export interface RunCgroups {
   /** The directory the run cgroups are made in. */
   readonly base: string;
+  /** Children can be spawned straight into a run cgroup (Bun.spawn's `cgroup`, through clone3's
+   * CLONE_INTO_CGROUP); otherwise each is moved in right after its spawn (`RunCgroup.add`). */
+  readonly spawnInto: boolean;
   /** A new empty cgroup for one run, or the reason there is none. */
   create(runId: string): RunCgroup | Error;
   /** Kills and removes the run cgroups a k6gate that no longer runs left (its runs' processes
@@ -33,6 +39,10 @@ export interface RunCgroups {
 export interface RunCgroup {
   /** The directory a child is spawned into (Bun.spawn's `cgroup`); all it forks stays there. */
   readonly path: string;
+  /** Moves `pid` in, where children cannot be spawned in (`spawnInto` false). Off the event
+   * loop: the kernel's write to cgroup.procs waits for an RCU grace period (11 ms median here,
+   * bench/README.md "Session 18"), which would stall every request. */
+  add(pid: number): Promise<void>;
   /** Kills every process left in the cgroup, waits until it is empty, removes it; returns how
    * many processes it held. */
   killAll(): Promise<number>;
@@ -55,6 +65,7 @@ export function openRunCgroups(setting: string): RunCgroups | string {
   }
   return {
     base,
+    spawnInto: canCloneIntoCgroup(),
     create(runId) {
       const path = join(base, `${runNamePrefix()}${runId.replace(/[^\w.-]/g, '_')}`);
       try {
@@ -87,6 +98,7 @@ export function openRunCgroups(setting: string): RunCgroups | string {
 function runCgroup(path: string): RunCgroup {
   return {
     path,
+    add: async (pid) => (await fsAsync()).writeFile(join(path, 'cgroup.procs'), String(pid)),
     async killAll() {
       // Usually empty by now (k6 exited, nothing left): one read of cgroup.events, no kill.
       let held = 0;

@@ -1,9 +1,10 @@
 // The few Linux system calls k6gate needs beyond what Bun offers, through bun:ffi and libc:
 // prctl (non-dumpable, child subreaper), pipe2 (one pipe for a child's stdout and stderr, so
-// emission order is kept), and waitpid on one pid (reaping orphans re-parented to the daemon).
+// emission order is kept), waitpid on one pid (reaping orphans re-parented to the daemon), and a
+// probe of clone3's CLONE_INTO_CGROUP (a child spawned straight into its run cgroup).
 // Loaded on first use; on other platforms every call reports "unsupported".
 
-import { dlopen, FFIType, ptr } from 'bun:ffi';
+import { dlopen, FFIType, ptr, read } from 'bun:ffi';
 import { readdirSync, readFileSync } from 'node:fs';
 
 const PR_SET_DUMPABLE = 4;
@@ -22,6 +23,8 @@ function openLibc() {
     },
     pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    syscall: { args: [FFIType.i64, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;
 }
 
@@ -45,6 +48,25 @@ export function makeNonDumpable(): boolean {
  * re-parented to this process instead of init, so they can be found, killed and reaped. */
 export function becomeChildSubreaper(): boolean {
   return loadLibc()?.prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0;
+}
+
+const SYS_CLONE3 = 435; // the same on x86_64 and arm64
+const CLONE_INTO_CGROUP = 0x200000000n;
+const CLONE_ARGS_SIZE_VER2 = 88; // up to and with `cgroup`
+const EBADF = 9;
+
+/** Whether clone3 can start a child in a given cgroup (CLONE_INTO_CGROUP: Linux 5.7+, and not
+ * refused by a seccomp filter; systemd's RestrictNamespaces= answers ENOSYS for every clone3).
+ * Asked with a descriptor that cannot be open (INT_MAX): a kernel that would do it fails with
+ * EBADF before any process is made; one that would not says ENOSYS, EPERM or EINVAL. */
+export function canCloneIntoCgroup(): boolean {
+  const c = loadLibc();
+  if (!c) return false;
+  const args = new BigUint64Array(CLONE_ARGS_SIZE_VER2 / 8);
+  args[0] = CLONE_INTO_CGROUP; // flags; exit_signal and the rest 0
+  args[10] = 0x7fffffffn; // cgroup: a descriptor number no process holds
+  const r = c.syscall(BigInt(SYS_CLONE3), ptr(args), BigInt(CLONE_ARGS_SIZE_VER2));
+  return r === -1n && read.i32(c.__errno_location()!, 0) === EBADF;
 }
 
 /** A pipe with close-on-exec on both ends: [read, write]. */

@@ -18,11 +18,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COMPILED, flaggerPayload, postLaunch, startChildDaemon } from '../helpers/daemon.ts';
+import { COMPILED, flaggerPayload, postLaunch, REPO, startChildDaemon } from '../helpers/daemon.ts';
 import { zombieChildren } from '../helpers/processes.ts';
 import { cgroup2Mount } from '../../src/os/cgroup.ts';
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+const NO_CLONE3 = [join(REPO, 'node_modules/.bin/bun'), join(REPO, 'test/fixtures/no-clone3.ts')];
 const why =
   process.getuid?.() !== 0
     ? 'not root, so cannot switch to an unprivileged user'
@@ -175,58 +176,70 @@ describeHardening('what a local script can reach (compiled daemon as uid 65534)'
     }
   }, 30_000);
 
-  test('with a delegated cgroup (systemd Delegate=yes), the chain dies by cgroup.kill with its run', async () => {
-    const delegated = delegatedCgroup();
-    if (!delegated) {
-      console.log('SKIP cgroup.kill: no cgroup v2 hierarchy root can write here');
-      return;
-    }
-    const { pids, chain, end } = refillingChain('cgroup-chain');
-    // k6 is born in its run's cgroup (no move after the spawn): the stand-in's first command
-    // already sees it, and a chain it forks at once, before anything else, is caught whole.
-    const seen = join(dir, 'cgroup-seen');
-    const k6 = fakeK6(
-      'cgroup-refill',
-      `cat /proc/self/cgroup > ${seen}\nsetsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`,
-    );
-    // The daemon starts inside the delegated cgroup, as systemd starts a Delegate=yes service.
-    const enter = ['sh', '-c', `echo $$ > ${delegated}/cgroup.procs && exec "$@"`, 'sh'];
-    const temp = mkdtempSync(join(dir, 'tmp-'));
-    chmodSync(temp, 0o777);
-    const d = await startChildDaemon({
-      compiled: true,
-      wrap: [...enter, ...NOBODY],
-      args: ['--k6-binary', k6, '--temp-dir', temp, '--kill-grace-period', '2s'],
-    });
-    try {
-      const start = await d.waitForLog((r) => r.runCgroups !== undefined);
-      expect(start.runCgroups).toBe(delegated);
-      expect((await run(d.url)).status).toBe(200);
-      const killed = await d.waitForLog(
-        (r) => r.msg === 'killed the processes the run left in its cgroup',
+  // clone3 refused: systemd's RestrictNamespaces= (the packaged unit sets it) answers ENOSYS for
+  // it, and Bun would then join the cgroup in the child before exec, holding the event loop for
+  // the kernel's RCU wait; k6gate moves k6 in after the spawn instead.
+  // Spawned in, the stand-in's first command already sees its run cgroup and a chain it forks at
+  // once is caught whole; moved in, it starts up first as k6 does (its runtime takes tens of
+  // milliseconds before the script runs; the move needs up to ~30 here).
+  test.each([
+    ['spawned into it (clone3)', [], 'at spawn', ''],
+    ['moved in after the spawn (clone3 refused)', NO_CLONE3, 'moved in after spawn', 'sleep 0.1'],
+  ])(
+    'with a delegated cgroup (systemd Delegate=yes), k6 %s: the chain dies by cgroup.kill with its run',
+    async (_how, refuse, joins, startUp) => {
+      const delegated = delegatedCgroup();
+      if (!delegated) {
+        console.log('SKIP cgroup.kill: no cgroup v2 hierarchy root can write here');
+        return;
+      }
+      const { pids, chain, end } = refillingChain('cgroup-chain');
+      const seen = join(dir, 'cgroup-seen');
+      const k6 = fakeK6(
+        'cgroup-refill',
+        `${startUp}\ncat /proc/self/cgroup > ${seen}\nsetsid sh ${chain} 0 >/dev/null 2>&1 & sleep 0.5\nexit 0`,
       );
-      expect(killed.killed).toBeGreaterThanOrEqual(3); // the three levels and their sleeps
-      const { root, mount } = cgroup2Mount()!;
-      const cgroupRoot = (root === '/' ? '' : root) + delegated.slice(mount.length);
-      expect(readFileSync(seen, 'utf8')).toMatch(
-        new RegExp(`^0::${cgroupRoot}/k6gate-run-[^/\\s]+$`, 'm'),
-      );
-      expect(readdirSync(delegated).filter((e) => e.startsWith('k6gate-run-'))).toEqual([]);
-      // Dead at the answer; the zombies re-parented to the daemon are reaped by the next sweep.
-      const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
-      const answeredAt = Date.now();
-      const left = () => started.filter((p) => existsSync(`/proc/${p}`));
-      while (left().length > 0 && Date.now() - answeredAt < 3000) await Bun.sleep(50);
-      expect(left()).toEqual([]);
-      expect(zombieChildren(d.pid)).toEqual([]);
-      // The cgroup took them all: the sweep found no live process to kill.
-      expect(d.logs.some((r) => r.msg === 'killing processes a k6 run left behind')).toBe(false);
-    } finally {
-      await d.stop();
-      end();
-      rmdirSync(delegated);
-    }
-  }, 30_000);
+      // The daemon starts inside the delegated cgroup, as systemd starts a Delegate=yes service.
+      const enter = ['sh', '-c', `echo $$ > ${delegated}/cgroup.procs && exec "$@"`, 'sh'];
+      const temp = mkdtempSync(join(dir, 'tmp-'));
+      chmodSync(temp, 0o777);
+      const d = await startChildDaemon({
+        compiled: true,
+        wrap: [...enter, ...refuse, ...NOBODY],
+        args: ['--k6-binary', k6, '--temp-dir', temp, '--kill-grace-period', '2s'],
+      });
+      try {
+        const start = await d.waitForLog((r) => r.runCgroups !== undefined);
+        expect(start.runCgroups).toBe(delegated);
+        expect(start.joins).toBe(joins);
+        expect((await run(d.url)).status).toBe(200);
+        const killed = await d.waitForLog(
+          (r) => r.msg === 'killed the processes the run left in its cgroup',
+        );
+        expect(killed.killed).toBeGreaterThanOrEqual(3); // the three levels and their sleeps
+        const { root, mount } = cgroup2Mount()!;
+        const cgroupRoot = (root === '/' ? '' : root) + delegated.slice(mount.length);
+        expect(readFileSync(seen, 'utf8')).toMatch(
+          new RegExp(`^0::${cgroupRoot}/k6gate-run-[^/\\s]+$`, 'm'),
+        );
+        expect(readdirSync(delegated).filter((e) => e.startsWith('k6gate-run-'))).toEqual([]);
+        // Dead at the answer; the zombies re-parented to the daemon are reaped by the next sweep.
+        const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+        const answeredAt = Date.now();
+        const left = () => started.filter((p) => existsSync(`/proc/${p}`));
+        while (left().length > 0 && Date.now() - answeredAt < 3000) await Bun.sleep(50);
+        expect(left()).toEqual([]);
+        expect(zombieChildren(d.pid)).toEqual([]);
+        // The cgroup took them all: the sweep found no live process to kill.
+        expect(d.logs.some((r) => r.msg === 'killing processes a k6 run left behind')).toBe(false);
+      } finally {
+        await d.stop();
+        end();
+        rmdirSync(delegated);
+      }
+    },
+    30_000,
+  );
 
   test('a summary export the script made a FIFO or a link to /dev/zero: the answer comes, nothing read', async () => {
     // The run directory is k6's cwd; k6gate reads k6gate-summary.json there after k6 exits.

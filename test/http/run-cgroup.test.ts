@@ -3,7 +3,14 @@
 // made. (A real delegated cgroup, joined from k6's first instruction: test/e2e/hardening.test.ts.)
 
 import { expect, test } from 'bun:test';
-import type { RunCgroup, RunCgroups } from '../../src/os/cgroup.ts';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  cgroup2Mount,
+  openRunCgroups,
+  type RunCgroup,
+  type RunCgroups,
+} from '../../src/os/cgroup.ts';
 import { doubleScript } from '../helpers/processes.ts';
 import { flaggerPayload, postLaunch, startInProcess } from '../helpers/daemon.ts';
 
@@ -12,11 +19,13 @@ test('a cgroup that cannot be joined: the run passes without it, said once, the 
   const removed: string[] = [];
   const cgroups: RunCgroups = {
     base: '/nonexistent/k6gate-test',
+    spawnInto: true,
     create(runId): RunCgroup {
       const path = `/nonexistent/k6gate-test/${runId}`; // never made: Bun.spawn cannot open it
       made.push(path);
       return {
         path,
+        add: () => Promise.reject(new Error('spawned into, never moved')),
         killAll: () => {
           removed.push(path);
           return Promise.resolve(0);
@@ -38,4 +47,54 @@ test('a cgroup that cannot be joined: the run passes without it, said once, the 
   );
   expect(warnings).toHaveLength(1);
   expect(JSON.stringify(warnings[0]!.err)).toContain('/nonexistent/k6gate-test');
+});
+
+// A cgroup v2 directory this process may make run cgroups in, or undefined (then skipped).
+function writableBase(): string | undefined {
+  const mount = cgroup2Mount()?.mount;
+  if (!mount) return undefined;
+  const base = join(mount, `k6gate-test-move-${process.pid}`);
+  try {
+    mkdirSync(base);
+    return base;
+  } catch {
+    return undefined;
+  }
+}
+
+test('where clone3 cannot spawn into a cgroup (systemd RestrictNamespaces=), k6 is moved in after its spawn', async () => {
+  const base = writableBase();
+  if (!base) {
+    console.log('SKIP the move into a run cgroup: no cgroup v2 directory can be made here');
+    return;
+  }
+  try {
+    const real = openRunCgroups(base);
+    if (typeof real === 'string') throw new Error(real);
+    const moved: { path: string; pid: number }[] = [];
+    const cgroups: RunCgroups = {
+      ...real,
+      spawnInto: false,
+      create(runId) {
+        const cgroup = real.create(runId);
+        if (cgroup instanceof Error) return cgroup;
+        return {
+          ...cgroup,
+          add: (pid) => (moved.push({ path: cgroup.path, pid }), cgroup.add(pid)),
+        };
+      },
+    };
+    await using d = startInProcess({ runCgroups: cgroups });
+    const res = await postLaunch(
+      d.url,
+      flaggerPayload({ script: doubleScript('mode=pass duration=0s'), wait_for_results: 'true' }),
+    );
+    expect(res.status).toBe(200);
+    expect(moved).toHaveLength(1);
+    expect(moved[0]!.pid).toBeGreaterThan(0);
+    expect(existsSync(moved[0]!.path)).toBe(false); // removed with the run
+    expect(d.records.some((r) => r.msg.startsWith('cannot give the run a cgroup'))).toBe(false);
+  } finally {
+    rmdirSync(base);
+  }
 });

@@ -112,8 +112,8 @@ interface Child {
   proc: Bun.Subprocess;
   /** Read end of the pipe that holds the child's stdout and stderr, in emission order. */
   outputFd: number;
-  /** The run's own cgroup, k6 born in it; undefined when it has none. */
-  cgroup: RunCgroup | undefined;
+  /** The run's own cgroup once k6 is in it; undefined when it has none. */
+  cgroup: Promise<RunCgroup | undefined>;
 }
 
 function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPath: string): Child {
@@ -151,29 +151,56 @@ function spawnK6(opts: LocalRunnerOptions, spec: RunSpec, dir: string, scriptPat
   }
 }
 
-/** Spawns k6 into the run's cgroup; one that cannot be joined is said once and removed, and k6
- * runs without it (the sweeps remain). */
+/** Spawns k6 into the run's cgroup, or moves it in right after where clone3 cannot start it
+ * there (systemd's RestrictNamespaces=). A cgroup that cannot be joined is said once and
+ * removed, and k6 runs without it (the sweeps remain). */
 function spawnInCgroup(
   opts: LocalRunnerOptions,
   runId: string,
   spawn: (into?: RunCgroup) => Bun.Subprocess,
-): { proc: Bun.Subprocess; cgroup: RunCgroup | undefined } {
+): { proc: Bun.Subprocess; cgroup: Promise<RunCgroup | undefined> } {
   const cgroup = makeCgroup(opts, runId);
-  if (!cgroup) return { proc: spawn(), cgroup };
+  if (!cgroup) return { proc: spawn(), cgroup: Promise.resolve(undefined) };
+  if (!opts.cgroups?.spawnInto) {
+    const proc = spawn();
+    return { proc, cgroup: enterCgroup(opts, cgroup, runId, proc.pid) };
+  }
   try {
-    return { proc: spawn(cgroup), cgroup };
+    return { proc: spawn(cgroup), cgroup: Promise.resolve(cgroup) };
   } catch (err) {
     cgroupWarning(opts, runId, err);
     void cgroup.killAll().catch(() => {}); // removes the unused cgroup
-    return { proc: spawn(), cgroup: undefined };
+    return { proc: spawn(), cgroup: Promise.resolve(undefined) };
+  }
+}
+
+// Moves k6 into the run's cgroup right after the spawn, off the event loop: a real k6 is still
+// starting its runtime then (tens of milliseconds before it reads the script). A failure leaves
+// the sweeps to it.
+async function enterCgroup(
+  opts: LocalRunnerOptions,
+  cgroup: RunCgroup,
+  runId: string,
+  pid: number,
+): Promise<RunCgroup | undefined> {
+  try {
+    await cgroup.add(pid);
+    return cgroup;
+  } catch (err) {
+    // ESRCH: k6 ended before the move; nothing of it is left to contain.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') cgroupWarning(opts, runId, err);
+    void cgroup.killAll().catch(() => {}); // removes the empty cgroup
+    return undefined;
   }
 }
 
 // The run's own cgroup, made before k6 starts; undefined without cgroups or when it cannot be
-// made (said once per run: the sweeps end what that run leaves behind). k6 is spawned into it
-// (Bun.spawn's `cgroup`: clone3 with CLONE_INTO_CGROUP), so it runs there from its first
-// instruction: no move after the start, which took 11 ms of a thread-pool thread here (the
+// made (said once per run: the sweeps end what that run leaves behind). Where it can, k6 is
+// spawned into it (Bun.spawn's `cgroup`: clone3 with CLONE_INTO_CGROUP) and runs there from its
+// first instruction: no move after the start, which took 11 ms of a thread-pool thread here (the
 // kernel's write to cgroup.procs waits for an RCU grace period) while a script could fork.
+// (Bun's own fallback without clone3 writes cgroup.procs in the child before exec, which holds
+// the event loop for that wait: hence the probe and the old move there.)
 function makeCgroup(opts: LocalRunnerOptions, runId: string): RunCgroup | undefined {
   const cgroup = opts.cgroups?.create(runId);
   if (!(cgroup instanceof Error)) return cgroup;
@@ -189,7 +216,8 @@ function cgroupWarning(opts: LocalRunnerOptions, runId: string, err: unknown) {
 }
 
 // Kills whatever is left in the run's cgroup once k6 exited, then removes the cgroup.
-async function killCgroup(cgroup: RunCgroup | undefined, logger: Logger) {
+async function killCgroup(entered: Promise<RunCgroup | undefined>, logger: Logger) {
+  const cgroup = await entered;
   if (!cgroup) return;
   try {
     const killed = await cgroup.killAll();
