@@ -3,16 +3,17 @@
 // made. (A real delegated cgroup, joined from k6's first instruction: test/e2e/hardening.test.ts.)
 
 import { expect, test } from 'bun:test';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  cgroup2Mount,
-  openRunCgroups,
-  type RunCgroup,
-  type RunCgroups,
-} from '../../src/os/cgroup.ts';
+import { existsSync, rmdirSync } from 'node:fs';
+import { openRunCgroups, type RunCgroup, type RunCgroups } from '../../src/os/cgroup.ts';
+import { testCgroupDir } from '../helpers/cgroup.ts';
 import { doubleScript } from '../helpers/processes.ts';
 import { flaggerPayload, postLaunch, startInProcess } from '../helpers/daemon.ts';
+
+const passingRun = (url: string) =>
+  postLaunch(
+    url,
+    flaggerPayload({ script: doubleScript('mode=pass duration=0s'), wait_for_results: 'true' }),
+  );
 
 test('a cgroup that cannot be joined: the run passes without it, said once, the cgroup removed', async () => {
   const made: string[] = [];
@@ -35,11 +36,7 @@ test('a cgroup that cannot be joined: the run passes without it, said once, the 
     sweepStale: () => Promise.resolve(0),
   };
   await using d = startInProcess({ runCgroups: cgroups });
-  const res = await postLaunch(
-    d.url,
-    flaggerPayload({ script: doubleScript('mode=pass duration=0s'), wait_for_results: 'true' }),
-  );
-  expect(res.status).toBe(200);
+  expect((await passingRun(d.url)).status).toBe(200);
   expect(made).toHaveLength(1);
   expect(removed).toEqual(made);
   const warnings = d.records.filter(
@@ -49,21 +46,8 @@ test('a cgroup that cannot be joined: the run passes without it, said once, the 
   expect(JSON.stringify(warnings[0]!.err)).toContain('/nonexistent/k6gate-test');
 });
 
-// A cgroup v2 directory this process may make run cgroups in, or undefined (then skipped).
-function writableBase(): string | undefined {
-  const mount = cgroup2Mount()?.mount;
-  if (!mount) return undefined;
-  const base = join(mount, `k6gate-test-move-${process.pid}`);
-  try {
-    mkdirSync(base);
-    return base;
-  } catch {
-    return undefined;
-  }
-}
-
 test('where clone3 cannot spawn into a cgroup (systemd RestrictNamespaces=), k6 is moved in after its spawn', async () => {
-  const base = writableBase();
+  const base = testCgroupDir('move');
   if (!base) {
     console.log('SKIP the move into a run cgroup: no cgroup v2 directory can be made here');
     return;
@@ -85,11 +69,7 @@ test('where clone3 cannot spawn into a cgroup (systemd RestrictNamespaces=), k6 
       },
     };
     await using d = startInProcess({ runCgroups: cgroups });
-    const res = await postLaunch(
-      d.url,
-      flaggerPayload({ script: doubleScript('mode=pass duration=0s'), wait_for_results: 'true' }),
-    );
-    expect(res.status).toBe(200);
+    expect((await passingRun(d.url)).status).toBe(200);
     expect(moved).toHaveLength(1);
     expect(moved[0]!.pid).toBeGreaterThan(0);
     expect(existsSync(moved[0]!.path)).toBe(false); // removed with the run

@@ -14,9 +14,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { cgroup2Mount, openRunCgroups } from '../../src/os/cgroup.ts';
+import { openRunCgroups } from '../../src/os/cgroup.ts';
 import { runNamePrefix } from '../../src/os/process-tag.ts';
 import { sweepStaleRunDirs } from '../../src/runners/local/run-dirs.ts';
+import { testCgroupDir } from '../helpers/cgroup.ts';
 import { createCapturingLogger } from '../helpers/daemon.ts';
 import { startTimeOf } from '../helpers/processes.ts';
 
@@ -78,20 +79,7 @@ describe.skipIf(process.platform !== 'linux')('stale run directories', () => {
   });
 });
 
-// A cgroup v2 directory this process may make run cgroups in, or undefined (then skipped).
-function cgroupBase(): string | undefined {
-  const mount = cgroup2Mount()?.mount;
-  if (!mount) return undefined;
-  const path = join(mount, `k6gate-test-sweep-${process.pid}`);
-  try {
-    mkdirSync(path);
-    return path;
-  } catch {
-    return undefined;
-  }
-}
-
-const base = process.platform === 'linux' ? cgroupBase() : undefined;
+const base = process.platform === 'linux' ? testCgroupDir('sweep') : undefined;
 if (!base) console.log('SKIP stale run cgroups: no cgroup v2 hierarchy this process can write');
 
 describe.skipIf(!base)('stale run cgroups', () => {
