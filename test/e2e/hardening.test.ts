@@ -7,7 +7,6 @@ import {
   chmodSync,
   chownSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -19,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMPILED, flaggerPayload, postLaunch, REPO, startChildDaemon } from '../helpers/daemon.ts';
+import { testCgroupDir } from '../helpers/cgroup.ts';
 import { zombieChildren } from '../helpers/processes.ts';
 import { cgroup2Mount } from '../../src/os/cgroup.ts';
 
@@ -61,14 +61,8 @@ async function daemonAsNobody(k6: string, args: string[] = [], env: Record<strin
 // A cgroup v2 directory delegated to nobody as systemd delegates one (the directory and the files
 // a delegate writes), or undefined where no cgroup v2 hierarchy is writable.
 function delegatedCgroup(): string | undefined {
-  const mount = cgroup2Mount()?.mount;
-  if (!mount) return undefined;
-  const path = join(mount, `k6gate-test-${process.pid}-${Date.now()}`);
-  try {
-    mkdirSync(path);
-  } catch {
-    return undefined;
-  }
+  const path = testCgroupDir(`delegated-${Date.now()}`); // one per test: each removes its own
+  if (!path) return undefined;
   for (const entry of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control'])
     chownSync(join(path, entry), 65534, 65534);
   return path;

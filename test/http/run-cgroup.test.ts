@@ -1,6 +1,7 @@
-// A local run's cgroup (os/cgroup.ts, runners/local/runner.ts): k6 is spawned into it. One that
-// cannot be joined is said once and removed, and the run goes on without it, as when none can be
-// made. (A real delegated cgroup, joined from k6's first instruction: test/e2e/hardening.test.ts.)
+// A local run's cgroup (os/cgroup.ts, runners/local/runner.ts): k6 is spawned into it, or moved in
+// right after its spawn where clone3 cannot start it there. One that cannot be joined is said
+// once and removed, and the run goes on without it, as when none can be made. (A real delegated
+// cgroup, both ways, the compiled daemon as nobody: test/e2e/hardening.test.ts.)
 
 import { expect, test } from 'bun:test';
 import { existsSync, rmdirSync } from 'node:fs';
